@@ -1,0 +1,150 @@
+/**
+ * @module image/decode
+ * Decode JPEG and PNG bytes to 8-bit RGB with well-kept pure-JS codecs (jpeg-js,
+ * fast-png), after reading the declared dimensions from the header so that oversized
+ * images (decompression bombs) are refused before any pixel is decoded.
+ */
+import { decode as decodePng } from 'fast-png';
+import jpeg from 'jpeg-js';
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** HWC, RGB, 8 bits per channel. */
+  data: Uint8Array;
+}
+
+export type ImageFormat = 'png' | 'jpeg';
+
+/** Why an image was refused: `unsupported` (not PNG/JPEG), `too-large`, `undecodable`. */
+export class ImageError extends Error {
+  constructor(readonly kind: 'unsupported' | 'too-large' | 'too-small' | 'undecodable', message: string) {
+    super(message);
+    this.name = 'ImageError';
+  }
+}
+
+export interface DecodeOptions {
+  /** Refuse images whose header declares more pixels than this. */
+  maxPixels?: number;
+  /** Refuse images smaller than this on either side. */
+  minSide?: number;
+}
+
+export const DEFAULT_MAX_PIXELS = 16_000_000;
+export const DEFAULT_MIN_SIDE = 16;
+
+export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  return undefined;
+}
+
+/** Width and height declared by the header, without decoding pixels. */
+export function readDimensions(bytes: Uint8Array, format: ImageFormat): { width: number; height: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (format === 'png') {
+    // Signature (8) + IHDR length (4) + "IHDR" (4) + width (4) + height (4).
+    if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') {
+      throw new ImageError('undecodable', 'PNG is truncated or has no IHDR chunk');
+    }
+    return { width: view.getUint32(16), height: view.getUint32(20) };
+  }
+  // JPEG: walk the marker segments to the first start-of-frame.
+  let i = 2;
+  while (i + 4 <= bytes.length) {
+    if (bytes[i] !== 0xff) throw new ImageError('undecodable', `JPEG marker expected at byte ${i}`);
+    const marker = bytes[i + 1]!;
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    const length = view.getUint16(i + 2);
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) {
+      if (i + 9 > bytes.length) break;
+      return { height: view.getUint16(i + 5), width: view.getUint16(i + 7) };
+    }
+    if (marker === 0xd9 || marker === 0xda) break;
+    i += 2 + length;
+  }
+  throw new ImageError('undecodable', 'JPEG is truncated or has no frame header');
+}
+
+function toRgb8(data: ArrayLike<number>, channels: number, depth: number, pixels: number): Uint8Array {
+  const out = new Uint8Array(pixels * 3);
+  const shift = depth === 16 ? 8 : 0;
+  for (let p = 0; p < pixels; p++) {
+    for (let c = 0; c < 3; c++) {
+      // Grey (1) and grey+alpha (2) replicate the grey plane; alpha is dropped.
+      const src = channels >= 3 ? c : 0;
+      out[p * 3 + c] = data[p * channels + src]! >> shift;
+    }
+  }
+  return out;
+}
+
+/** Decode PNG or JPEG bytes to RGB8, refusing oversized or malformed input with an ImageError. */
+export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): RgbImage {
+  const { maxPixels = DEFAULT_MAX_PIXELS, minSide = DEFAULT_MIN_SIDE } = options;
+  const format = sniffFormat(bytes);
+  if (!format) throw new ImageError('unsupported', 'not a PNG or JPEG image (unknown signature)');
+  const { width, height } = readDimensions(bytes, format);
+  if (width * height > maxPixels) {
+    throw new ImageError('too-large', `image is ${width}×${height} (${width * height} pixels); the limit is ${maxPixels} pixels`);
+  }
+  if (width < minSide || height < minSide) {
+    throw new ImageError('too-small', `image is ${width}×${height}; each side must be at least ${minSide} pixels`);
+  }
+  try {
+    if (format === 'png') {
+      const png = decodePng(bytes);
+      let { data, channels } = png;
+      if (png.palette) {
+        const palette = png.palette;
+        const indices = data as Uint8Array;
+        const rgb = new Uint8Array(png.width * png.height * 3);
+        const bits = png.depth;
+        const perByte = 8 / bits;
+        const rowBytes = Math.ceil((png.width * bits) / 8);
+        for (let y = 0; y < png.height; y++)
+          for (let x = 0; x < png.width; x++) {
+            const byte = indices[y * rowBytes + Math.floor(x / perByte)]!;
+            const idx = bits === 8 ? byte : (byte >> (8 - bits * ((x % perByte) + 1))) & ((1 << bits) - 1);
+            const colour = palette[idx] ?? [0, 0, 0];
+            rgb.set(colour.slice(0, 3), (y * png.width + x) * 3);
+          }
+        return { width: png.width, height: png.height, data: rgb };
+      }
+      if (png.depth !== 8 && png.depth !== 16) {
+        // fast-png leaves 1/2/4-bit grey packed; expand to 8 bits.
+        const bits = png.depth;
+        const maxValue = (1 << bits) - 1;
+        const packed = data as Uint8Array;
+        const rowBytes = Math.ceil((png.width * bits * channels) / 8);
+        const expanded = new Uint8Array(png.width * png.height * channels);
+        for (let y = 0; y < png.height; y++)
+          for (let i = 0; i < png.width * channels; i++) {
+            const bit = i * bits;
+            const v = (packed[y * rowBytes + (bit >> 3)]! >> (8 - bits - (bit & 7))) & maxValue;
+            expanded[y * png.width * channels + i] = Math.round((v * 255) / maxValue);
+          }
+        data = expanded;
+        return { width: png.width, height: png.height, data: toRgb8(data, channels, 8, png.width * png.height) };
+      }
+      return { width: png.width, height: png.height, data: toRgb8(data, channels, png.depth, png.width * png.height) };
+    }
+    const img = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: false,
+      maxResolutionInMP: Math.ceil(maxPixels / 1e6),
+      maxMemoryUsageInMB: 512,
+    });
+    if (img.width !== width || img.height !== height) throw new Error('frame size changed while decoding');
+    return { width: img.width, height: img.height, data: toRgb8(img.data, img.data.length / (width * height), 8, width * height) };
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new ImageError('undecodable', `${format.toUpperCase()} could not be decoded: ${reason}`);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * @module test/oracle/faceapi
+ * The correctness oracle: face-api.js's own FaceRecognitionNet (from
+ * `@vladmandic/face-api`) on TensorFlow.js with the WASM backend, loaded from the same
+ * weight files the ONNX builder reads. Inputs are raw RGB pixels (HWC, 0..255); face-api
+ * preprocesses them itself.
+ */
+import { createRequire } from 'node:module';
+import { defaultWeightsDir } from '../../models/facenet/weights.js';
+
+const require = createRequire(import.meta.url);
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+export interface FaceApiOracle {
+  tf: Any;
+  faceapi: Any;
+  net: Any;
+  /** Raw 128-d descriptor of a 150×150 RGB image (HWC, 0..255). */
+  descriptor(rgb: Float32Array | Uint8Array, size?: number): Float32Array;
+  /** Same for a batch of images, in one forward pass. */
+  descriptors(rgbs: (Float32Array | Uint8Array)[], size?: number): Float32Array[];
+}
+
+let cached: Promise<FaceApiOracle> | undefined;
+
+/** Load TFJS (WASM backend, 1 thread) and face-api's net once per process. */
+export function loadFaceApiOracle(): Promise<FaceApiOracle> {
+  cached ??= (async () => {
+    const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
+    const tf = faceapi.tf;
+    const wasm = require('@tensorflow/tfjs-backend-wasm');
+    wasm.setThreadsCount?.(1);
+    await tf.setBackend('wasm');
+    await tf.ready();
+    const net = faceapi.nets.faceRecognitionNet;
+    await net.loadFromDisk(defaultWeightsDir());
+    const forward = (rgbs: (Float32Array | Uint8Array)[], size: number): Float32Array[] => {
+      const images = rgbs.map((p) => tf.tensor3d(Float32Array.from(p), [size, size, 3], 'float32'));
+      const out = net.forwardInput(new faceapi.NetInput(images, true));
+      const data = out.dataSync() as Float32Array;
+      out.dispose();
+      images.forEach((t: Any) => t.dispose());
+      return rgbs.map((_, i) => data.slice(i * 128, (i + 1) * 128));
+    };
+    return {
+      tf,
+      faceapi,
+      net,
+      descriptor: (rgb, size = 150) => forward([rgb], size)[0]!,
+      descriptors: (rgbs, size = 150) => forward(rgbs, size),
+    };
+  })();
+  return cached;
+}
