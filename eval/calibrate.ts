@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { Calibration, OperatingPoint } from '../models/calibration-types.js';
+import type { Calibration, OperatingPoint } from '../src/xfv/manifest.js';
 import { faceNetFp32, faceNetInt8, faceNetProbe, loadWeights } from '../models/facenet/index.js';
 import { accuracyAt, cosine, eerThreshold, rocAuc, type ScoredPair } from '../src/xfv/verification.js';
 import { embedBatch } from '../src/engine/embed.js';

@@ -1,0 +1,125 @@
+/**
+ * @module models/build
+ * `npm run models`: build `models/dist/` (fp32 and int8 ONNX face models, the gradient
+ * graph, manifest.json) from face-api's weights and the committed calibration. Skips the
+ * build when the dist is up to date (same build key, files intact); `--force` rebuilds.
+ * Deterministic: the same inputs give the same bytes.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Calibration, ModelFile, ModelManifest } from '../src/xfv/manifest.js';
+import { EMBEDDING_SIZE, INPUT_SIZE, MANIFEST_FILE, MEAN_RGB, MODEL_DOC, MODEL_ID, PIXEL_SCALE, defaultWeightsDir, faceNetFp32, faceNetInt8, loadWeights } from './facenet/index.js';
+
+const MODELS_DIR = dirname(fileURLToPath(import.meta.url));
+export const DIST_DIR = join(MODELS_DIR, 'dist');
+export const CALIBRATION_FILE = join(MODELS_DIR, 'calibration.json');
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) return e.name === 'dist' ? [] : sourceFiles(p);
+      return /\.(ts|proto|json)$/.test(e.name) ? [p] : [];
+    })
+    .sort();
+}
+
+/** Hash of every input of the build: toolchain sources, calibration, weights. */
+export function buildKey(weightsDir = defaultWeightsDir()): string {
+  const h = createHash('sha256');
+  for (const f of sourceFiles(MODELS_DIR)) h.update(relative(MODELS_DIR, f)).update(readFileSync(f));
+  for (const f of [MANIFEST_FILE, 'face_recognition_model.bin']) h.update(f).update(readFileSync(join(weightsDir, f)));
+  return h.digest('hex');
+}
+
+export function readCalibration(path = CALIBRATION_FILE): Calibration {
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run calibrate\` (needs ../shared/faces) or restore it from git`);
+  return JSON.parse(readFileSync(path, 'utf8')) as Calibration;
+}
+
+function fileEntry(dir: string, path: string, bytes: Uint8Array): ModelFile {
+  writeFileSync(join(dir, path), bytes);
+  return { path, sha256: sha256(bytes), bytes: bytes.length };
+}
+
+/** True when `dir` holds a manifest with this build key and files matching their hashes. */
+export function isUpToDate(dir: string, key: string): boolean {
+  const manifestPath = join(dir, 'manifest.json');
+  if (!existsSync(manifestPath)) return false;
+  try {
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest;
+    if (manifest.buildKey !== key) return false;
+    return Object.values(manifest.files).every((f) => {
+      const p = join(dir, f.path);
+      return existsSync(p) && statSync(p).size === f.bytes && sha256(readFileSync(p)) === f.sha256;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** Build every artifact into `dir`; returns the manifest. */
+export function buildModels(dir = DIST_DIR, options: { weightsDir?: string; calibrationFile?: string } = {}): ModelManifest {
+  const weightsDir = options.weightsDir ?? defaultWeightsDir();
+  const calibration = readCalibration(options.calibrationFile);
+  const weights = loadWeights(weightsDir);
+  mkdirSync(dir, { recursive: true });
+  const fp32 = faceNetFp32(weights);
+  const int8 = faceNetInt8(weights, calibration.activationRanges, calibration.int8FloatLayers);
+  const manifest: ModelManifest = {
+    id: MODEL_ID,
+    description: MODEL_DOC,
+    buildKey: buildKey(weightsDir),
+    license: 'weights: dlib face recognition model (public domain) via face-api.js (MIT)',
+    input: {
+      name: 'x',
+      shape: ['B', 3, INPUT_SIZE, INPUT_SIZE],
+      size: INPUT_SIZE,
+      channelOrder: 'RGB',
+      layout: 'NCHW',
+      mean: [...MEAN_RGB],
+      scale: PIXEL_SCALE,
+      preprocessing: 'pad to square with black (centred), bilinear resize to 150×150 (TF legacy), (pixel − mean) × scale',
+    },
+    output: { name: 'embedding', size: EMBEDDING_SIZE, normalised: false },
+    decision: {
+      model: 'int8',
+      metric: 'cosine',
+      threshold: calibration.int8.plain.threshold,
+      centredThreshold: calibration.int8.centred.threshold,
+    },
+    embeddingMean: calibration.embeddingMean,
+    accuracy: { source: calibration.source, runtime: calibration.runtime, fp32: calibration.fp32, int8: calibration.int8 },
+    int8FloatLayers: calibration.int8FloatLayers,
+    files: {
+      fp32: fileEntry(dir, `${MODEL_ID}.onnx`, fp32),
+      int8: fileEntry(dir, `${MODEL_ID}.int8.onnx`, int8),
+    },
+  };
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+  return manifest;
+}
+
+async function main() {
+  const force = process.argv.includes('--force');
+  const key = buildKey();
+  if (!force && isUpToDate(DIST_DIR, key)) {
+    console.log(`models: ${relative(process.cwd(), DIST_DIR)} is up to date`);
+    return;
+  }
+  const t0 = performance.now();
+  const manifest = buildModels(DIST_DIR);
+  const files = Object.values(manifest.files).map((f) => `${f.path} (${(f.bytes / 1e6).toFixed(1)} MB)`);
+  console.log(`models: built ${files.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: unknown) => {
+    console.error(`models: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}

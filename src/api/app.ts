@@ -1,0 +1,110 @@
+/**
+ * @module api/app
+ * The Hono app: request ids, CORS, body size caps, problem+json for every error, the
+ * routes, the OpenAPI document and the docs pages. The engine loader is injected so the
+ * same app runs in workerd and in tests.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import { type EngineSource, getEngine } from '../engine/engine.js';
+import { ModelUnavailableError } from '../store/models.js';
+import { docsPage, problemPage } from './docs.js';
+import { DEFAULT_LIMITS } from './images.js';
+import { registerMeta } from './meta.js';
+import { PROBLEMS, ProblemError, type ProblemKind, problem } from './problem.js';
+import type { AppEnv } from './types.js';
+import { registerVerify } from './verify.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+
+const KIND_OF_STATUS: Record<number, ProblemKind> = {
+  400: 'invalid-request',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+  422: 'undecodable-image',
+  503: 'model-unavailable',
+};
+
+const intVar = (value: string | undefined, fallback: number) => {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : fallback;
+};
+
+export interface AppOptions {
+  loadOrt: EngineSource['loadOrt'];
+}
+
+export function createApp({ loadOrt }: AppOptions) {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const errors = result.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+      return problem(c, 'invalid-request', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+    },
+  });
+
+  app.use('*', requestId());
+  app.use('*', cors({ origin: '*', exposeHeaders: ['X-Request-Id', 'Server-Timing', 'Content-Length', 'ETag'] }));
+  app.use('*', async (c, next) => {
+    c.set('engine', () => getEngine({ loadOrt, bucket: c.env.MODELS }));
+    c.set('limits', { ...DEFAULT_LIMITS, maxPixels: intVar(c.env.MAX_IMAGE_PIXELS, DEFAULT_LIMITS.maxPixels) });
+    await next();
+  });
+  app.use('/v1/*', async (c, next) => {
+    const maxSize = intVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
+    return bodyLimit({
+      maxSize,
+      onError: (c) => problem(c, 'payload-too-large', `the request body exceeds ${maxSize} bytes`),
+    })(c, next);
+  });
+
+  registerMeta(app);
+  registerVerify(app);
+
+  const openapi = {
+    openapi: '3.1.0',
+    info: {
+      title: 'xfv-edge',
+      version: '0.1.0',
+      description: 'Explainable face verification at the edge: decide whether two faces match and explain why.',
+    },
+  };
+  app.doc31('/openapi.json', openapi);
+  app.get('/docs', (c) => c.html(docsPage(app.getOpenAPI31Document(openapi))));
+  app.get('/problems/:kind', (c) => {
+    const kind = c.req.param('kind') as ProblemKind;
+    if (!(kind in PROBLEMS)) return problem(c, 'not-found', `no problem type ${kind}`);
+    return c.html(problemPage(kind));
+  });
+
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = new Set(
+      app.routes
+        .filter((r) => r.method !== 'ALL' && new RegExp(`^${r.path.replace(/:[^/]+/g, '[^/]+')}$`).test(path))
+        .map((r) => r.method),
+    );
+    if (allowed.size > 0) {
+      return problem(c, 'method-not-allowed', `${c.req.method} is not allowed on ${path}`, {}, { Allow: [...allowed].join(', ') });
+    }
+    return problem(c, 'not-found', `no route for ${c.req.method} ${path}`);
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof ProblemError) return problem(c, err.kind, err.message, err.extra);
+    if (err instanceof ModelUnavailableError) return problem(c, 'model-unavailable', err.message, {}, { 'Retry-After': '30' });
+    if (err instanceof HTTPException) {
+      const kind = KIND_OF_STATUS[err.status] ?? 'invalid-request';
+      return problem(c, kind, err.message || PROBLEMS[kind].title);
+    }
+    console.error(JSON.stringify({ requestId: c.get('requestId'), error: err instanceof Error ? err.stack : String(err) }));
+    return problem(c, 'internal-error', 'an unexpected error occurred');
+  });
+
+  return app;
+}

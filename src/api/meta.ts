@@ -1,0 +1,65 @@
+/**
+ * @module api/meta
+ * `GET /healthz` and `GET /v1/models` (the manifest's public fields).
+ */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { ModelManifest } from '../xfv/manifest.js';
+import { problemResponses } from './schemas.js';
+import type { AppEnv } from './types.js';
+
+const Health = z.object({ status: z.literal('ok'), service: z.string() }).openapi('Health');
+
+const ModelInfo = z
+  .object({
+    id: z.string(),
+    version: z.string(),
+    description: z.string(),
+    license: z.string(),
+    input: z.object({ name: z.string(), size: z.number(), channelOrder: z.string(), layout: z.string(), mean: z.array(z.number()), scale: z.number(), preprocessing: z.string() }),
+    output: z.object({ name: z.string(), size: z.number(), normalised: z.boolean() }),
+    decision: z.object({ model: z.string(), metric: z.string(), threshold: z.number(), centredThreshold: z.number() }),
+    accuracy: z.record(z.string(), z.unknown()),
+    files: z.record(z.string(), z.object({ path: z.string(), sha256: z.string(), bytes: z.number() })),
+  })
+  .openapi('ModelInfo');
+
+export function publicModelInfo(m: ModelManifest) {
+  return {
+    id: m.id,
+    version: m.buildKey.slice(0, 12),
+    description: m.description,
+    license: m.license,
+    input: { name: m.input.name, size: m.input.size, channelOrder: m.input.channelOrder, layout: m.input.layout, mean: m.input.mean, scale: m.input.scale, preprocessing: m.input.preprocessing },
+    output: m.output,
+    decision: m.decision,
+    accuracy: m.accuracy as unknown as Record<string, unknown>,
+    files: m.files as unknown as Record<string, { path: string; sha256: string; bytes: number }>,
+  };
+}
+
+export function registerMeta(app: OpenAPIHono<AppEnv>) {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/healthz',
+      summary: 'Liveness: the Worker answers (does not load the model)',
+      responses: { 200: { description: 'Alive', content: { 'application/json': { schema: Health } } } },
+    }),
+    (c) => c.json({ status: 'ok' as const, service: 'xfv-edge' }, 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/models',
+      summary: 'The served model: input contract, decision threshold, accuracy figures, file hashes',
+      responses: {
+        200: { description: 'Models', content: { 'application/json': { schema: z.object({ models: z.array(ModelInfo) }) } } },
+        ...problemResponses([503]),
+      },
+    }),
+    async (c) => {
+      const engine = await c.get('engine')();
+      return c.json({ models: [publicModelInfo(engine.manifest)] }, 200);
+    },
+  );
+}

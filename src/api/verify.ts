@@ -1,0 +1,88 @@
+/**
+ * @module api/verify
+ * `POST /v1/verify`: two face images in, cosine similarity and accept/reject out.
+ */
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { cosine, l2norm } from '../xfv/verification.js';
+import { type ImageLimits, imageBytes, prepareImage } from './images.js';
+import { ProblemError } from './problem.js';
+import { VerifyForm, VerifyJson, VerifyResult, problemResponses } from './schemas.js';
+import type { AppEnv } from './types.js';
+
+export const verifyRoute = createRoute({
+  method: 'post',
+  path: '/v1/verify',
+  summary: 'Decide whether two face images show the same person',
+  description:
+    'Images are face crops (PNG or JPEG, any size; padded to a square and resized to the model input). The decision uses the int8 model and its calibrated threshold.',
+  request: {
+    // Not `required: true`: zod-openapi would then run both media types' validators on
+    // every request. The content type is checked in verifyInputs instead.
+    body: {
+      description: 'Required: two images as multipart/form-data fields or base64 JSON.',
+      content: {
+        'multipart/form-data': { schema: VerifyForm },
+        'application/json': { schema: VerifyJson },
+      },
+    },
+  },
+  responses: {
+    200: { description: 'Similarity and decision', content: { 'application/json': { schema: VerifyResult } } },
+    ...problemResponses([400, 413, 415, 422, 503]),
+  },
+});
+
+type Inputs = { a: File | { base64: string }; b: File | { base64: string }; threshold?: number | undefined };
+
+/** The validated body, whichever media type it came in. */
+export function verifyInputs(c: Context<AppEnv>): Inputs {
+  const type = c.req.header('content-type') ?? '';
+  const req = c.req as unknown as { valid(target: 'json' | 'form'): Inputs };
+  if (/^application\/json/i.test(type)) return req.valid('json');
+  if (/^multipart\/form-data/i.test(type)) return req.valid('form');
+  throw new ProblemError('unsupported-media-type', 'send the images as multipart/form-data (fields a, b) or application/json ({"a":{"base64":…},"b":…})');
+}
+
+export async function runVerify(c: Context<AppEnv>, inputs: Inputs, limits: ImageLimits) {
+  const t0 = performance.now();
+  const engine = await c.get('engine')();
+  const { manifest } = engine;
+  const spec = { size: manifest.input.size, mean: manifest.input.mean, scale: manifest.input.scale };
+  const bytesA = await imageBytes('a', inputs.a, limits);
+  const bytesB = await imageBytes('b', inputs.b, limits);
+  const a = prepareImage('a', bytesA, spec, limits);
+  const b = prepareImage('b', bytesB, spec, limits);
+  const t1 = performance.now();
+  const [ea, eb] = await engine.embed([a.input, b.input]);
+  const inferenceMs = performance.now() - t1;
+  const similarity = cosine(ea!, eb!);
+  const threshold = inputs.threshold ?? manifest.decision.threshold;
+  const timing = {
+    decodeMs: a.decodeMs + b.decodeMs,
+    preprocessMs: a.preprocessMs + b.preprocessMs,
+    inferenceMs,
+    totalMs: performance.now() - t0,
+  };
+  return {
+    result: {
+      model: { id: manifest.id, version: manifest.buildKey.slice(0, 12) },
+      similarity,
+      threshold,
+      decision: similarity >= threshold ? ('accept' as const) : ('reject' as const),
+      embeddingNorms: { a: l2norm(ea!), b: l2norm(eb!) },
+      timing,
+    },
+    embeddings: [ea!, eb!] as const,
+    images: [a, b] as const,
+    serverTiming: `decode;dur=${timing.decodeMs.toFixed(1)}, preprocess;dur=${timing.preprocessMs.toFixed(1)}, inference;dur=${inferenceMs.toFixed(1)}, total;dur=${timing.totalMs.toFixed(1)}`,
+  };
+}
+
+export function registerVerify(app: OpenAPIHono<AppEnv>) {
+  app.openapi(verifyRoute, async (c) => {
+    const { result, serverTiming } = await runVerify(c, verifyInputs(c), c.get('limits'));
+    c.header('Server-Timing', serverTiming);
+    return c.json(result, 200);
+  });
+}

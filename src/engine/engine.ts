@@ -1,0 +1,65 @@
+/**
+ * @module engine/engine
+ * The per-isolate inference engine: the manifest and the int8 embedding session, loaded
+ * from R2 on first use and kept for the isolate's life. Runs are serialised (one WASM
+ * thread); a failed load is not cached, so a later request retries after the bucket is
+ * fixed, but a failed ORT initialisation is (it poisons the isolate).
+ */
+import type { ModelManifest } from '../xfv/manifest.js';
+import { ModelUnavailableError, readManifest, readModelFile } from '../store/models.js';
+import { type OrtModule, type OrtSession, embedBatch } from './embed.js';
+
+export interface Engine {
+  manifest: ModelManifest;
+  /** Raw int8 embeddings for preprocessed inputs, in one batch. */
+  embed(inputs: Float32Array[]): Promise<Float32Array[]>;
+}
+
+/** Serialise async work on one queue (one WASM thread per isolate). */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task, task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+export interface EngineSource {
+  loadOrt: () => Promise<OrtModule>;
+  bucket: R2Bucket;
+}
+
+let engine: Promise<Engine> | undefined;
+let ortFailure: Error | undefined;
+const queue = new SerialQueue();
+
+async function createEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> {
+  let ort: OrtModule;
+  if (ortFailure) throw ortFailure;
+  const manifest = await readManifest(bucket);
+  const bytes = await readModelFile(bucket, manifest.files.int8);
+  let session: OrtSession;
+  try {
+    ort = await loadOrt();
+    session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  } catch (e) {
+    ortFailure = new ModelUnavailableError(`onnxruntime could not start: ${e instanceof Error ? e.message : String(e)}`);
+    throw ortFailure;
+  }
+  return {
+    manifest,
+    embed: (inputs) => queue.run(() => embedBatch(ort, session, inputs, manifest.input.size)),
+  };
+}
+
+/** The isolate's engine, created on first call. */
+export function getEngine(source: EngineSource): Promise<Engine> {
+  if (!engine) {
+    engine = createEngine(source);
+    engine.catch(() => {
+      engine = undefined;
+    });
+  }
+  return engine;
+}

@@ -1,0 +1,10 @@
+/**
+ * @module index
+ * The Worker entry: the Hono app with onnxruntime-web set up for workerd.
+ */
+import { createApp } from './api/app.js';
+import { loadOrt } from './engine/ort-workerd.js';
+
+const app = createApp({ loadOrt });
+
+export default app;

@@ -1,0 +1,45 @@
+/**
+ * @module store/models
+ * Read the model manifest and model files from R2, checking every file's sha256 against
+ * the manifest. Failures are ModelUnavailableError with a message naming the object.
+ */
+import type { ModelFile, ModelManifest } from '../xfv/manifest.js';
+import { MANIFEST_KEY, modelKey } from './keys.js';
+
+export class ModelUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelUnavailableError';
+  }
+}
+
+export async function sha256Hex(bytes: ArrayBuffer | Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export async function readManifest(bucket: R2Bucket): Promise<ModelManifest> {
+  const object = await bucket.get(MANIFEST_KEY);
+  if (!object) throw new ModelUnavailableError(`model manifest ${MANIFEST_KEY} is not in the models bucket (seed it with \`npm run seed\`)`);
+  try {
+    const manifest = (await object.json()) as ModelManifest;
+    if (!manifest?.files?.int8 || !manifest.input || !manifest.decision) throw new Error('required fields are missing');
+    return manifest;
+  } catch (e) {
+    throw new ModelUnavailableError(`model manifest ${MANIFEST_KEY} is invalid: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** The bytes of one model file, verified against its manifest entry. */
+export async function readModelFile(bucket: R2Bucket, file: ModelFile): Promise<Uint8Array<ArrayBuffer>> {
+  const key = modelKey(file.path);
+  const object = await bucket.get(key);
+  if (!object) throw new ModelUnavailableError(`model file ${key} is not in the models bucket`);
+  const bytes = new Uint8Array(await object.arrayBuffer());
+  if (bytes.length !== file.bytes) {
+    throw new ModelUnavailableError(`model file ${key} is corrupt: ${bytes.length} bytes, manifest says ${file.bytes}`);
+  }
+  const hash = await sha256Hex(bytes);
+  if (hash !== file.sha256) throw new ModelUnavailableError(`model file ${key} is corrupt: sha256 ${hash} does not match the manifest`);
+  return bytes;
+}

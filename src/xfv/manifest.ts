@@ -1,0 +1,67 @@
+/**
+ * @module xfv/manifest
+ * Data shapes shared by the model toolchain and the service: `models/calibration.json`
+ * (what `npm run calibrate` measures) and `models/dist/manifest.json` (what the Worker
+ * reads from R2 to find, verify and use the model files). Types only.
+ */
+export interface OperatingPoint {
+  /** Accept when cosine ≥ threshold. */
+  threshold: number;
+  eer: number;
+  rocAuc: number;
+  /** Accuracy over the calibration pairs at the threshold. */
+  accuracy: number;
+}
+
+export interface Calibration {
+  /** What the figures were measured on. */
+  source: { pairsFile: string; images: number; pairs: number; genuine: number; impostor: number; people?: number };
+  /** Runtime the figures were measured with. */
+  runtime: string;
+  activationRanges: Record<string, [number, number]>;
+  /** Layers left in float in the int8 model (slower or less accurate in int8). */
+  int8FloatLayers: string[];
+  /** Mean raw fp32 embedding over the calibration images (the centred mode's μ). */
+  embeddingMean: number[];
+  fp32: { plain: OperatingPoint; centred: OperatingPoint };
+  int8: { plain: OperatingPoint; centred: OperatingPoint; cosineToFp32: { mean: number; min: number } };
+}
+
+
+export interface ModelFile {
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface ModelManifest {
+  id: string;
+  description: string;
+  /** Hash of everything the build read; a change means the dist is stale. */
+  buildKey: string;
+  license: string;
+  input: {
+    name: string;
+    shape: (number | string)[];
+    size: number;
+    channelOrder: 'RGB';
+    layout: 'NCHW';
+    mean: [number, number, number];
+    scale: number;
+    preprocessing: string;
+  };
+  output: { name: string; size: number; normalised: false };
+  /** Decisions: cosine of the raw int8 embeddings ≥ threshold means "same person". */
+  decision: { model: 'int8'; metric: 'cosine'; threshold: number; centredThreshold: number };
+  /** The centred mode's μ (mean raw fp32 embedding over the calibration images). */
+  embeddingMean: number[];
+  accuracy: {
+    source: { pairsFile: string; images: number; pairs: number; genuine: number; impostor: number; people?: number };
+    runtime: string;
+    fp32: { plain: OperatingPoint; centred: OperatingPoint };
+    int8: { plain: OperatingPoint; centred: OperatingPoint; cosineToFp32: { mean: number; min: number } };
+  };
+  int8FloatLayers: string[];
+  files: { fp32: ModelFile; int8: ModelFile; grad?: ModelFile };
+  gradient?: { inputs: string[]; outputs: string[]; thresholdFp32: number; centredThresholdFp32: number };
+}
