@@ -42,26 +42,29 @@ export function toModelInput(img: RgbImage, spec: ModelInputSpec): Float32Array 
       for (let c = 0; c < 3; c++) out[c * plane + p] = (sq.data[p * 3 + c]! - mean[c]!) * scale;
     return out;
   }
-  // TF resize_bilinear, legacy mode: src = dst * (in / out), clamped at the far edge.
-  const ratio = n / size;
+  // TF resize_bilinear, legacy mode: src = dst * (in / out), clamped at the far edge,
+  // in float32 arithmetic as TFJS does it (fround), so the result matches to ~1 ulp.
+  const f = Math.fround;
+  const ratio = f(n / size);
   for (let y = 0; y < size; y++) {
-    const sy = y * ratio;
+    const sy = f(y * ratio);
     const y0 = Math.floor(sy);
     const y1 = Math.min(y0 + 1, n - 1);
-    const fy = sy - y0;
+    const fy = f(sy - y0);
     for (let x = 0; x < size; x++) {
-      const sx = x * ratio;
+      const sx = f(x * ratio);
       const x0 = Math.floor(sx);
       const x1 = Math.min(x0 + 1, n - 1);
-      const fx = sx - x0;
+      const fx = f(sx - x0);
       for (let c = 0; c < 3; c++) {
         const tl = sq.data[(y0 * n + x0) * 3 + c]!;
         const tr = sq.data[(y0 * n + x1) * 3 + c]!;
         const bl = sq.data[(y1 * n + x0) * 3 + c]!;
         const br = sq.data[(y1 * n + x1) * 3 + c]!;
-        const top = tl + (tr - tl) * fx;
-        const bottom = bl + (br - bl) * fx;
-        out[c * plane + y * size + x] = (top + (bottom - top) * fy - mean[c]!) * scale;
+        const top = f(tl + f(f(tr - tl) * fx));
+        const bottom = f(bl + f(f(br - bl) * fx));
+        const value = f(top + f(f(bottom - top) * fy));
+        out[c * plane + y * size + x] = (value - mean[c]!) * scale;
       }
     }
   }

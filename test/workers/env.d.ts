@@ -1,0 +1,10 @@
+// Bindings visible to the workers tests: the Worker's own plus the FIXTURES service.
+declare namespace Cloudflare {
+  interface Env {
+    MODELS: R2Bucket;
+    DATA: R2Bucket;
+    FIXTURES: Fetcher;
+    MAX_BODY_BYTES?: string;
+    MAX_IMAGE_PIXELS?: string;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Helpers for the workers tests: seed the built models into the miniflare R2 bucket and
+ * fetch test faces through the Node-side FIXTURES service.
+ */
+import { env, exports } from 'cloudflare:workers';
+
+export async function fixture(path: string): Promise<Uint8Array> {
+  const res = await env.FIXTURES.fetch(`http://fixtures/${path}`);
+  if (!res.ok) throw new Error(`fixture ${path} is missing (run npm run models; faces need ../shared/faces)`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+export async function seedModels(): Promise<void> {
+  const manifestBytes = await fixture('models/manifest.json');
+  const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as { files: Record<string, { path: string }> };
+  for (const f of Object.values(manifest.files)) {
+    if (f.path.includes('int8')) await env.MODELS.put(`models/${f.path}`, await fixture(`models/${f.path}`));
+  }
+  await env.MODELS.put('models/manifest.json', manifestBytes);
+}
+
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`http://xfv.test${path}`, init));
+}
+
+export function form(fields: Record<string, Uint8Array | string>): FormData {
+  const fd = new FormData();
+  for (const [k, v] of Object.entries(fields)) fd.append(k, typeof v === 'string' ? v : new File([v], `${k}.png`));
+  return fd;
+}
