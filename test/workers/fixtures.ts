@@ -4,8 +4,23 @@
  */
 import { env, exports } from 'cloudflare:workers';
 
+/**
+ * GET from the Node-side FIXTURES service. The loopback connection to it can drop while
+ * the isolate is busy compiling the ORT wasm (workerd reports "Network connection
+ * lost"), so a dropped connection is retried.
+ */
+export async function fixtureResponse(path: string): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await env.FIXTURES.fetch(`http://fixtures/${path}`);
+    } catch (e) {
+      if (attempt >= 3 || !String(e).includes('Network connection lost')) throw e;
+    }
+  }
+}
+
 export async function fixture(path: string): Promise<Uint8Array> {
-  const res = await env.FIXTURES.fetch(`http://fixtures/${path}`);
+  const res = await fixtureResponse(path);
   if (!res.ok) throw new Error(`fixture ${path} is missing (run npm run models; faces need ../shared/faces)`);
   return new Uint8Array(await res.arrayBuffer());
 }

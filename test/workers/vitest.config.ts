@@ -6,12 +6,23 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineProject } from 'vitest/config';
+import { nodeEngineSimilarity } from '../node-engine.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const roots: Record<string, string> = {
   models: join(root, 'models', 'dist'),
   faces: resolve(root, '..', 'shared', 'faces'),
 };
+
+/** The Node-side engine (same src code, onnxruntime-web under Node) on two fixture faces. */
+async function nodeEngineVerify(url: URL): Promise<Response> {
+  try {
+    const [a, b] = ['a', 'b'].map((k) => join(roots.faces!, url.searchParams.get(k) ?? ''));
+    return Response.json(await nodeEngineSimilarity(join(roots.models!, 'manifest.json'), a!, b!));
+  } catch (e) {
+    return new Response(String(e instanceof Error ? e.stack : e), { status: 500 });
+  }
+}
 
 export default defineProject({
   root,
@@ -21,7 +32,9 @@ export default defineProject({
       miniflare: {
         serviceBindings: {
           FIXTURES: async (request: Request) => {
-            const [, area, ...rest] = new URL(request.url).pathname.split('/');
+            const url = new URL(request.url);
+            if (url.pathname === '/engine/verify') return nodeEngineVerify(url);
+            const [, area, ...rest] = url.pathname.split('/');
             const base = roots[area ?? ''];
             const path = base && resolve(base, ...rest);
             if (!base || !path || !path.startsWith(base) || !existsSync(path)) return new Response('not found', { status: 404 });

@@ -1,0 +1,166 @@
+/**
+ * POST /v1/verify inside workerd: real pairs, equality with the Node-side engine, and
+ * every error class with hostile inputs (none may give a 500 or break the isolate).
+ */
+import { encode as encodePng } from 'fast-png';
+import jpeg from 'jpeg-js';
+import { decode as decodePng } from 'fast-png';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { call, fixture, fixtureResponse, form, seedModels } from './fixtures.js';
+
+const PAIRS: [string, string, boolean][] = [
+  ['bbt/amy/amy1.png', 'bbt/amy/amy2.png', true],
+  ['bbt/sheldon/sheldon1.png', 'bbt/sheldon/sheldon3.png', true],
+  ['bbt/raj/raj2.png', 'bbt/raj/raj5.png', true],
+  ['bbt/amy/amy1.png', 'bbt/raj/raj2.png', false],
+  ['bbt/penny/penny1.png', 'bbt/leonard/leonard1.png', false],
+  ['bbt/howard/howard2.png', 'bbt/stuart/stuart3.png', false],
+];
+
+async function verifyForm(a: Uint8Array, b: Uint8Array, extra: Record<string, string> = {}) {
+  return call('/v1/verify', { method: 'POST', body: form({ a, b, ...extra }) });
+}
+
+const b64 = (bytes: Uint8Array) => {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+};
+
+async function expectProblem(res: Response, status: number, kind: string) {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = JSON.parse(text);
+  expect(body.type).toBe(`/problems/${kind}`);
+  expect(body.status).toBe(status);
+  expect(typeof body.detail).toBe('string');
+  expect(body.requestId).toBe(res.headers.get('x-request-id'));
+  return body;
+}
+
+describe('POST /v1/verify', () => {
+  let amy1: Uint8Array;
+  let amy2: Uint8Array;
+  beforeAll(async () => {
+    await seedModels();
+    amy1 = await fixture('faces/bbt/amy/amy1.png');
+    amy2 = await fixture('faces/bbt/amy/amy2.png');
+  });
+
+  it.each(PAIRS)('%s vs %s: same=%s, equal to the Node engine to 1e-6', async (pa, pb, same) => {
+    const res = await verifyForm(await fixture(`faces/${pa}`), await fixture(`faces/${pb}`));
+    const body = (await res.json()) as { similarity: number; threshold: number; decision: string; model: { id: string }; embeddingNorms: { a: number } };
+    expect(res.status).toBe(200);
+    expect(body.decision).toBe(same ? 'accept' : 'reject');
+    expect(body.model.id).toBe('face-resnet');
+    expect(body.embeddingNorms.a).toBeGreaterThan(0.5);
+    expect(res.headers.get('server-timing')).toMatch(/inference;dur=/);
+    const ref = (await (await fixtureResponse(`engine/verify?a=${pa}&b=${pb}`)).json()) as { similarity: number; threshold: number };
+    expect(Math.abs(body.similarity - ref.similarity)).toBeLessThanOrEqual(1e-6);
+    expect(body.threshold).toBe(ref.threshold);
+  });
+
+  it('accepts base64 JSON, JPEG and a caller threshold', async () => {
+    const img = decodePng(amy2);
+    const rgba = new Uint8Array(img.width * img.height * 4);
+    for (let i = 0; i < img.width * img.height; i++) rgba.set([img.data[i]!, img.data[i]!, img.data[i]!, 255], i * 4);
+    const jpg = new Uint8Array(jpeg.encode({ width: img.width, height: img.height, data: rgba }, 95).data);
+    const res = await call('/v1/verify', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: { base64: b64(amy1) }, b: { base64: b64(jpg) }, threshold: 0.999 }),
+    });
+    const body = (await res.json()) as { similarity: number; threshold: number; decision: string };
+    expect(res.status).toBe(200);
+    expect(body.threshold).toBe(0.999);
+    expect(body.similarity).toBeGreaterThan(0.9);
+    expect(body.decision).toBe('reject');
+  });
+
+  describe('hostile input gets the right problem response', () => {
+    it('empty body', async () => {
+      await expectProblem(await call('/v1/verify', { method: 'POST' }), 415, 'unsupported-media-type');
+      await expectProblem(await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' } }), 400, 'invalid-request');
+    });
+    it('wrong content type', async () => {
+      await expectProblem(await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' }), 415, 'unsupported-media-type');
+    });
+    it('a PNG header with garbage after it', async () => {
+      const bad = new Uint8Array(200);
+      bad.set(amy1.subarray(0, 33));
+      bad.fill(0xab, 33);
+      const body = await expectProblem(await verifyForm(bad, amy2), 422, 'undecodable-image');
+      expect(body.field).toBe('a');
+    });
+    it('a truncated JPEG', async () => {
+      const jpg = new Uint8Array(jpeg.encode({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 4).fill(128) }, 90).data);
+      await expectProblem(await verifyForm(amy1, jpg.subarray(0, 300)), 422, 'undecodable-image');
+    });
+    it('a 1×1 image', async () => {
+      const tiny = encodePng({ width: 1, height: 1, channels: 3, data: new Uint8Array([1, 2, 3]) });
+      await expectProblem(await verifyForm(tiny, amy2), 422, 'undecodable-image');
+    });
+    it('a 20000×20000 PNG header', async () => {
+      const big = amy1.slice(0, 200);
+      const view = new DataView(big.buffer);
+      view.setUint32(16, 20000);
+      view.setUint32(20, 20000);
+      await expectProblem(await verifyForm(big, amy2), 413, 'payload-too-large');
+    });
+    it('a 30 MB body', async () => {
+      const huge = new Uint8Array(30 * 1024 * 1024);
+      await expectProblem(await verifyForm(huge, amy2), 413, 'payload-too-large');
+    });
+    it('JSON with wrong types', async () => {
+      const res = await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 5, b: { base64: 7 }, threshold: 'high' }) });
+      const body = await expectProblem(res, 400, 'invalid-request');
+      expect(body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['a', 'b.base64', 'threshold']);
+    });
+    it('malformed JSON', async () => {
+      await expectProblem(await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' }), 400, 'invalid-request');
+    });
+    it('base64 that is not base64', async () => {
+      const res = await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: { base64: '!!not base64!!' }, b: { base64: b64(amy2) } }) });
+      await expectProblem(res, 400, 'invalid-request');
+    });
+    it('base64 of something that is not an image', async () => {
+      const res = await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: { base64: btoa('just text, no image') }, b: { base64: b64(amy2) } }) });
+      await expectProblem(res, 415, 'unsupported-media-type');
+    });
+    it('threshold out of range and a missing field', async () => {
+      await expectProblem(await verifyForm(amy1, amy2, { threshold: '2' }), 400, 'invalid-request');
+      await expectProblem(await call('/v1/verify', { method: 'POST', body: form({ a: amy1 }) }), 400, 'invalid-request');
+    });
+    it('unknown routes and wrong methods', async () => {
+      await expectProblem(await call('/v1/nothing'), 404, 'not-found');
+      const res = await call('/v1/verify');
+      await expectProblem(res, 405, 'method-not-allowed');
+      expect(res.headers.get('allow')).toContain('POST');
+    });
+    it('after all of that, a valid request still works', async () => {
+      const res = await verifyForm(amy1, amy2);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { decision: string }).decision).toBe('accept');
+    });
+  });
+});
+
+describe('service endpoints', () => {
+  it('GET /healthz, /v1/models, /openapi.json, /docs, CORS', async () => {
+    expect(await (await call('/healthz')).json()).toEqual({ status: 'ok', service: 'xfv-edge' });
+    const models = (await (await call('/v1/models')).json()) as { models: { id: string; decision: { threshold: number }; files: Record<string, unknown> }[] };
+    expect(models.models[0]!.id).toBe('face-resnet');
+    expect(models.models[0]!.decision.threshold).toBeGreaterThan(0.5);
+    const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/verify', '/v1/models', '/healthz']));
+    const docs = await call('/docs');
+    expect(docs.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await docs.text()).toContain('/v1/verify');
+    const pre = await call('/v1/verify', { method: 'OPTIONS', headers: { origin: 'https://example.com', 'access-control-request-method': 'POST' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    const problemDoc = await call('/problems/payload-too-large');
+    expect(await problemDoc.text()).toContain('413');
+  });
+});
