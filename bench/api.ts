@@ -1,0 +1,100 @@
+/**
+ * @module bench/api
+ * `npm run bench:api`: the Worker under `wrangler dev` on loopback.
+ *  - cold start: the first /v1/verify after the server answers /healthz (ORT init + model
+ *    load from the local R2 + first inference);
+ *  - warm /v1/verify latency p50/p95 over ≥ 200 sequential requests, with the share the
+ *    server reports for decode, preprocess and inference (response `timing`);
+ *  - a bounded load run (autocannon, 2 connections, 20 s) reporting
+ *    throughput and that no request failed.
+ * Baseline in the same run: GET /healthz (the Worker's fixed cost without the model).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { FACES_DIR, REPO_ROOT } from '../eval/lib/faces.js';
+import { fmt, machine, markdownTable, median, quantile, spliceReadme, writeResults } from './lib/report.js';
+import { startWranglerDev } from './lib/wrangler-dev.js';
+
+const WARM = Number(process.env.BENCH_RUNS ?? 200);
+
+function multipart(a: Uint8Array, b: Uint8Array): { body: Buffer; type: string } {
+  const boundary = 'xfvbench0123456789';
+  const part = (name: string, bytes: Uint8Array) =>
+    Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.png"\r\nContent-Type: image/png\r\n\r\n`), bytes, Buffer.from('\r\n')]);
+  return { body: Buffer.concat([part('a', a), part('b', b), Buffer.from(`--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
+}
+
+async function main() {
+  const faces = (p: string) => {
+    try {
+      return readFileSync(join(FACES_DIR, 'bbt', p));
+    } catch {
+      return readFileSync(join(REPO_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo', 'sample1.jpg'));
+    }
+  };
+  const { body, type } = multipart(faces('amy/amy1.png'), faces('raj/raj2.png'));
+  const server = await startWranglerDev();
+  try {
+    const verify = async () => {
+      const t = performance.now();
+      const res = await fetch(`${server.url}/v1/verify`, { method: 'POST', headers: { 'content-type': type }, body });
+      const json = (await res.json()) as { timing?: { decodeMs: number; preprocessMs: number; inferenceMs: number; totalMs: number } };
+      if (res.status !== 200) throw new Error(`verify answered ${res.status}: ${JSON.stringify(json)}`);
+      return { ms: performance.now() - t, timing: json.timing! };
+    };
+    const cold = await verify();
+    console.log(`ready ${fmt(server.readyMs)} ms, cold verify ${fmt(cold.ms)} ms`);
+    const health: number[] = [];
+    for (let i = 0; i < WARM; i++) {
+      const t = performance.now();
+      await (await fetch(`${server.url}/healthz`)).text();
+      health.push(performance.now() - t);
+    }
+    const warm = [];
+    for (let i = 0; i < WARM; i++) warm.push(await verify());
+    const lat = warm.map((w) => w.ms);
+    const share = (k: 'decodeMs' | 'preprocessMs' | 'inferenceMs') => median(warm.map((w) => w.timing[k]));
+    console.log(`warm verify p50 ${fmt(median(lat))} ms p95 ${fmt(quantile(lat, 0.95))} ms`);
+
+    const load = await autocannon({
+      url: `${server.url}/v1/verify`,
+      method: 'POST',
+      headers: { 'content-type': type },
+      body,
+      connections: 2,
+      duration: 20,
+    });
+    const failed = load.errors + load.timeouts + load.non2xx;
+    console.log(`load: ${load.requests.average} req/s, ${load['2xx']} ok, ${failed} failed`);
+
+    const result = {
+      machine: machine(),
+      readyMs: server.readyMs,
+      coldVerifyMs: cold.ms,
+      coldTiming: cold.timing,
+      warm: { runs: WARM, p50: median(lat), p95: quantile(lat, 0.95), decodeMs: share('decodeMs'), preprocessMs: share('preprocessMs'), inferenceMs: share('inferenceMs') },
+      healthz: { p50: median(health), p95: quantile(health, 0.95) },
+      load: { connections: 2, durationS: load.duration, requests: load.requests.total, ok: load['2xx'], failed, reqPerSec: load.requests.average, latencyP50: load.latency.p50, latencyP97_5: load.latency.p97_5 },
+    };
+    const path = writeResults('api', result);
+    const w = result.warm;
+    const table = markdownTable(
+      ['measure', 'value'],
+      [
+        ['wrangler dev ready (spawn → first /healthz)', `${fmt(result.readyMs)} ms`],
+        ['cold /v1/verify (ORT init + model load from R2 + inference)', `${fmt(result.coldVerifyMs)} ms`],
+        [`warm /v1/verify p50 / p95 (${WARM} sequential)`, `${fmt(w.p50)} / ${fmt(w.p95)} ms`],
+        ['… of which decode / preprocess / inference (server medians)', `${fmt(w.decodeMs)} / ${fmt(w.preprocessMs)} / ${fmt(w.inferenceMs)} ms`],
+        ['baseline: GET /healthz p50 (same run)', `${fmt(result.healthz.p50)} ms (verify = ${(w.p50 / result.healthz.p50).toFixed(1)}× healthz)`],
+        ['load: autocannon, 2 connections, 20 s', `${result.load.reqPerSec.toFixed(1)} req/s, p50 ${result.load.latencyP50} ms, ${result.load.ok} ok, ${failed} failed`],
+      ],
+    );
+    spliceReadme('api', `${table}\n\n_Two 150×150 PNG faces per request, loopback, ${result.machine.date.slice(0, 10)}. Reproduce: \`npm run bench:api\`._`);
+    console.log(`\n${table}\nwrote ${path}`);
+  } finally {
+    await server.stop();
+  }
+}
+
+await main();

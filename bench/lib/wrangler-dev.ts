@@ -1,0 +1,54 @@
+/**
+ * @module bench/lib/wrangler-dev
+ * Start `wrangler dev` on a loopback port for a benchmark (models built and seeded into
+ * the local R2 first) and stop it afterwards.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../eval/lib/faces.js';
+
+export interface DevServer {
+  url: string;
+  /** Wall time from spawn to the first /healthz answer. */
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+export async function startWranglerDev(port = 8799): Promise<DevServer> {
+  const bin = (name: string) => join(REPO_ROOT, 'node_modules', '.bin', name);
+  execFileSync(bin('tsx'), ['models/build.ts'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  execFileSync(bin('tsx'), ['models/seed.ts'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  const t0 = performance.now();
+  const child: ChildProcess = spawn(bin('wrangler'), ['dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${stderr.slice(-2000)}`);
+    if (performance.now() - t0 > 120_000) throw new Error('wrangler dev did not answer within 120 s');
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const readyMs = performance.now() - t0;
+  return {
+    url,
+    readyMs,
+    stop: async () => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    },
+  };
+}
