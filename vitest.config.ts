@@ -16,7 +16,7 @@ export default defineConfig({
           pool: 'forks',
         },
       },
-      { ...workers, extends: false },
+      workers,
     ],
   },
 });

@@ -38,7 +38,7 @@ async function main() {
   try {
     const verify = async () => {
       const t = performance.now();
-      const res = await fetch(`${server.url}/v1/verify`, { method: 'POST', headers: { 'content-type': type }, body });
+      const res = await fetch(`${server.url}/v1/verify`, { method: 'POST', headers: { 'content-type': type }, body: new Uint8Array(body) });
       const json = (await res.json()) as { timing?: { decodeMs: number; preprocessMs: number; inferenceMs: number; totalMs: number } };
       if (res.status !== 200) throw new Error(`verify answered ${res.status}: ${JSON.stringify(json)}`);
       return { ms: performance.now() - t, timing: json.timing! };
@@ -51,7 +51,7 @@ async function main() {
       await (await fetch(`${server.url}/healthz`)).text();
       health.push(performance.now() - t);
     }
-    const warm = [];
+    const warm: Awaited<ReturnType<typeof verify>>[] = [];
     for (let i = 0; i < WARM; i++) warm.push(await verify());
     const lat = warm.map((w) => w.ms);
     const share = (k: 'decodeMs' | 'preprocessMs' | 'inferenceMs') => median(warm.map((w) => w.timing[k]));

@@ -40,6 +40,6 @@ export function call(path: string, init?: RequestInit): Promise<Response> {
 
 export function form(fields: Record<string, Uint8Array | string>): FormData {
   const fd = new FormData();
-  for (const [k, v] of Object.entries(fields)) fd.append(k, typeof v === 'string' ? v : new File([v], `${k}.png`));
+  for (const [k, v] of Object.entries(fields)) fd.append(k, typeof v === 'string' ? v : new File([new Uint8Array(v)], `${k}.png`));
   return fd;
 }
