@@ -1,7 +1,7 @@
 /**
  * @module models/build
  * `npm run models`: build `models/dist/` (fp32 and int8 ONNX face models, the gradient
- * graph, manifest.json) from face-api's weights and the committed calibration. Skips the
+ * graph compiled from the fp32 one, manifest.json) from face-api's weights and the committed calibration. Skips the
  * build when the dist is up to date (same build key, files intact); `--force` rebuilds.
  * Deterministic: the same inputs give the same bytes.
  */
@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Calibration, ModelFile, ModelManifest } from '../src/xfv/manifest.js';
+import { GRAD_INPUTS, GRAD_OUTPUTS, compileGradient } from './compiler/compile.js';
 import { EMBEDDING_SIZE, INPUT_SIZE, MANIFEST_FILE, MEAN_RGB, MODEL_DOC, MODEL_ID, PIXEL_SCALE, defaultWeightsDir, faceNetFp32, faceNetInt8, loadWeights } from './facenet/index.js';
 
 const MODELS_DIR = dirname(fileURLToPath(import.meta.url));
@@ -63,13 +64,14 @@ export function isUpToDate(dir: string, key: string): boolean {
 }
 
 /** Build every artifact into `dir`; returns the manifest. */
-export function buildModels(dir = DIST_DIR, options: { weightsDir?: string; calibrationFile?: string } = {}): ModelManifest {
+export async function buildModels(dir = DIST_DIR, options: { weightsDir?: string; calibrationFile?: string } = {}): Promise<ModelManifest> {
   const weightsDir = options.weightsDir ?? defaultWeightsDir();
   const calibration = readCalibration(options.calibrationFile);
   const weights = loadWeights(weightsDir);
   mkdirSync(dir, { recursive: true });
   const fp32 = faceNetFp32(weights);
   const int8 = faceNetInt8(weights, calibration.activationRanges, calibration.int8FloatLayers);
+  const grad = await compileGradient(fp32, { name: MODEL_ID });
   const manifest: ModelManifest = {
     id: MODEL_ID,
     description: MODEL_DOC,
@@ -98,6 +100,13 @@ export function buildModels(dir = DIST_DIR, options: { weightsDir?: string; cali
     files: {
       fp32: fileEntry(dir, `${MODEL_ID}.onnx`, fp32),
       int8: fileEntry(dir, `${MODEL_ID}.int8.onnx`, int8),
+      grad: fileEntry(dir, `${MODEL_ID}.grad.onnx`, grad),
+    },
+    gradient: {
+      inputs: [...GRAD_INPUTS],
+      outputs: [...GRAD_OUTPUTS],
+      thresholdFp32: calibration.fp32.plain.threshold,
+      centredThresholdFp32: calibration.fp32.centred.threshold,
     },
   };
   writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
@@ -112,7 +121,7 @@ async function main() {
     return;
   }
   const t0 = performance.now();
-  const manifest = buildModels(DIST_DIR);
+  const manifest = await buildModels(DIST_DIR);
   const files = Object.values(manifest.files).map((f) => `${f.path} (${(f.bytes / 1e6).toFixed(1)} MB)`);
   console.log(`models: built ${files.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -86,6 +86,16 @@ export class GraphBuilder {
 
   constructor(readonly name: string) {}
 
+  /** Mark existing names (e.g. of an adopted graph) as taken. */
+  reserve(...names: string[]): void {
+    for (const n of names) if (n) this.names.add(n);
+  }
+
+  /** Add a node as it is (names must be reserved by the caller). */
+  adopt(node: NodeProto): void {
+    this.nodes.push(node);
+  }
+
   /** A fresh name `prefix_N`, unique within this graph. */
   fresh(prefix: string): string {
     for (;;) {

@@ -63,5 +63,6 @@ export interface ModelManifest {
   };
   int8FloatLayers: string[];
   files: { fp32: ModelFile; int8: ModelFile; grad?: ModelFile };
+  /** The gradient graph (x, cot, mean → embedding, grad, basis) and the fp32 θs FGGB uses. */
   gradient?: { inputs: string[]; outputs: string[]; thresholdFp32: number; centredThresholdFp32: number };
 }

@@ -83,11 +83,11 @@ describeWithFaces('face net vs face-api TFJS on the 40 BBT faces', () => {
 });
 
 describe('model build', () => {
-  it('is deterministic: two builds give identical bytes', () => {
+  it('is deterministic: two builds give identical bytes', async () => {
     const a = mkdtempSync(join(tmpdir(), 'xfv-a-'));
     const b = mkdtempSync(join(tmpdir(), 'xfv-b-'));
-    const ma = buildModels(a);
-    const mb = buildModels(b);
+    const ma = await buildModels(a);
+    const mb = await buildModels(b);
     expect(ma.files).toEqual(mb.files);
     for (const f of Object.values(ma.files)) {
       expect(sha(readFileSync(join(a, f.path)))).toBe(sha(readFileSync(join(b, f.path))));

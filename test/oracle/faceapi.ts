@@ -21,6 +21,12 @@ export interface FaceApiOracle {
   descriptor(rgb: Float32Array | Uint8Array, size?: number): Float32Array;
   /** Same for a batch of images, in one forward pass. */
   descriptors(rgbs: (Float32Array | Uint8Array)[], size?: number): Float32Array[];
+  /**
+   * TFJS autodiff through face-api's net: the gradient of channel k of
+   * f̂ = (F − μ)/(‖F − μ‖ + 1e-8) (or of Σ_k cot[k] f̂[k]) with respect to the
+   * preprocessed input x = (pixel − mean)/255, as [3,S,S] (CHW).
+   */
+  gradient(rgb: Float32Array | Uint8Array, cot: Float32Array, mean?: Float32Array, size?: number): Float32Array;
 }
 
 let cached: Promise<FaceApiOracle> | undefined;
@@ -44,10 +50,28 @@ export function loadFaceApiOracle(): Promise<FaceApiOracle> {
       images.forEach((t: Any) => t.dispose());
       return rgbs.map((_, i) => data.slice(i * 128, (i + 1) * 128));
     };
+    const gradient = (rgb: Float32Array | Uint8Array, cot: Float32Array, mean?: Float32Array, size = 150): Float32Array => {
+      const pixels = tf.tensor3d(Float32Array.from(rgb), [size, size, 3], 'float32');
+      const cotT = tf.tensor2d(cot, [1, cot.length]);
+      const mu = tf.tensor2d(mean ?? new Float32Array(cot.length), [1, cot.length]);
+      const f = (p: Any) => {
+        const emb = net.forwardInput(new faceapi.NetInput([p], true));
+        const d = tf.sub(emb, mu);
+        const unit = tf.div(d, tf.add(tf.norm(d), 1e-8));
+        return tf.sum(tf.mul(unit, cotT));
+      };
+      const g = tf.grad(f)(pixels);
+      // d/dx = 255 · d/dpixel; HWC → CHW.
+      const chw = tf.tidy(() => tf.transpose(tf.mul(g, 255), [2, 0, 1]));
+      const out = chw.dataSync() as Float32Array;
+      [pixels, cotT, mu, g, chw].forEach((t: Any) => t.dispose());
+      return Float32Array.from(out);
+    };
     return {
       tf,
       faceapi,
       net,
+      gradient,
       descriptor: (rgb, size = 150) => forward([rgb], size)[0]!,
       descriptors: (rgbs, size = 150) => forward(rgbs, size),
     };
