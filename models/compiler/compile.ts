@@ -76,9 +76,15 @@ async function inferShapes(fwd: Forward): Promise<Map<string, number[]>> {
   const probe = structuredClone(fwd.model);
   const names = probe.graph.node.flatMap((n) => n.output).filter((o) => o && o !== fwd.output);
   probe.graph.output = [...probe.graph.output, ...names.map((name) => ({ name }))];
-  const session = await ortNode.InferenceSession.create(encodeModel(probe), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
   const [, c, h, w] = fwd.inputShape;
-  const result = await session.run({ [fwd.input]: new ortNode.Tensor('float32', new Float32Array(c * h * w), fwd.inputShape) });
+  let session: ortNode.InferenceSession;
+  let result: ortNode.InferenceSession.ReturnType;
+  try {
+    session = await ortNode.InferenceSession.create(encodeModel(probe), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
+    result = await session.run({ [fwd.input]: new ortNode.Tensor('float32', new Float32Array(c * h * w), fwd.inputShape) });
+  } catch (e) {
+    throw new CompileError(`the model does not run in onnxruntime at batch 1: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const shapes = new Map<string, number[]>([[fwd.input, [...fwd.inputShape]]]);
   for (const [name, t] of Object.entries(result)) shapes.set(name, t.dims.map(Number));
   for (const [name, c] of fwd.consts) shapes.set(name, c.dims);

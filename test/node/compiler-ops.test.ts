@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileGradient } from '../../models/compiler/compile.js';
-import { GraphBuilder, float, floats } from '../../models/onnx/builder.js';
+import { GraphBuilder, float } from '../../models/onnx/builder.js';
 import { DataType, decodeModel } from '../../models/onnx/proto.js';
 import { nodeSession, ortNode, ortWeb, webSession } from '../../eval/lib/ort.js';
 import { evaluate, jacobian } from '../oracle/f64.js';
@@ -58,13 +58,13 @@ const CASES: Case[] = [
   { name: 'AveragePool 2×2 stride 2, odd size', input: [1, 2, 7, 7], body: (g, x) => g.op('AveragePool', [x], { kernel_shape: [2, 2], strides: [2, 2] }) },
   { name: 'AveragePool 3×3 pad 1 (count_include_pad 0)', input: [1, 2, 5, 5], body: (g, x) => g.op('AveragePool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }) },
   { name: 'AveragePool 3×3 pad 1 (count_include_pad 1)', input: [1, 2, 5, 5], body: (g, x) => g.op('AveragePool', [x], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 }) },
-  { name: 'GlobalAveragePool', input: [1, 3, 4, 5], body: (g, x, r) => g.op('GlobalAveragePool', [g.op('Mul', [x, x])]) },
+  { name: 'GlobalAveragePool', input: [1, 3, 4, 5], body: (g, x) => g.op('GlobalAveragePool', [g.op('Mul', [x, x])]) },
   { name: 'ReduceMean keepdims 0', input: [1, 3, 4, 4], body: (g, x) => g.op('ReduceMean', [g.op('Relu', [x])], { axes: [2, 3], keepdims: 0 }) },
   { name: 'Pad channels and spatial (constant)', input: [1, 2, 3, 3], body: (g, x) => g.op('Mul', [g.op('Pad', [x, i64(g, [0, 1, 0, 1, 0, 2, 1, 0])]), g.op('Pad', [x, i64(g, [0, 1, 0, 1, 0, 2, 1, 0])])]) },
   { name: 'Concat channels of two branches', input: [1, 2, 3, 3], body: (g, x, r) => g.op('Concat', [g.op('Relu', [x]), g.op('Mul', [x, w(g, r, [2, 1, 1])])], { axis: 1 }) },
   { name: 'Slice spatial with negative end', input: [1, 2, 5, 5], body: (g, x) => g.op('Slice', [g.op('Mul', [x, x]), i64(g, [1, 0]), i64(g, [-1, 4]), i64(g, [2, 3])]) },
   { name: 'Reshape, Transpose, Flatten', input: [1, 2, 3, 4], body: (g, x) => g.op('Flatten', [g.op('Transpose', [g.op('Reshape', [g.op('Mul', [x, x]), i64(g, [1, 6, 4, 1])])], { perm: [0, 2, 3, 1] })]) },
-  { name: 'Unsqueeze, Squeeze', input: [1, 2, 2, 3], body: (g, x) => g.op('Squeeze', [g.op('Mul', [g.op('Unsqueeze', [x, i64(g, [2])]), x]), i64(g, [2])]) },
+  { name: 'Unsqueeze, Squeeze', input: [1, 2, 2, 3], body: (g, x) => g.op('Squeeze', [g.op('Unsqueeze', [g.op('Mul', [x, x]), i64(g, [2])]), i64(g, [2])]) },
   { name: 'Gemm transB with bias, alpha', input: [1, 2, 3, 3], body: (g, x, r) => g.op('Gemm', [g.op('Flatten', [g.op('Relu', [x])]), w(g, r, [7, 18]), w(g, r, [7])], { transB: 1, alpha: float(0.7) }) },
   { name: 'MatMul', input: [1, 2, 2, 2], body: (g, x, r) => g.op('MatMul', [g.op('Flatten', [g.op('Mul', [x, x])]), w(g, r, [8, 6])]) },
 ];

@@ -45,7 +45,16 @@ function conv(x: T, w: T, b: T | undefined, node: NodeProto): T {
   const group = attrInt(node, 'group', 1);
   const [sh, sw] = attrInts(node, 'strides') ?? [1, 1];
   const [dh, dw] = attrInts(node, 'dilations') ?? [1, 1];
-  const [pt, pl, pb, pr] = attrInts(node, 'pads') ?? [0, 0, 0, 0];
+  let [pt, pl, pb, pr] = attrInts(node, 'pads') ?? [0, 0, 0, 0];
+  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
+  if (autoPad.startsWith('SAME')) {
+    const total = (n: number, s: number, k: number, d: number) => Math.max(0, (Math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n);
+    const th = total(h, sh!, kh, dh!);
+    const tw = total(wd, sw!, kw, dw!);
+    const upper = autoPad === 'SAME_UPPER';
+    [pt, pb] = upper ? [Math.floor(th / 2), th - Math.floor(th / 2)] : [th - Math.floor(th / 2), Math.floor(th / 2)];
+    [pl, pr] = upper ? [Math.floor(tw / 2), tw - Math.floor(tw / 2)] : [tw - Math.floor(tw / 2), Math.floor(tw / 2)];
+  }
   const ho = Math.floor((h + pt! + pb! - dh! * (kh - 1) - 1) / sh!) + 1;
   const wo = Math.floor((wd + pl! + pr! - dw! * (kw - 1) - 1) / sw!) + 1;
   const out = t([n, m, ho, wo]);
