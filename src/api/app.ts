@@ -17,6 +17,8 @@ import { registerMeta } from './meta.js';
 import { PROBLEMS, ProblemError, type ProblemKind, problem } from './problem.js';
 import type { AppEnv } from './types.js';
 import { registerVerify } from './verify.js';
+import { registerExplain } from './explain.js';
+import { registerMaps } from './maps.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
 
@@ -26,6 +28,7 @@ const KIND_OF_STATUS: Record<number, ProblemKind> = {
   405: 'method-not-allowed',
   413: 'payload-too-large',
   415: 'unsupported-media-type',
+  416: 'range-not-satisfiable',
   422: 'undecodable-image',
   503: 'model-unavailable',
 };
@@ -65,6 +68,8 @@ export function createApp({ loadOrt }: AppOptions) {
 
   registerMeta(app);
   registerVerify(app);
+  registerExplain(app);
+  registerMaps(app);
 
   const openapi = {
     openapi: '3.1.0',

@@ -14,6 +14,7 @@ export const PROBLEMS = {
   'undecodable-image': { status: 422, title: 'The image cannot be decoded', doc: 'The image is truncated, corrupt or too small to hold a face.' },
   'not-found': { status: 404, title: 'Not found', doc: 'No such route or resource.' },
   'method-not-allowed': { status: 405, title: 'Method not allowed', doc: 'The route exists but not for this method; `Allow` lists the methods.' },
+  'range-not-satisfiable': { status: 416, title: 'Range not satisfiable', doc: 'The Range header asks for bytes outside the stored map.' },
   'model-unavailable': { status: 503, title: 'The model is unavailable', doc: 'The model files are missing or corrupt in storage, or the runtime could not start. Retry later.' },
   'internal-error': { status: 500, title: 'Internal error', doc: 'An unexpected failure; the request id identifies it in the logs.' },
 } as const;

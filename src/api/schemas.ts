@@ -65,3 +65,52 @@ export const problemResponses = (codes: number[]) =>
   Object.fromEntries(
     codes.map((code) => [code, { description: `Problem (${code})`, content: { 'application/problem+json': { schema: Problem } } }]),
   );
+
+export const METHODS = ['fggb', 'xssab', 'gradient'] as const;
+export const MAP_SELECTORS = ['a.similarity', 'a.dissimilarity', 'b.similarity', 'b.dissimilarity'] as const;
+
+const explainFields = {
+  method: z.enum(METHODS).default('fggb').openapi({ description: 'fggb (default), or the baselines xssab and gradient' }),
+  centre: z.boolean().default(false).openapi({ description: "Centre embeddings on the model's mean μ (optional mode, its own θ); default false = the paper's FGGB" }),
+  maps: z.array(z.enum(MAP_SELECTORS)).min(1).default([...MAP_SELECTORS]).openapi({ description: 'Which maps to produce' }),
+  store: z.boolean().default(true).openapi({ description: 'false: keep nothing (no bases, no maps) after the response; maps come back inline as data: URIs' }),
+};
+
+export const ExplainJson = VerifyJson.extend(explainFields).openapi('ExplainJson');
+
+export const ExplainForm = VerifyForm.extend({
+  method: explainFields.method,
+  centre: z.stringbool().default(false).openapi({ type: 'boolean', description: explainFields.centre.description }),
+  maps: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()))
+    .pipe(z.array(z.enum(MAP_SELECTORS)).min(1))
+    .optional()
+    .openapi({ type: 'string', description: 'Comma-separated, e.g. a.similarity,b.dissimilarity (default all four)' }),
+  store: z.stringbool().default(true).openapi({ type: 'boolean', description: explainFields.store.description }),
+}).openapi('ExplainForm');
+
+const MapLinks = z
+  .object({ png: z.string(), 'overlay.png': z.string(), f32: z.string(), json: z.string() })
+  .openapi('MapLinks', { description: 'URLs under /v1/maps/… (or data: URIs when store is false)' });
+
+export const ExplainResult = VerifyResult.extend({
+  resultId: z.string().openapi({ description: 'Content address of this explanation (same inputs and options → same id)' }),
+  explanation: z.object({
+    method: z.enum(METHODS),
+    centre: z.boolean(),
+    threshold: z.number().openapi({ description: 'θ in the FGGB weights w_k = f̂_A[k]f̂_B[k] − θ/N' }),
+    cosine: z.number().openapi({ description: 'Cosine of the fp32 f̂ the explanation decomposes (Σ_k w_k = cosine − θ)' }),
+    summary: z
+      .object({
+        positiveShare: z.number(),
+        negativeShare: z.number(),
+        margin: z.number(),
+        topChannels: z.array(z.object({ channel: z.number().int(), weight: z.number() })),
+      })
+      .nullable(),
+    basis: z.object({ a: z.enum(['hit', 'miss', 'none']), b: z.enum(['hit', 'miss', 'none']) }).openapi({ description: 'Per-image basis cache: hit (read from R2), miss (computed), none (method needs no basis)' }),
+  }),
+  maps: z.record(z.string(), z.record(z.string(), MapLinks)),
+  timing: Timing.extend({ embeddingMs: z.number(), basisMs: z.number(), combineMs: z.number(), renderMs: z.number(), storeMs: z.number() }),
+}).openapi('ExplainResult');

@@ -4,8 +4,10 @@
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { cosine, l2norm } from '../xfv/verification.js';
+import { decide } from '../xfv/verification.js';
 import { type ImageLimits, imageBytes, prepareImage } from './images.js';
+import type { EmbeddingCache } from '../store/embedding-cache.js';
+import { sha256OfFloats } from './encoding.js';
 import { ProblemError } from './problem.js';
 import { VerifyForm, VerifyJson, VerifyResult, problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
@@ -33,7 +35,7 @@ export const verifyRoute = createRoute({
   },
 });
 
-type Inputs = { a: File | { base64: string }; b: File | { base64: string }; threshold?: number | undefined };
+export type Inputs = { a: File | { base64: string }; b: File | { base64: string }; threshold?: number | undefined };
 
 /** The validated body, whichever media type it came in. */
 export function verifyInputs(c: Context<AppEnv>): Inputs {
@@ -44,7 +46,7 @@ export function verifyInputs(c: Context<AppEnv>): Inputs {
   throw new ProblemError('unsupported-media-type', 'send the images as multipart/form-data (fields a, b) or application/json ({"a":{"base64":…},"b":…})');
 }
 
-export async function runVerify(c: Context<AppEnv>, inputs: Inputs, limits: ImageLimits) {
+export async function runVerify(c: Context<AppEnv>, inputs: Inputs, limits: ImageLimits, cache?: EmbeddingCache) {
   const t0 = performance.now();
   const engine = await c.get('engine')();
   const { manifest } = engine;
@@ -54,10 +56,14 @@ export async function runVerify(c: Context<AppEnv>, inputs: Inputs, limits: Imag
   const a = prepareImage('a', bytesA, spec, limits);
   const b = prepareImage('b', bytesB, spec, limits);
   const t1 = performance.now();
-  const [ea, eb] = await engine.embed([a.input, b.input]);
+  const shas = await Promise.all([sha256OfFloats(a.input), sha256OfFloats(b.input)]);
+  const cached = cache ? await Promise.all(shas.map((s) => cache.get(s))) : [undefined, undefined];
+  const missing = [a.input, b.input].filter((_, i) => !cached[i]);
+  const computed = missing.length ? await engine.embed(missing) : [];
+  const [ea, eb] = cached.map((e) => e ?? computed.shift()!);
+  if (cache) await Promise.all([ea, eb].map((e, i) => (cached[i] ? undefined : cache.put(shas[i]!, e!))));
   const inferenceMs = performance.now() - t1;
-  const similarity = cosine(ea!, eb!);
-  const threshold = inputs.threshold ?? manifest.decision.threshold;
+  const decision = decide(ea!, eb!, inputs.threshold ?? manifest.decision.threshold);
   const timing = {
     decodeMs: a.decodeMs + b.decodeMs,
     preprocessMs: a.preprocessMs + b.preprocessMs,
@@ -67,13 +73,11 @@ export async function runVerify(c: Context<AppEnv>, inputs: Inputs, limits: Imag
   return {
     result: {
       model: { id: manifest.id, version: manifest.buildKey.slice(0, 12) },
-      similarity,
-      threshold,
-      decision: similarity >= threshold ? ('accept' as const) : ('reject' as const),
-      embeddingNorms: { a: l2norm(ea!), b: l2norm(eb!) },
+      ...decision,
       timing,
     },
     embeddings: [ea!, eb!] as const,
+    shas: shas as [string, string],
     images: [a, b] as const,
     serverTiming: `decode;dur=${timing.decodeMs.toFixed(1)}, preprocess;dur=${timing.preprocessMs.toFixed(1)}, inference;dur=${inferenceMs.toFixed(1)}, total;dur=${timing.totalMs.toFixed(1)}`,
   };

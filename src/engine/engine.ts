@@ -8,12 +8,18 @@
 import type { ModelManifest } from '../xfv/manifest.js';
 import { ModelUnavailableError, readManifest, readModelFile } from '../store/models.js';
 import { type OrtModule, type OrtSession, embedBatch } from './embed.js';
+import { type GradientRunner, gradientRunner } from './gradient.js';
 
 export interface Engine {
   manifest: ModelManifest;
   /** Raw int8 embeddings for preprocessed inputs, in one batch. */
   embed(inputs: Float32Array[]): Promise<Float32Array[]>;
+  /** The fp32 gradient graph (loaded on first use: explanations only). */
+  gradient(): Promise<GradientRunner>;
 }
+
+/** Rows per basis run: memory grows with it (README "Explanations" has the measurements). */
+export const BASIS_CHUNK = 16;
 
 /** Serialise async work on one queue (one WASM thread per isolate). */
 export class SerialQueue {
@@ -47,9 +53,31 @@ async function createEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> 
     ortFailure = new ModelUnavailableError(`onnxruntime could not start: ${e instanceof Error ? e.message : String(e)}`);
     throw ortFailure;
   }
+  let gradient: Promise<GradientRunner> | undefined;
+  const loadGradient = async (): Promise<GradientRunner> => {
+    if (!manifest.files.grad) throw new ModelUnavailableError('the manifest lists no gradient graph (files.grad): rebuild and reseed the models');
+    const gradBytes = await readModelFile(bucket, manifest.files.grad);
+    let gradSession: OrtSession;
+    try {
+      gradSession = await ort.InferenceSession.create(gradBytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    } catch (e) {
+      throw new ModelUnavailableError(`the gradient graph could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const shape = { channels: 3, size: manifest.input.size, n: manifest.output.size, chunk: BASIS_CHUNK };
+    return gradientRunner(ort, gradSession, shape, (task) => queue.run(task));
+  };
   return {
     manifest,
     embed: (inputs) => queue.run(() => embedBatch(ort, session, inputs, manifest.input.size)),
+    gradient: () => {
+      if (!gradient) {
+        gradient = loadGradient();
+        gradient.catch(() => {
+          gradient = undefined;
+        });
+      }
+      return gradient;
+    },
   };
 }
 

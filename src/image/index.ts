@@ -4,3 +4,4 @@
  */
 export * from './decode.js';
 export * from './preprocess.js';
+export * from './render.js';

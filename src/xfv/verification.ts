@@ -99,3 +99,16 @@ export function accuracyAt(pairs: ScoredPair[], threshold: number): number {
   for (const p of pairs) if ((p.score >= threshold) === p.same) ok++;
   return ok / pairs.length;
 }
+
+export interface Decision {
+  similarity: number;
+  threshold: number;
+  decision: 'accept' | 'reject';
+  embeddingNorms: { a: number; b: number };
+}
+
+/** The verification answer for two raw embeddings: plain cosine against θ. */
+export function decide(a: Vector, b: Vector, threshold: number): Decision {
+  const similarity = cosine(a, b);
+  return { similarity, threshold, decision: similarity >= threshold ? 'accept' : 'reject', embeddingNorms: { a: l2norm(a), b: l2norm(b) } };
+}

@@ -1,0 +1,54 @@
+/**
+ * @module engine/gradient
+ * Runs the precompiled gradient graph (x, cot, mean → embedding, grad, basis): the raw
+ * fp32 embedding, VJP rows for given cotangents, and the per-image FGGB basis in chunks
+ * of K identity rows (K bounds the memory: see README "Explanations").
+ */
+import type { OrtModule, OrtSession } from './embed.js';
+
+export interface GradientRunner {
+  /** Raw embedding F of one preprocessed image (the forward part only). */
+  embedding(x: Float32Array): Promise<Float32Array>;
+  /** grad rows [K,C,H,W] for the given cotangent rows. */
+  vjp(x: Float32Array, cot: Float32Array[], mean: Float32Array): Promise<Float32Array>;
+  /** The N×H×W basis, delivered chunk by chunk: onChunk(k0, maps [count,H,W], count). */
+  basis(x: Float32Array, mean: Float32Array, onChunk: (k0: number, maps: Float32Array, count: number) => Promise<void> | void): Promise<void>;
+}
+
+export interface GradientShape {
+  channels: number;
+  size: number;
+  n: number;
+  /** Rows per run of the basis. */
+  chunk: number;
+}
+
+export function gradientRunner(ort: OrtModule, session: OrtSession, shape: GradientShape, serialise: <T>(task: () => Promise<T>) => Promise<T> = (t) => t()): GradientRunner {
+  const { channels, size, n, chunk } = shape;
+  const xTensor = (x: Float32Array) => new ort.Tensor('float32', x, [1, channels, size, size]);
+  const meanTensor = (m: Float32Array) => new ort.Tensor('float32', m, [1, n]);
+  const run = (x: Float32Array, cot: Float32Array, rows: number, mean: Float32Array, output: string) =>
+    serialise(async () => {
+      const out = await session.run({ x: xTensor(x), cot: new ort.Tensor('float32', cot, [rows, n]), mean: meanTensor(mean) }, [output]);
+      const t = out[output]!;
+      const data = (t.data as Float32Array).slice();
+      t.dispose();
+      return data;
+    });
+  return {
+    embedding: (x) => run(x, new Float32Array(n), 1, new Float32Array(n), 'embedding'),
+    vjp: (x, cot, mean) => {
+      const rows = new Float32Array(cot.length * n);
+      cot.forEach((c, i) => rows.set(c, i * n));
+      return run(x, rows, cot.length, mean, 'grad');
+    },
+    basis: async (x, mean, onChunk) => {
+      for (let k0 = 0; k0 < n; k0 += chunk) {
+        const count = Math.min(chunk, n - k0);
+        const cot = new Float32Array(count * n);
+        for (let i = 0; i < count; i++) cot[i * n + k0 + i] = 1;
+        await onChunk(k0, await run(x, cot, count, mean, 'basis'), count);
+      }
+    },
+  };
+}

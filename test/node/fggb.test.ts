@@ -1,0 +1,201 @@
+/**
+ * FGGB maths on known cases, and the engine's explanations against the TFJS-only oracle
+ * (face-api's net, tf.grad per normalised channel, DESIGN.md formulas) on real pairs:
+ * raw S maps Pearson ≥ 0.999 and max abs difference ≤ 1e-3 of the map's range; the same
+ * for xssab and gradient. Cached bases give the same maps as fresh ones.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type BasisCache, explainPair } from '../../src/engine/explain.js';
+import { gradientRunner, type GradientRunner } from '../../src/engine/gradient.js';
+import type { OrtModule } from '../../src/engine/embed.js';
+import { FggbAccumulator, fggbWeights, splitSigned, summariseWeights } from '../../src/xfv/fggb.js';
+import { blurFor, displayMap, gaussianBlur, minMax } from '../../src/xfv/display.js';
+import { FACE_SPEC, FACES_DIR, loadRgb, rgbFloats } from '../../eval/lib/faces.js';
+import { ortWeb, webSession } from '../../eval/lib/ort.js';
+import { tfjsBasis, tfjsFggb, tfjsGradient, tfjsImage, tfjsXssab, type TfjsImage } from '../oracle/fggb-tfjs.js';
+import { describeWithFaces, distFile, distManifest } from './helpers.js';
+
+describe('FGGB maths', () => {
+  it('weights sum to cos − θ and the accumulator equals the direct sum', () => {
+    const fA = [1, 2, -1, 0.5];
+    const fB = [0.8, 2.1, -0.5, -0.2];
+    const w = fggbWeights(fA, fB, 0.3);
+    const sum = w.weights.reduce((a, b) => a + b, 0);
+    expect(sum).toBeCloseTo(w.cosine - 0.3, 12);
+    const basis = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]].map((r) => Float32Array.from(r));
+    const acc = new FggbAccumulator(3, w.weights);
+    basis.forEach((g, k) => acc.add(k, g));
+    const maps = acc.finish();
+    const direct = [0, 1, 2].map((p) => basis.reduce((s, g, k) => s + w.weights[k]! * g[p]!, 0));
+    direct.forEach((v, p) => expect(maps.raw[p]).toBeCloseTo(v, 6));
+    maps.raw.forEach((v, p) => expect(maps.similarity[p]! - maps.dissimilarity[p]!).toBeCloseTo(v, 7));
+    expect(() => acc.add(0, basis[0]!)).toThrow(/twice/);
+    expect(() => new FggbAccumulator(3, w.weights).finish()).toThrow(/never added/);
+  });
+
+  it('identical embeddings give all-positive weights above θ/N, and a summary', () => {
+    const f = [0.5, -0.5, 0.7071];
+    const w = fggbWeights(f, f, 0);
+    expect(w.cosine).toBeCloseTo(1, 6);
+    expect([...w.weights].every((v) => v >= 0)).toBe(true);
+    const s = summariseWeights(w, 2);
+    expect(s.positiveShare).toBeCloseTo(1, 12);
+    expect(s.topChannels.map((c) => c.channel).sort()).toEqual([0, 2]);
+    expect(splitSigned(Float32Array.from([1, -2])).dissimilarity[1]).toBe(2);
+  });
+
+  it('blur keeps the mass of a centred impulse, scales with the input, min–max maps to [0,1]', () => {
+    expect(blurFor(112)).toEqual({ sigma: 5, kernel: 25 });
+    expect(blurFor(150).kernel).toBe(33);
+    const img = new Float32Array(41 * 41);
+    img[20 * 41 + 20] = 1;
+    const b = gaussianBlur(img, 41, 41, { sigma: 2, kernel: 13 });
+    expect(b.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+    expect(b[20 * 41 + 20]).toBeGreaterThan(b[20 * 41 + 22]!);
+    const mm = minMax(Float32Array.from([2, 4, 3]));
+    expect([...mm]).toEqual([0, 1, 0.5]);
+    expect([...displayMap(new Float32Array(9).fill(3), 3, 3)]).toEqual(new Array(9).fill(0));
+  });
+});
+
+function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ma += a[i]! / a.length;
+    mb += b[i]! / b.length;
+  }
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    sab += (a[i]! - ma) * (b[i]! - mb);
+    saa += (a[i]! - ma) ** 2;
+    sbb += (b[i]! - mb) ** 2;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+function expectClose(ours: ArrayLike<number>, ref: ArrayLike<number>, what: string) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  let err = 0;
+  for (let i = 0; i < ref.length; i++) {
+    lo = Math.min(lo, ref[i]!);
+    hi = Math.max(hi, ref[i]!);
+    err = Math.max(err, Math.abs(ours[i]! - ref[i]!));
+  }
+  expect(pearson(ours, ref), `${what}: Pearson`).toBeGreaterThanOrEqual(0.999);
+  expect(err / (hi - lo), `${what}: max abs diff / range`).toBeLessThanOrEqual(1e-3);
+}
+
+// Dither (±0.5 grey level) makes the net differentiable at the test points: see the
+// compiler README section on max-pool ties.
+function dithered(path: string, seed: number): Float32Array {
+  let s = seed;
+  return rgbFloats(loadRgb(`${FACES_DIR}/bbt/${path}`)).map((v) => {
+    s = (s * 48271) % 2147483647;
+    return v + (s / 2147483647 - 0.5);
+  });
+}
+
+const toInput = (rgb: Float32Array) => {
+  const x = new Float32Array(3 * 150 * 150);
+  for (let p = 0; p < 150 * 150; p++) for (let c = 0; c < 3; c++) x[c * 22500 + p] = (rgb[p * 3 + c]! - FACE_SPEC.mean[c]!) * FACE_SPEC.scale;
+  return x;
+};
+
+describeWithFaces('explanations vs the TFJS oracle', () => {
+  const files = ['amy/amy1.png', 'amy/amy2.png', 'raj/raj2.png', 'penny/penny1.png'];
+  const pairs: [number, number][] = [
+    [0, 1], // genuine
+    [0, 2],
+    [1, 3],
+    [2, 3],
+  ];
+  const manifest = distManifest();
+  const θ = manifest.gradient!.thresholdFp32;
+  let runner: GradientRunner;
+  let images: TfjsImage[];
+  let inputs: Float32Array[];
+
+  beforeAll(async () => {
+    const session = await webSession(distFile('grad'));
+    runner = gradientRunner(ortWeb as unknown as OrtModule, session, { channels: 3, size: 150, n: 128, chunk: 16 });
+    const rgbs = files.map((f, i) => dithered(f, 101 + i));
+    inputs = rgbs.map(toInput);
+    images = await Promise.all(rgbs.map((r) => tfjsImage(r)));
+    for (const img of images) img.basis = await tfjsBasis(img);
+  }, 600_000);
+
+  const run = (i: number, j: number, method: 'fggb' | 'xssab' | 'gradient', dtype: 'f32' | 'f16' = 'f32', cache?: BasisCache) =>
+    explainPair(runner, [{ x: inputs[i]!, basisKey: files[i]! }, { x: inputs[j]!, basisKey: files[j]! }], {
+      method,
+      centre: false,
+      threshold: θ,
+      mean: new Float32Array(128),
+      modelId: manifest.id,
+      size: 150,
+      channels: 3,
+      dtype,
+      store: !!cache,
+      ...(cache ? { cache } : {}),
+    });
+
+  it.each(pairs)('FGGB raw S maps for pair %i–%i (both images)', async (i, j) => {
+    const ours = await run(i, j, 'fggb');
+    const [A, B] = [images[i]!, images[j]!];
+    expectClose(ours.a.maps.raw, tfjsFggb(A.basis!, A.embedding, B.embedding, θ), 'S_A');
+    expectClose(ours.b.maps.raw, tfjsFggb(B.basis!, B.embedding, A.embedding, θ), 'S_B');
+  });
+
+  it.each(pairs.slice(0, 2))('xssab and gradient baselines for pair %i–%i', async (i, j) => {
+    const [A, B] = [images[i]!, images[j]!];
+    const xs = await run(i, j, 'xssab');
+    const [pos, neg] = await tfjsXssab(A, B.embedding, θ);
+    expectClose(xs.a.maps.similarity, pos, 'xssab +');
+    expectClose(xs.a.maps.dissimilarity, neg, 'xssab −');
+    const gr = await run(i, j, 'gradient');
+    expectClose(gr.a.maps.raw, await tfjsGradient(A, B.embedding), 'gradient');
+  });
+
+  it('maps from a cached basis equal fresh ones (float32 and float16)', async () => {
+    for (const dtype of ['f32', 'f16'] as const) {
+      const store = new Map<string, Uint8Array>();
+      const cache: BasisCache = {
+        async head(key) {
+          const bytes = store.get(key);
+          if (!bytes) return undefined;
+          const { decodeHeader } = await import('../../src/store/basis.js');
+          const header = decodeHeader(bytes);
+          return { header, embedding: new Float32Array(bytes.slice(64, 64 + 4 * header.n).buffer) };
+        },
+        async channels(key, header, onChannel) {
+          const { BasisReader } = await import('../../src/store/basis.js');
+          const bytes = store.get(key)!.slice(64 + 4 * header.n);
+          await new BasisReader(new Blob([bytes]).stream()).channels(header, onChannel);
+        },
+        async put(key, parts, length) {
+          const bytes = new Uint8Array(length);
+          let o = 0;
+          for (const p of parts) {
+            bytes.set(p, o);
+            o += p.length;
+          }
+          store.set(key, bytes);
+        },
+      };
+      const fresh = await run(0, 2, 'fggb', dtype, cache);
+      const cached = await run(0, 2, 'fggb', dtype, cache);
+      expect([fresh.a.basis, cached.a.basis, cached.b.basis]).toEqual(['miss', 'hit', 'hit']);
+      expect(store.get(files[0]!)!.length).toBe(64 + 4 * 128 + 128 * 22500 * (dtype === 'f32' ? 4 : 2));
+      expect(cached.a.maps.raw).toEqual(fresh.a.maps.raw);
+      expect(cached.b.maps.raw).toEqual(fresh.b.maps.raw);
+      if (dtype === 'f16') {
+        // float16 storage against the float32 oracle: still within the oracle's tolerance.
+        expectClose(cached.a.maps.raw, tfjsFggb(images[0]!.basis!, images[0]!.embedding, images[2]!.embedding, θ), 'S_A (f16)');
+      }
+    }
+  });
+});
+
