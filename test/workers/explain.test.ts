@@ -1,0 +1,138 @@
+/**
+ * POST /v1/explain and GET /v1/maps inside workerd with miniflare R2: maps for a pair,
+ * every map URL fetched and checked, Range and If-None-Match, basis reuse on a second
+ * explanation, store:false leaving nothing behind, and the explain-specific bad inputs.
+ */
+import { decode as decodePng } from 'fast-png';
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { call, fixture, form, seedModels } from './fixtures.js';
+
+interface ExplainBody {
+  decision: string;
+  resultId: string;
+  explanation: { method: string; basis: { a: string; b: string }; summary: { positiveShare: number; topChannels: unknown[] } | null; threshold: number; cosine: number };
+  maps: Record<string, Record<string, Record<string, string>>>;
+  timing: { basisMs: number; combineMs: number };
+}
+
+async function countObjects(prefix = ''): Promise<number> {
+  let n = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await env.DATA.list({ prefix, cursor });
+    n += page.objects.length;
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return n;
+}
+
+describe('POST /v1/explain', () => {
+  let amy1: Uint8Array;
+  let raj2: Uint8Array;
+  let first: ExplainBody;
+  beforeAll(async () => {
+    await seedModels();
+    amy1 = await fixture('faces/bbt/amy/amy1.png');
+    raj2 = await fixture('faces/bbt/raj/raj2.png');
+  });
+
+  it('explains a new pair: FGGB maps for both images, bases computed', async () => {
+    const res = await call('/v1/explain', { method: 'POST', body: form({ a: amy1, b: raj2 }) });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    first = JSON.parse(text);
+    expect(first.decision).toBe('reject');
+    expect(first.explanation.method).toBe('fggb');
+    expect(first.explanation.basis).toEqual({ a: 'miss', b: 'miss' });
+    expect(first.explanation.summary!.topChannels).toHaveLength(5);
+    expect(first.resultId).toMatch(/^[0-9a-f]{32}$/);
+    expect(Object.keys(first.maps).sort()).toEqual(['a', 'b']);
+    expect(res.headers.get('server-timing')).toMatch(/basis;dur=/);
+  });
+
+  it('serves every map: PNGs of the right size, raw float32, sidecars', async () => {
+    for (const image of ['a', 'b']) {
+      for (const kind of ['similarity', 'dissimilarity']) {
+        const links = first.maps[image]![kind]!;
+        const png = await call(new URL(links.png!).pathname);
+        expect(png.status).toBe(200);
+        expect(png.headers.get('content-type')).toBe('image/png');
+        expect(png.headers.get('cache-control')).toContain('immutable');
+        const grey = decodePng(new Uint8Array(await png.arrayBuffer()));
+        expect([grey.width, grey.height, grey.channels]).toEqual([150, 150, 1]);
+        const overlay = decodePng(new Uint8Array(await (await call(new URL(links['overlay.png']!).pathname)).arrayBuffer()));
+        expect([overlay.width, overlay.height, overlay.channels]).toEqual([150, 150, 3]);
+        const raw = await call(new URL(links.f32!).pathname);
+        const bytes = new Uint8Array(await raw.arrayBuffer());
+        expect(bytes.length).toBe(4 * 150 * 150);
+        expect(raw.headers.get('x-map-shape')).toBe('150,150');
+        expect(raw.headers.get('content-length')).toBe(String(4 * 150 * 150));
+        const values = new Float32Array(bytes.buffer);
+        expect(values.every((v) => v >= 0 && Number.isFinite(v))).toBe(true);
+        const sidecar = (await (await call(new URL(links.json!).pathname)).json()) as { shape: number[]; kind: string };
+        expect(sidecar).toMatchObject({ shape: [150, 150], kind });
+      }
+    }
+  });
+
+  it('answers Range with 206 and If-None-Match with 304', async () => {
+    const path = new URL(first.maps.a!.similarity!.f32!).pathname;
+    const full = new Uint8Array(await (await call(path)).arrayBuffer());
+    const part = await call(path, { headers: { range: 'bytes=100-199' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100-199/${full.length}`);
+    expect(new Uint8Array(await part.arrayBuffer())).toEqual(full.subarray(100, 200));
+    const etag = (await call(path)).headers.get('etag')!;
+    expect(etag).toBeTruthy();
+    const again = await call(path, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+  });
+
+  it('reuses both bases for a second explanation of the same images', async () => {
+    const res = await call('/v1/explain', { method: 'POST', body: form({ a: raj2, b: amy1 }) });
+    const body = (await res.json()) as ExplainBody;
+    expect(res.status).toBe(200);
+    expect(body.explanation.basis).toEqual({ a: 'hit', b: 'hit' });
+    expect(body.timing.basisMs).toBe(0);
+    // Swapping A and B gives image B's former map as image A's.
+    const mapA = new Uint8Array(await (await call(new URL(body.maps.a!.similarity!.f32!).pathname)).arrayBuffer());
+    const before = new Uint8Array(await (await call(new URL(first.maps.b!.similarity!.f32!).pathname)).arrayBuffer());
+    expect(mapA).toEqual(before);
+  });
+
+  it('store: false keeps nothing and inlines the maps', async () => {
+    const penny = await fixture('faces/bbt/penny/penny1.png');
+    const before = await countObjects();
+    const res = await call('/v1/explain', { method: 'POST', body: form({ a: penny, b: amy1, store: 'false', maps: 'a.similarity', method: 'xssab' }) });
+    const body = (await res.json()) as ExplainBody;
+    expect(res.status).toBe(200);
+    expect(await countObjects()).toBe(before);
+    expect(body.explanation.basis).toEqual({ a: 'none', b: 'none' });
+    expect(Object.keys(body.maps)).toEqual(['a']);
+    const png = body.maps.a!.similarity!.png!;
+    expect(png).toMatch(/^data:image\/png;base64,/);
+    const decoded = decodePng(Uint8Array.from(atob(png.split(',')[1]!), (ch) => ch.charCodeAt(0)));
+    expect(decoded.width).toBe(150);
+  });
+
+  it('bad explain inputs: unknown method, threshold out of range, unknown map', async () => {
+    const json = (body: unknown) => call('/v1/explain', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const img = { base64: btoa(String.fromCharCode(...amy1.subarray(0, 10))) };
+    for (const bad of [{ method: 'lime' }, { threshold: -1.5 }, { maps: ['c.similarity'] }, { centre: 'yes' }]) {
+      const res = await json({ a: img, b: img, ...bad });
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+      expect(((await res.json()) as { type: string }).type).toBe('/problems/invalid-request');
+    }
+    const form404 = await call('/v1/explain', { method: 'POST', body: form({ a: amy1, b: raj2, method: 'lime' }) });
+    expect(form404.status).toBe(400);
+  });
+
+  it('unknown maps are 404 problems', async () => {
+    for (const path of [`/v1/maps/${'0'.repeat(32)}/a/similarity.png`, `/v1/maps/${first.resultId}/c/similarity.png`, `/v1/maps/${first.resultId}/a/happiness.png`, '/v1/maps/nothex/a/similarity.png']) {
+      const res = await call(path);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+    }
+  });
+});
