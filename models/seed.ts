@@ -1,6 +1,7 @@
 /**
  * @module models/seed
- * `npm run seed` (local) / `npm run seed -- --remote`: upload `models/dist` to the
+ * `npm run seed` (local; `-- --persist-to DIR` for another local state folder) /
+ * `npm run seed -- --remote`: upload `models/dist` to the
  * MODELS R2 bucket with wrangler — the embedded local bucket under `.wrangler/state` for
  * `wrangler dev`, or the real bucket for a deployment. Skips the local upload when the
  * bucket already holds this build (a stamp records the last seeded build key).
@@ -13,8 +14,11 @@ import { DIST_DIR } from './build.js';
 
 const BUCKET = 'xfv-models';
 const remote = process.argv.includes('--remote');
+const persistAt = process.argv.indexOf('--persist-to');
+const persistTo = persistAt >= 0 ? process.argv[persistAt + 1] : undefined;
 const root = join(DIST_DIR, '..', '..');
-const stampFile = join(root, '.wrangler', 'state', 'xfv-seeded-build.txt');
+const stateDir = persistTo ?? join(root, '.wrangler', 'state');
+const stampFile = join(stateDir, 'xfv-seeded-build.txt');
 
 const manifestPath = join(DIST_DIR, 'manifest.json');
 if (!existsSync(manifestPath)) {
@@ -28,8 +32,8 @@ if (!remote && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === mani
 }
 const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
 const put = (key: string, file: string, type: string) => {
-  const where = remote ? '--remote' : '--local';
-  execFileSync(wrangler, ['r2', 'object', 'put', `${BUCKET}/${key}`, '--file', file, '--content-type', type, where], {
+  const where = remote ? ['--remote'] : ['--local', ...(persistTo ? ['--persist-to', persistTo] : [])];
+  execFileSync(wrangler, ['r2', 'object', 'put', `${BUCKET}/${key}`, '--file', file, '--content-type', type, ...where], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
@@ -40,6 +44,6 @@ const put = (key: string, file: string, type: string) => {
 for (const f of Object.values(manifest.files)) put(`models/${f.path}`, join(DIST_DIR, f.path), 'application/octet-stream');
 put('models/manifest.json', manifestPath, 'application/json');
 if (!remote) {
-  mkdirSync(join(root, '.wrangler', 'state'), { recursive: true });
+  mkdirSync(stateDir, { recursive: true });
   writeFileSync(stampFile, manifest.buildKey);
 }

@@ -4,22 +4,31 @@
  * the local R2 first) and stop it afterwards.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../eval/lib/faces.js';
 
 export interface DevServer {
   url: string;
+  /** PIDs of the workerd processes wrangler started (for memory readings). */
+  workerdPids(): number[];
   /** Wall time from spawn to the first /healthz answer. */
   readyMs: number;
   stop(): Promise<void>;
 }
 
+/**
+ * Start wrangler dev on `port` with its own fresh local state folder (so every benchmark
+ * run starts with empty caches), models seeded into it.
+ */
 export async function startWranglerDev(port = 8799): Promise<DevServer> {
   const bin = (name: string) => join(REPO_ROOT, 'node_modules', '.bin', name);
+  const state = mkdtempSync(join(tmpdir(), 'xfv-bench-state-'));
   execFileSync(bin('tsx'), ['models/build.ts'], { cwd: REPO_ROOT, stdio: 'inherit' });
-  execFileSync(bin('tsx'), ['models/seed.ts'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  execFileSync(bin('tsx'), ['models/seed.ts', '--persist-to', state], { cwd: REPO_ROOT, stdio: 'inherit' });
   const t0 = performance.now();
-  const child: ChildProcess = spawn(bin('wrangler'), ['dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'], {
+  const child: ChildProcess = spawn(bin('wrangler'), ['dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--persist-to', state], {
     cwd: REPO_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -42,6 +51,13 @@ export async function startWranglerDev(port = 8799): Promise<DevServer> {
   return {
     url,
     readyMs,
+    workerdPids: () => {
+      try {
+        return execFileSync('pgrep', ['-f', '-g', String(child.pid), 'workerd'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    },
     stop: async () => {
       try {
         process.kill(-child.pid!, 'SIGTERM');
@@ -49,6 +65,7 @@ export async function startWranglerDev(port = 8799): Promise<DevServer> {
         /* already gone */
       }
       await new Promise((r) => setTimeout(r, 500));
+      rmSync(state, { recursive: true, force: true });
     },
   };
 }
