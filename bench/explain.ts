@@ -86,6 +86,7 @@ async function main() {
     const lat = cached.map((c) => c.ms);
     const part = (k: string) => median(cached.map((c) => c.timing[k] ?? 0));
     const rssEnd = pid ? vmHwmMB(pid) : NaN;
+    const heap = ((await (await fetch(`${server.url}/v1/models`)).json()) as { runtime: { wasmHeapBytes: number | null } }).runtime.wasmHeapBytes;
     console.log(`wrangler dev cached pair p50 ${fmt(median(lat))} ms (combine ${fmt(part('combineMs'))}, render ${fmt(part('renderMs'))}, store ${fmt(part('storeMs'))})`);
 
     const basisBytes = basisByteLength({ dtype: 'f16', centred: false, n: 128, height: 150, width: 150, modelId: manifest.id });
@@ -98,6 +99,7 @@ async function main() {
         newPairTiming: fresh.map((f) => f.timing),
         cachedPair: { runs: lat.length, p50: median(lat), p95: quantile(lat, 0.95), decodeMs: part('decodeMs'), inferenceMs: part('inferenceMs'), combineMs: part('combineMs'), renderMs: part('renderMs'), storeMs: part('storeMs') },
         workerdPeakRssMB: { afterStart: rssStart, afterRun: rssEnd },
+        ortWasmHeapMB: heap === null ? null : heap / 2 ** 20,
       },
       basisBytes,
       basisDtype: 'f16',
@@ -113,6 +115,7 @@ async function main() {
         [`wrangler dev, cached pair p50 / p95 (${lat.length} requests)`, `${fmt(w.cachedPair.p50)} / ${fmt(w.cachedPair.p95)} ms`],
         ['… server split: decode / inference / combine (R2 stream + sum) / render / store', `${fmt(w.cachedPair.decodeMs)} / ${fmt(w.cachedPair.inferenceMs)} / ${fmt(w.cachedPair.combineMs)} / ${fmt(w.cachedPair.renderMs)} / ${fmt(w.cachedPair.storeMs)} ms`],
         ['basis per image (float16, header + embedding + 128×150×150)', `${(basisBytes / 1e6).toFixed(2)} MB`],
+        ['onnxruntime wasm heap of the isolate after the run (`/v1/models` runtime)', w.ortWasmHeapMB === null ? 'n/a' : `${w.ortWasmHeapMB.toFixed(0)} MB`],
         ['workerd peak RSS (VmHWM) after start → after the run', `${w.workerdPeakRssMB.afterStart.toFixed(0)} → ${w.workerdPeakRssMB.afterRun.toFixed(0)} MB`],
       ],
     );

@@ -40,9 +40,11 @@ const intVar = (value: string | undefined, fallback: number) => {
 
 export interface AppOptions {
   loadOrt: EngineSource['loadOrt'];
+  /** Current size of the runtime's wasm heap, for /v1/models (workerd only). */
+  heapBytes?: () => number | undefined;
 }
 
-export function createApp({ loadOrt }: AppOptions) {
+export function createApp({ loadOrt, heapBytes }: AppOptions) {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (result.success) return;
@@ -66,7 +68,7 @@ export function createApp({ loadOrt }: AppOptions) {
     })(c, next);
   });
 
-  registerMeta(app);
+  registerMeta(app, heapBytes);
   registerVerify(app);
   registerExplain(app);
   registerMaps(app);

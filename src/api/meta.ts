@@ -37,7 +37,7 @@ export function publicModelInfo(m: ModelManifest) {
   };
 }
 
-export function registerMeta(app: OpenAPIHono<AppEnv>) {
+export function registerMeta(app: OpenAPIHono<AppEnv>, heapBytes: () => number | undefined = () => undefined) {
   app.openapi(
     createRoute({
       method: 'get',
@@ -53,13 +53,23 @@ export function registerMeta(app: OpenAPIHono<AppEnv>) {
       path: '/v1/models',
       summary: 'The served model: input contract, decision threshold, accuracy figures, file hashes',
       responses: {
-        200: { description: 'Models', content: { 'application/json': { schema: z.object({ models: z.array(ModelInfo) }) } } },
+        200: {
+          description: 'Models',
+          content: {
+            'application/json': {
+              schema: z.object({
+                models: z.array(ModelInfo),
+                runtime: z.object({ wasmHeapBytes: z.number().nullable().openapi({ description: "Size of this isolate's onnxruntime wasm heap (it only grows)" }) }),
+              }),
+            },
+          },
+        },
         ...problemResponses([503]),
       },
     }),
     async (c) => {
       const engine = await c.get('engine')();
-      return c.json({ models: [publicModelInfo(engine.manifest)] }, 200);
+      return c.json({ models: [publicModelInfo(engine.manifest)], runtime: { wasmHeapBytes: heapBytes() ?? null } }, 200);
     },
   );
 }

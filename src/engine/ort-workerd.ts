@@ -13,6 +13,12 @@ import ortWasm from '../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threa
 import type { OrtModule } from './embed.js';
 
 let ready: Promise<OrtModule> | undefined;
+let memory: WebAssembly.Memory | undefined;
+
+/** Bytes of the ORT wasm heap (it only grows), once ORT has started. */
+export function ortHeapBytes(): number | undefined {
+  return memory?.buffer.byteLength;
+}
 
 function redirectInstantiate(module: WebAssembly.Module) {
   const original = WebAssembly.instantiate.bind(WebAssembly);
@@ -20,7 +26,11 @@ function redirectInstantiate(module: WebAssembly.Module) {
     if (source instanceof WebAssembly.Module) return original(source, imports);
     // Any bytes are our placeholder: instantiate the precompiled ORT module instead,
     // and resolve to the {module, instance} shape that a bytes call returns.
-    return original(module, imports).then((instance) => ({ module, instance }));
+    return original(module, imports).then((instance) => {
+      const candidates = [...Object.values(instance.exports), ...Object.values(imports ?? {}).flatMap((ns) => Object.values(ns as object))];
+      memory = candidates.find((v): v is WebAssembly.Memory => v instanceof WebAssembly.Memory);
+      return { module, instance };
+    });
   }) as typeof WebAssembly.instantiate;
   WebAssembly.instantiate = patched;
 }

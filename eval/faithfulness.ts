@@ -1,0 +1,279 @@
+/**
+ * @module eval/faithfulness
+ * `npm run eval -- [--pairs file.tsv] [--methods fggb,fggb-raw,fggb-centred,xssab,gradient,random,corrrise]
+ *                  [--out eval/results] [--genuine N] [--impostor N] [--seed S] [--runtime node|web]`
+ *
+ * Deletion / Insertion faithfulness (DESIGN.md, after Lu et al.) of the explanation
+ * methods on labelled pairs: only the probe is perturbed (both directions of every pair),
+ * ratios 0…100 % in 10 % steps, black and gray fills, decisions by the served int8 model at
+ * its θ. Similarity maps are judged on accepted genuine pairs, dissimilarity maps on
+ * rejected impostor pairs, and both over all pairs; mean similarity curves are kept beside
+ * the accuracy curves. Results per pair are appended to a JSONL file as they come, so an
+ * interrupted run continues where it stopped. Bases are cached on disk (float16).
+ */
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { embedBatch, type OrtModule, type OrtSession } from '../src/engine/embed.js';
+import { type BasisCache, type ExplainMethod, explainPair } from '../src/engine/explain.js';
+import { gradientRunner } from '../src/engine/gradient.js';
+import { BasisReader, decodeHeader } from '../src/store/basis.js';
+import { randomMap } from '../src/xfv/baselines.js';
+import { CORRRISE_DEFAULTS, corrRiseMasks, correlationMap } from '../src/xfv/corrrise.js';
+import { displayMap } from '../src/xfv/display.js';
+import { RATIOS, curveAuc, fillValues, perturb, rankPixels, type PerturbMode } from '../src/xfv/faithfulness.js';
+import type { ModelManifest } from '../src/xfv/manifest.js';
+import { cosine } from '../src/xfv/verification.js';
+import { BBT_PAIRS, REPO_ROOT, loadModelInput, loadPairs, type LabelledPair } from './lib/faces.js';
+import { nodeSession, ortNode, ortWeb, webSession } from './lib/ort.js';
+
+export const ALL_METHODS = ['fggb', 'fggb-raw', 'fggb-centred', 'xssab', 'gradient', 'random', 'corrrise'] as const;
+export type EvalMethod = (typeof ALL_METHODS)[number];
+const FILLS = ['black', 'gray'] as const;
+const MODES: PerturbMode[] = ['deletion', 'insertion'];
+const KINDS = ['similarity', 'dissimilarity'] as const;
+
+export interface EvalOptions {
+  pairsFile: string;
+  methods: EvalMethod[];
+  out: string;
+  genuine: number;
+  impostor: number;
+  seed: number;
+  runtime: 'node' | 'web';
+  progress: boolean;
+}
+
+/** One probe direction of one pair under one method: 11 similarities per fill/mode/kind. */
+interface PairRecord {
+  key: string;
+  pair: number;
+  a: string;
+  b: string;
+  same: boolean;
+  direction: 'ab' | 'ba';
+  method: EvalMethod;
+  baseline: number;
+  mapSeconds: number;
+  curves: Record<string, number[]>;
+}
+
+function parseArgs(argv: string[]): EvalOptions {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const methods = (get('methods') ?? ALL_METHODS.join(',')).split(',').map((m) => m.trim()) as EvalMethod[];
+  const unknown = methods.filter((m) => !ALL_METHODS.includes(m));
+  if (unknown.length) throw new Error(`unknown method(s) ${unknown.join(', ')}; choose from ${ALL_METHODS.join(', ')}`);
+  return {
+    pairsFile: resolve(get('pairs') ?? BBT_PAIRS),
+    methods,
+    out: resolve(get('out') ?? join(REPO_ROOT, 'eval', 'results')),
+    genuine: Number(get('genuine') ?? 80),
+    impostor: Number(get('impostor') ?? 80),
+    seed: Number(get('seed') ?? 1),
+    runtime: (get('runtime') ?? 'node') as 'node' | 'web',
+    progress: !argv.includes('--no-progress'),
+  };
+}
+
+/** A seeded sub-sample: up to `genuine` genuine and `impostor` impostor pairs. */
+export function samplePairs(pairs: LabelledPair[], genuine: number, impostor: number, seed: number): { pair: LabelledPair; index: number }[] {
+  const noise = randomMap(pairs.length, seed);
+  const indexed = pairs.map((pair, index) => ({ pair, index })).sort((x, y) => noise[x.index]! - noise[y.index]!);
+  const g = indexed.filter((p) => p.pair.same).slice(0, genuine);
+  const i = indexed.filter((p) => !p.pair.same).slice(0, impostor);
+  return [...g, ...i].sort((x, y) => x.index - y.index);
+}
+
+function diskBasisCache(dir: string): BasisCache {
+  mkdirSync(dir, { recursive: true });
+  const path = (key: string) => join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 24)}.basis`);
+  return {
+    async head(key) {
+      if (!existsSync(path(key))) return undefined;
+      const bytes = readFileSync(path(key));
+      const header = decodeHeader(bytes);
+      return { header, embedding: new Float32Array(bytes.buffer.slice(bytes.byteOffset + 64, bytes.byteOffset + 64 + 4 * header.n)) };
+    },
+    async channels(key, header, onChannel) {
+      const bytes = readFileSync(path(key)).subarray(64 + 4 * header.n);
+      await new BasisReader(new Blob([bytes]).stream()).channels(header, onChannel);
+    },
+    async put(key, parts) {
+      writeFileSync(path(key), Buffer.concat(parts));
+    },
+  };
+}
+
+export async function runEvaluation(opts: EvalOptions) {
+  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'dist', 'manifest.json'), 'utf8')) as ModelManifest;
+  const dist = (f: string) => readFileSync(join(REPO_ROOT, 'models', 'dist', f));
+  const ort = (opts.runtime === 'node' ? ortNode : ortWeb) as unknown as OrtModule;
+  const session = (bytes: Uint8Array) => (opts.runtime === 'node' ? nodeSession(bytes) : webSession(bytes)) as Promise<OrtSession>;
+  const int8 = await session(dist(manifest.files.int8.path));
+  const runner = gradientRunner(ort, await session(dist(manifest.files.grad!.path)), { channels: 3, size: manifest.input.size, n: manifest.output.size, chunk: 16 });
+  const size = manifest.input.size;
+  const pixels = size * size;
+  const θ = manifest.decision.threshold;
+  const mean = Float32Array.from(manifest.embeddingMean);
+  const embed = async (xs: Float32Array[]) => {
+    const out: Float32Array[] = [];
+    for (let i = 0; i < xs.length; i += 11) out.push(...(await embedBatch(ort, int8, xs.slice(i, i + 11), size)));
+    return out;
+  };
+
+  const { pairs } = loadPairs(opts.pairsFile);
+  const sample = samplePairs(pairs, opts.genuine, opts.impostor, opts.seed);
+  const config = { pairsFile: relative(REPO_ROOT, opts.pairsFile), seed: opts.seed, genuine: opts.genuine, impostor: opts.impostor, model: manifest.buildKey.slice(0, 12), runtime: opts.runtime };
+  const runId = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12);
+  const runsDir = join(opts.out, 'runs');
+  mkdirSync(runsDir, { recursive: true });
+  const log = join(runsDir, `${runId}.jsonl`);
+  const done = new Map<string, PairRecord>();
+  if (existsSync(log)) for (const line of readFileSync(log, 'utf8').split('\n')) if (line.trim()) {
+    const r = JSON.parse(line) as PairRecord;
+    done.set(r.key, r);
+  }
+  const cache = diskBasisCache(join(runsDir, 'bases'));
+  const inputs = new Map<string, Float32Array>();
+  const input = (p: string) => {
+    if (!inputs.has(p)) inputs.set(p, loadModelInput(p));
+    return inputs.get(p)!;
+  };
+  const masks = opts.methods.includes('corrrise') ? corrRiseMasks(size) : [];
+  const gray = fillValues('gray', manifest.input.mean, manifest.input.scale);
+
+  const bar = opts.progress ? new SingleBar({ format: 'eval [{bar}] {value}/{total} pairs | {eta_formatted} left | {method}', hideCursor: true }) : undefined;
+  bar?.start(sample.length, 0, { method: '' });
+  for (const [n, { pair, index }] of sample.entries()) {
+    const xs = { a: input(pair.a), b: input(pair.b) };
+    const [ea, eb] = await embed([xs.a, xs.b]);
+    for (const method of opts.methods) {
+      const keys = (['ab', 'ba'] as const).map((d) => `${index}:${d}:${method}`);
+      if (keys.every((k) => done.has(k))) continue;
+      bar?.update(n, { method });
+      // Maps for both probes (a for 'ab', b for 'ba'), timed.
+      const t0 = performance.now();
+      const maps: Record<'ab' | 'ba', { similarity: Float32Array; dissimilarity: Float32Array }> = {} as never;
+      if (method === 'random') {
+        for (const d of ['ab', 'ba'] as const) {
+          const r = randomMap(pixels, index * 2 + (d === 'ab' ? 0 : 1) + 1);
+          maps[d] = { similarity: r, dissimilarity: r };
+        }
+      } else if (method === 'corrrise') {
+        for (const d of ['ab', 'ba'] as const) {
+          const [probe, otherEmb] = d === 'ab' ? [xs.a, eb!] : [xs.b, ea!];
+          const masked = masks.map((m) => {
+            const x = probe.slice();
+            for (let p = 0; p < pixels; p++) if (!m[p]) for (let c = 0; c < 3; c++) x[c * pixels + p] = gray[c]!;
+            return x;
+          });
+          const scores = (await embed(masked)).map((e) => cosine(e, otherEmb));
+          const corr = correlationMap(masks, scores);
+          maps[d] = { similarity: corr.map((v) => Math.max(v, 0)), dissimilarity: corr.map((v) => Math.max(-v, 0)) };
+        }
+      } else {
+        const base: ExplainMethod = method.startsWith('fggb') ? 'fggb' : (method as ExplainMethod);
+        const centre = method === 'fggb-centred';
+        const expl = await explainPair(runner, [{ x: xs.a, basisKey: `${pair.a}:${centre}` }, { x: xs.b, basisKey: `${pair.b}:${centre}` }], {
+          method: base,
+          centre,
+          threshold: centre ? manifest.gradient!.centredThresholdFp32 : manifest.gradient!.thresholdFp32,
+          mean,
+          modelId: manifest.id,
+          size,
+          channels: 3,
+          dtype: 'f16',
+          cache,
+          store: true,
+        });
+        const shown = (m: Float32Array) => (method === 'fggb-raw' ? m : displayMap(m, size, size));
+        maps.ab = { similarity: shown(expl.a.maps.similarity), dissimilarity: shown(expl.a.maps.dissimilarity) };
+        maps.ba = { similarity: shown(expl.b.maps.similarity), dissimilarity: shown(expl.b.maps.dissimilarity) };
+      }
+      const mapSeconds = (performance.now() - t0) / 1000 / 2;
+      for (const d of ['ab', 'ba'] as const) {
+        const key = `${index}:${d}:${method}`;
+        if (done.has(key)) continue;
+        const [probe, otherEmb] = d === 'ab' ? [xs.a, eb!] : [xs.b, ea!];
+        const curves: Record<string, number[]> = {};
+        for (const kind of KINDS) {
+          const order = rankPixels(maps[d][kind], 1);
+          for (const fill of FILLS) {
+            const values = fillValues(fill, manifest.input.mean, manifest.input.scale);
+            for (const mode of MODES) {
+              const perturbed = RATIOS.map((r) => perturb(probe, 3, order, r, values, mode));
+              curves[`${kind}/${fill}/${mode}`] = (await embed(perturbed)).map((e) => cosine(e, otherEmb));
+            }
+          }
+        }
+        const record: PairRecord = { key, pair: index, a: relative(REPO_ROOT, pair.a), b: relative(REPO_ROOT, pair.b), same: pair.same, direction: d, method, baseline: cosine(d === 'ab' ? ea! : eb!, otherEmb), mapSeconds, curves };
+        appendFileSync(log, `${JSON.stringify(record)}\n`);
+        done.set(key, record);
+      }
+    }
+    bar?.update(n + 1, { method: '' });
+  }
+  bar?.stop();
+  return summarise([...done.values()].filter((r) => opts.methods.includes(r.method) && sample.some((s) => s.index === r.pair)), θ, opts, config, sample.length);
+}
+
+function summarise(records: PairRecord[], θ: number, opts: EvalOptions, config: Record<string, unknown>, pairCount: number) {
+  const rows: { method: string; kind: string; subset: string; fill: string; mode: string; n: number; auc: number; accuracy: number[]; meanSimilarity: number[] }[] = [];
+  const seconds: Record<string, number> = {};
+  for (const method of opts.methods) {
+    const mine = records.filter((r) => r.method === method);
+    seconds[method] = mine.reduce((s, r) => s + r.mapSeconds, 0) / Math.max(1, mine.length);
+    for (const kind of KINDS) {
+      const subsets: Record<string, PairRecord[]> = {
+        focus: mine.filter((r) => (kind === 'similarity' ? r.same && r.baseline >= θ : !r.same && r.baseline < θ)),
+        all: mine,
+      };
+      for (const [subset, set] of Object.entries(subsets)) for (const fill of FILLS) for (const mode of MODES) {
+        const curves = set.map((r) => r.curves[`${kind}/${fill}/${mode}`]!);
+        if (!curves.length) continue;
+        const accuracy = RATIOS.map((_, i) => set.filter((r, j) => (curves[j]![i]! >= θ) === r.same).length / set.length);
+        const meanSimilarity = RATIOS.map((_, i) => curves.reduce((s, c) => s + c[i]!, 0) / curves.length);
+        rows.push({ method, kind, subset, fill, mode, n: set.length, auc: curveAuc(accuracy), accuracy, meanSimilarity });
+      }
+    }
+  }
+  return { config, threshold: θ, ratios: RATIOS, pairs: pairCount, probes: records.length / Math.max(1, opts.methods.length), secondsPerProbe: seconds, corrrise: CORRRISE_DEFAULTS, rows };
+}
+
+export function markdownSummary(summary: Awaited<ReturnType<typeof runEvaluation>>): string {
+  const header = '| method | map | judged on | probes | Deletion AUC black ↓ | Deletion AUC gray ↓ | Insertion AUC black ↑ | Insertion AUC gray ↑ | s / probe |';
+  const lines = [header, '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const find = (m: string, k: string, s: string, f: string, mode: string) => summary.rows.find((r) => r.method === m && r.kind === k && r.subset === s && r.fill === f && r.mode === mode);
+  const methods = [...new Set(summary.rows.map((r) => r.method))];
+  for (const kind of KINDS)
+    for (const subset of ['focus', 'all'])
+      for (const m of methods) {
+        const cells = [find(m, kind, subset, 'black', 'deletion'), find(m, kind, subset, 'gray', 'deletion'), find(m, kind, subset, 'black', 'insertion'), find(m, kind, subset, 'gray', 'insertion')];
+        if (!cells[0]) continue;
+        const judged = subset === 'all' ? 'all pairs' : kind === 'similarity' ? 'accepted genuine' : 'rejected impostor';
+        lines.push(`| ${m} | ${kind} | ${judged} | ${cells[0].n} | ${cells.map((c) => (c ? c.auc.toFixed(2) : '')).join(' | ')} | ${summary.secondsPerProbe[m]!.toFixed(2)} |`);
+      }
+  return lines.join('\n');
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const t0 = performance.now();
+  const summary = await runEvaluation(opts);
+  mkdirSync(opts.out, { recursive: true });
+  writeFileSync(join(opts.out, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
+  const md = markdownSummary(summary);
+  writeFileSync(join(opts.out, 'summary.md'), `${md}\n`);
+  console.log(`\n${md}\n\n${summary.pairs} pairs in ${((performance.now() - t0) / 60000).toFixed(1)} min; wrote ${relative(process.cwd(), join(opts.out, 'summary.json'))} and summary.md`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+  main().catch((e: unknown) => {
+    console.error(`eval: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * @module xfv/corrrise
+ * CorrRISE (Lu et al.'s perturbation baseline), pure parts: random masks that occlude a
+ * few square patches, and the per-pixel Pearson correlation between "pixel kept" and the
+ * similarity score over the masks. Positive correlation marks pixels whose presence
+ * raises the similarity (similarity map), negative ones the opposite (dissimilarity map).
+ * Defaults (documented in README): 200 masks of 4 patches of 30×30 px at 150×150.
+ */
+import { randomMap } from './baselines.js';
+
+export interface CorrRiseOptions {
+  masks: number;
+  patches: number;
+  patchSize: number;
+  seed: number;
+}
+
+export const CORRRISE_DEFAULTS: CorrRiseOptions = { masks: 200, patches: 4, patchSize: 30, seed: 17 };
+
+/** Masks as Uint8Array(H·W) with 1 = kept, 0 = occluded. */
+export function corrRiseMasks(size: number, { masks, patches, patchSize, seed }: CorrRiseOptions = CORRRISE_DEFAULTS): Uint8Array[] {
+  const rand = randomMap(masks * patches * 2, seed);
+  const out: Uint8Array[] = [];
+  for (let m = 0; m < masks; m++) {
+    const mask = new Uint8Array(size * size).fill(1);
+    for (let p = 0; p < patches; p++) {
+      const y0 = Math.floor(rand[(m * patches + p) * 2]! * (size - patchSize + 1));
+      const x0 = Math.floor(rand[(m * patches + p) * 2 + 1]! * (size - patchSize + 1));
+      for (let y = y0; y < y0 + patchSize; y++) mask.fill(0, y * size + x0, y * size + x0 + patchSize);
+    }
+    out.push(mask);
+  }
+  return out;
+}
+
+/** Pearson correlation per pixel between mask presence and the scores. */
+export function correlationMap(masks: Uint8Array[], scores: number[]): Float32Array {
+  const n = masks.length;
+  const pixels = masks[0]!.length;
+  const meanS = scores.reduce((a, b) => a + b, 0) / n;
+  const varS = scores.reduce((a, s) => a + (s - meanS) ** 2, 0);
+  const out = new Float32Array(pixels);
+  for (let p = 0; p < pixels; p++) {
+    let kept = 0;
+    let cov = 0;
+    for (let m = 0; m < n; m++) if (masks[m]![p]) {
+      kept++;
+      cov += scores[m]! - meanS;
+    }
+    const meanK = kept / n;
+    const varK = kept * (1 - meanK) ** 2 + (n - kept) * meanK ** 2;
+    out[p] = varK > 0 && varS > 0 ? cov / Math.sqrt(varK * varS) : 0;
+  }
+  return out;
+}
