@@ -41,6 +41,11 @@ export function inputToRgb(x: Float32Array, spec: ModelInputSpec): Uint8Array {
 
 /** RGB PNG: inferno(map) over a greyed face, opacity 0.25 + 0.6·map. */
 export function overlayPng(map: ArrayLike<number>, face: Uint8Array, width: number, height: number): Uint8Array {
+  return encode({ width, height, data: overlayRgb(map, face, width, height), channels: 3, depth: 8 }, FAST);
+}
+
+/** The overlay as raw RGB8 pixels (HWC). */
+export function overlayRgb(map: ArrayLike<number>, face: Uint8Array, width: number, height: number): Uint8Array {
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
     const v = Math.max(0, Math.min(1, map[i]!));
@@ -49,5 +54,5 @@ export function overlayPng(map: ArrayLike<number>, face: Uint8Array, width: numb
     const l = level(v) * 3;
     for (let c = 0; c < 3; c++) data[i * 3 + c] = Math.round((1 - alpha) * grey + alpha * LUT[l + c]!);
   }
-  return encode({ width, height, data, channels: 3, depth: 8 }, FAST);
+  return data;
 }
