@@ -6,7 +6,6 @@
  * data: URIs when `store` is false (then nothing is kept).
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { type MapSelector, artifactPath, renderArtifacts } from './artifacts.js';
 import { explainPair } from '../engine/explain.js';
 import { inputToRgb } from '../image/index.js';
@@ -17,7 +16,7 @@ import { r2EmbeddingCache } from '../store/embedding-cache.js';
 import { ProblemError } from './problem.js';
 import { ExplainForm, ExplainJson, ExplainResult, MAP_SELECTORS, problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
-import { runVerify } from './verify.js';
+import { bodyInputs, runVerify } from './verify.js';
 
 export const BASIS_DTYPE = 'f16' as const;
 
@@ -52,18 +51,11 @@ interface ExplainInputs {
   store: boolean;
 }
 
-function explainInputs(c: Context<AppEnv>): ExplainInputs {
-  const type = c.req.header('content-type') ?? '';
-  const req = c.req as unknown as { valid(target: 'json' | 'form'): ExplainInputs };
-  if (/^application\/json/i.test(type)) return req.valid('json');
-  if (/^multipart\/form-data/i.test(type)) return req.valid('form');
-  throw new ProblemError('unsupported-media-type', 'send the images as multipart/form-data (fields a, b) or application/json ({"a":{"base64":…},"b":…})');
-}
 
 export function registerExplain(app: OpenAPIHono<AppEnv>) {
   app.openapi(explainRoute, async (c) => {
     const t0 = performance.now();
-    const inputs = explainInputs(c);
+    const inputs = bodyInputs<ExplainInputs>(c);
     const engine = await c.get('engine')();
     const { manifest } = engine;
     const tenant = DEFAULT_TENANT;

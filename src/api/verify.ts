@@ -37,10 +37,10 @@ export const verifyRoute = createRoute({
 
 export type Inputs = { a: File | { base64: string }; b: File | { base64: string }; threshold?: number | undefined };
 
-/** The validated body, whichever media type it came in. */
-export function verifyInputs(c: Context<AppEnv>): Inputs {
+/** The validated body, whichever of the two media types it came in. */
+export function bodyInputs<T>(c: Context<AppEnv>): T {
   const type = c.req.header('content-type') ?? '';
-  const req = c.req as unknown as { valid(target: 'json' | 'form'): Inputs };
+  const req = c.req as unknown as { valid(target: 'json' | 'form'): T };
   if (/^application\/json/i.test(type)) return req.valid('json');
   if (/^multipart\/form-data/i.test(type)) return req.valid('form');
   throw new ProblemError('unsupported-media-type', 'send the images as multipart/form-data (fields a, b) or application/json ({"a":{"base64":…},"b":…})');
@@ -85,7 +85,7 @@ export async function runVerify(c: Context<AppEnv>, inputs: Inputs, limits: Imag
 
 export function registerVerify(app: OpenAPIHono<AppEnv>) {
   app.openapi(verifyRoute, async (c) => {
-    const { result, serverTiming } = await runVerify(c, verifyInputs(c), c.get('limits'));
+    const { result, serverTiming } = await runVerify(c, bodyInputs<Inputs>(c), c.get('limits'));
     c.header('Server-Timing', serverTiming);
     return c.json(result, 200);
   });

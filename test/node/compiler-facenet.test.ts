@@ -8,30 +8,14 @@
  * differently (both valid subgradients). Dither makes the test point differentiable.
  */
 import { beforeAll, expect, it } from 'vitest';
-import { FACE_SPEC, FACES_DIR, loadRgb, rgbFloats } from '../../eval/lib/faces.js';
 import { nodeSession, ortNode, ortWeb, webSession } from '../../eval/lib/ort.js';
 import { loadFaceApiOracle, type FaceApiOracle } from '../oracle/faceapi.js';
-import { describeWithFaces, distFile, distManifest } from './helpers.js';
+import { describeWithFaces, distFile, distManifest, ditheredFace, rgbToInput } from './helpers.js';
 
 const IMAGES = ['bbt/amy/amy1.png', 'bbt/raj/raj2.png', 'bbt/sheldon/sheldon4.png'];
 const CHANNELS = [0, 9, 31, 50, 64, 77, 101, 127];
 const N = 128;
 const S = 150;
-
-function dithered(path: string, seed: number): Float32Array {
-  const rgb = rgbFloats(loadRgb(`${FACES_DIR}/${path}`));
-  let s = seed;
-  return rgb.map((v) => {
-    s = (s * 48271) % 2147483647;
-    return v + (s / 2147483647 - 0.5);
-  });
-}
-
-function toInput(rgb: Float32Array): Float32Array {
-  const x = new Float32Array(3 * S * S);
-  for (let p = 0; p < S * S; p++) for (let c = 0; c < 3; c++) x[c * S * S + p] = (rgb[p * 3 + c]! - FACE_SPEC.mean[c]!) * FACE_SPEC.scale;
-  return x;
-}
 
 function basisOf(row: Float32Array): Float64Array {
   const m = new Float64Array(S * S);
@@ -67,8 +51,8 @@ describeWithFaces('face net gradient graph vs TFJS autodiff', () => {
     const cot = new Float32Array(CHANNELS.length * N);
     CHANNELS.forEach((k, i) => (cot[i * N + k] = 1));
     for (const [i, path] of IMAGES.entries()) {
-      const rgb = dithered(path, 11 + i);
-      const x = toInput(rgb);
+      const rgb = ditheredFace(path, 11 + i);
+      const x = rgbToInput(rgb);
       const feeds = <Tns>(T: new (type: 'float32', data: Float32Array, dims: number[]) => Tns) => ({
         x: new T('float32', x, [1, 3, S, S]),
         cot: new T('float32', cot, [CHANNELS.length, N]),

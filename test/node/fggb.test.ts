@@ -10,10 +10,9 @@ import { gradientRunner, type GradientRunner } from '../../src/engine/gradient.j
 import type { OrtModule } from '../../src/engine/embed.js';
 import { FggbAccumulator, fggbWeights, splitSigned, summariseWeights } from '../../src/xfv/fggb.js';
 import { blurFor, displayMap, gaussianBlur, minMax } from '../../src/xfv/display.js';
-import { FACE_SPEC, FACES_DIR, loadRgb, rgbFloats } from '../../eval/lib/faces.js';
 import { ortWeb, webSession } from '../../eval/lib/ort.js';
 import { tfjsBasis, tfjsFggb, tfjsGradient, tfjsImage, tfjsXssab, type TfjsImage } from '../oracle/fggb-tfjs.js';
-import { describeWithFaces, distFile, distManifest } from './helpers.js';
+import { describeWithFaces, distFile, distManifest, ditheredFace, rgbToInput } from './helpers.js';
 
 describe('FGGB maths', () => {
   it('weights sum to cos − θ and the accumulator equals the direct sum', () => {
@@ -89,22 +88,6 @@ function expectClose(ours: ArrayLike<number>, ref: ArrayLike<number>, what: stri
   expect(err / (hi - lo), `${what}: max abs diff / range`).toBeLessThanOrEqual(1e-3);
 }
 
-// Dither (±0.5 grey level) makes the net differentiable at the test points: see the
-// compiler README section on max-pool ties.
-function dithered(path: string, seed: number): Float32Array {
-  let s = seed;
-  return rgbFloats(loadRgb(`${FACES_DIR}/bbt/${path}`)).map((v) => {
-    s = (s * 48271) % 2147483647;
-    return v + (s / 2147483647 - 0.5);
-  });
-}
-
-const toInput = (rgb: Float32Array) => {
-  const x = new Float32Array(3 * 150 * 150);
-  for (let p = 0; p < 150 * 150; p++) for (let c = 0; c < 3; c++) x[c * 22500 + p] = (rgb[p * 3 + c]! - FACE_SPEC.mean[c]!) * FACE_SPEC.scale;
-  return x;
-};
-
 describeWithFaces('explanations vs the TFJS oracle', () => {
   const files = ['amy/amy1.png', 'amy/amy2.png', 'raj/raj2.png', 'penny/penny1.png'];
   const pairs: [number, number][] = [
@@ -122,8 +105,8 @@ describeWithFaces('explanations vs the TFJS oracle', () => {
   beforeAll(async () => {
     const session = await webSession(distFile('grad'));
     runner = gradientRunner(ortWeb as unknown as OrtModule, session, { channels: 3, size: 150, n: 128, chunk: 16 });
-    const rgbs = files.map((f, i) => dithered(f, 101 + i));
-    inputs = rgbs.map(toInput);
+    const rgbs = files.map((f, i) => ditheredFace(`bbt/${f}`, 101 + i));
+    inputs = rgbs.map(rgbToInput);
     images = await Promise.all(rgbs.map((r) => tfjsImage(r)));
     for (const img of images) img.basis = await tfjsBasis(img);
   }, 600_000);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe } from 'vitest';
 import { DIST_DIR } from '../../models/build.js';
 import type { ModelManifest } from '../../src/xfv/manifest.js';
-import { FACES_DIR, facesAvailable } from '../../eval/lib/faces.js';
+import { FACE_SPEC, FACES_DIR, facesAvailable, loadRgb, rgbFloats } from '../../eval/lib/faces.js';
 
 const available = facesAvailable();
 if (!available && process.env.CI === 'true') {
@@ -44,4 +44,25 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/**
+ * A real face (path under ../shared/faces) as RGB floats with ±0.5 grey-level dither: the
+ * crops have flat regions where max-pool windows tie and the net is not differentiable;
+ * dither makes the test point differentiable (see README, the gradient compiler).
+ */
+export function ditheredFace(path: string, seed: number): Float32Array {
+  let s = seed;
+  return rgbFloats(loadRgb(`${FACES_DIR}/${path}`)).map((v) => {
+    s = (s * 48271) % 2147483647;
+    return v + (s / 2147483647 - 0.5);
+  });
+}
+
+/** RGB floats (HWC, 150×150) → the model input [3,150,150]. */
+export function rgbToInput(rgb: Float32Array): Float32Array {
+  const p = 150 * 150;
+  const x = new Float32Array(3 * p);
+  for (let i = 0; i < p; i++) for (let c = 0; c < 3; c++) x[c * p + i] = (rgb[i * 3 + c]! - FACE_SPEC.mean[c]!) * FACE_SPEC.scale;
+  return x;
 }
