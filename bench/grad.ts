@@ -17,6 +17,9 @@ import { join } from 'node:path';
 import { DIST_DIR } from '../models/build.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';
 import { REPO_ROOT } from '../eval/lib/faces.js';
+import { compileGradient } from '../models/compiler/compile.js';
+import { gradientRunner } from '../src/engine/gradient.js';
+import type { OrtModule } from '../src/engine/embed.js';
 import { nodeSession, ortNode, ortWeb, webSession } from '../eval/lib/ort.js';
 import { loadFaceApiOracle } from '../test/oracle/faceapi.js';
 import { fmt, machine, markdownTable, median, ratio, spliceReadme, timeRuns, writeResults } from './lib/report.js';
@@ -127,6 +130,26 @@ async function main() {
       console.log(`${rt} full basis K=${k}: ${fmt(r.ms)} ms, peak RSS ${r.maxRssMB.toFixed(0)} MB`);
     }
 
+  // Backward form of stride-1 convs: flipped-weight Conv (compiler default) vs ConvTranspose
+  // over shared weights (the face build), full basis in onnxruntime-web, alternated twice.
+  const forms: { form: string; graphMB: number; ms: number[] }[] = [
+    { form: 'Conv, flipped copies (default)', graphMB: 0, ms: [] },
+    { form: 'ConvTranspose, shared weights (face build)', graphMB: 0, ms: [] },
+  ];
+  for (let rep = 0; rep < 2; rep++)
+    for (const [i, shareWeights] of [false, true].entries()) {
+      const g = await compileGradient(file('fp32'), { name: manifest.id, shareWeights });
+      forms[i]!.graphMB = g.length / 1e6;
+      const s = await webSession(g);
+      const r = gradientRunner(ortWeb as unknown as OrtModule, s, { channels: 3, size: S, n: N, chunk: 16 });
+      await r.basis(image(), new Float32Array(N), () => undefined);
+      const t = performance.now();
+      await r.basis(image(), new Float32Array(N), () => undefined);
+      forms[i]!.ms.push(performance.now() - t);
+      await s.release();
+    }
+  forms.forEach((f) => console.log(`${f.form}: ${f.graphMB.toFixed(1)} MB, full basis ${f.ms.map(fmt).join(' / ')} ms`));
+
   const tfjs = [];
   for (const k of [16, 32]) {
     const ms = await tfjsBasisMs(k);
@@ -137,7 +160,7 @@ async function main() {
   const profile = await profileNode(32);
 
   const best = (rt: Runtime) => bases.filter((b) => b.runtime === rt).sort((a, b) => a.ms - b.ms)[0]!;
-  writeResults('grad', { machine: machine(), runs: RUNS, forwardBatch1Ms: forward1, vjp: rows, fullBasis: bases, tfjsBasis: tfjs, profileNodeK32: profile });
+  writeResults('grad', { machine: machine(), runs: RUNS, forwardBatch1Ms: forward1, vjp: rows, fullBasis: bases, tfjsBasis: tfjs, profileNodeK32: profile, backwardForms: forms });
   const t1 = markdownTable(
     ['runtime', 'K', 'forward batch K (ms)', 'VJP, K rows (ms)', 'VJP / forward'],
     rows.map((r) => [r.runtime === 'web' ? 'onnxruntime-web wasm' : 'onnxruntime-node', r.k, fmt(r.forwardBatchKMs), fmt(r.vjpMs), ratio(r.ratio)]),
@@ -150,9 +173,10 @@ async function main() {
     ],
   );
   const t3 = markdownTable(['op (onnxruntime-node, K = 32)', 'ms', 'share'], profile.slice(0, 8).map((p) => [p.op, fmt(p.ms), `${(p.share * 100).toFixed(1)} %`]));
+  const t4 = markdownTable(['backward form of stride-1 convs', 'graph (MB)', 'full basis, web K = 16 (ms, two runs)'], forms.map((f) => [f.form, f.graphMB.toFixed(1), f.ms.map(fmt).join(' / ')]));
   spliceReadme(
     'grad',
-    `${t1}\n\n${t2}\n\nWhere the time goes (one K = 32 chunk, onnxruntime's profiler):\n\n${t3}\n\n_Best chunk: web K = ${best('web').k}, node K = ${best('node').k}. Batch-1 forward: web ${fmt(forward1.web)} ms, node ${fmt(forward1.node)} ms. ${RUNS} runs per VJP median; one full basis per configuration after a warm-up, each in its own process for its peak RSS. Reproduce: \`npm run bench:grad\`._`,
+    `${t1}\n\n${t2}\n\n${t4}\n\nWhere the time goes (one K = 32 chunk, onnxruntime's profiler):\n\n${t3}\n\n_Best chunk: web K = ${best('web').k}, node K = ${best('node').k}. Batch-1 forward: web ${fmt(forward1.web)} ms, node ${fmt(forward1.node)} ms. ${RUNS} runs per VJP median; one full basis per configuration after a warm-up, each in its own process for its peak RSS. Reproduce: \`npm run bench:grad\`._`,
   );
   console.log(`\n${t1}\n\n${t2}\n\n${t3}`);
 }

@@ -102,6 +102,11 @@ function activeTensors(fwd: Forward): Set<string> {
 export interface CompileOptions {
   /** Name for the gradient graph (doc string). */
   name?: string;
+  /**
+   * Backward stride-1 convolutions as ConvTranspose over the forward weights instead of a
+   * Conv over flipped copies: a smaller graph (no duplicated weights), slower in wasm.
+   */
+  shareWeights?: boolean;
 }
 
 /** Compile the gradient graph; returns its ONNX bytes. */
@@ -144,7 +149,7 @@ export async function compileGradient(modelBytes: Uint8Array, options: CompileOp
   });
   nodes.forEach((n) => g.adopt(n));
 
-  const ctx = new GradContext(g, opset, shapes, fwd.consts, active, 'cot');
+  const ctx = new GradContext(g, opset, shapes, fwd.consts, active, 'cot', options.shareWeights ?? false);
 
   // VJP through centring and L2 normalisation: d = F − μ, n = ‖d‖, f̂ = d/(n + ε):
   // gF = G/(n + ε) − (G·d) d / (n (n + ε)²).

@@ -28,6 +28,8 @@ export class GradContext {
     private readonly activeSet: Set<string>,
     /** Name of the cotangent input, whose first dimension is K. */
     private readonly cot: string,
+    /** Backward stride-1 convs reuse the forward weights (ConvTranspose) instead of flipped copies. */
+    readonly shareWeights = false,
   ) {}
 
   shape(name: string): number[] {

@@ -67,7 +67,7 @@ const conv: BackwardRule = (node, gy, ctx) => {
   const geo = geometry(node, ctx, attrInts(node, 'kernel_shape') ?? k);
   const n = k.length;
   const backPads = geo.pads.map((p, i) => (geo.kernel[i % n]! - 1) * geo.dilations[i % n]! - p);
-  const stride1 = geo.strides.every((s) => s === 1) && backPads.every((p) => p >= 0) && n === 2;
+  const stride1 = !ctx.shareWeights && geo.strides.every((s) => s === 1) && backPads.every((p) => p >= 0) && n === 2;
   if (!stride1) {
     const gx = ctx.op('ConvTranspose', [gy, node.input[1]!], {
       strides: geo.strides,

@@ -94,10 +94,14 @@ const relError = (got: ArrayLike<number>, ref: Float64Array[]) => {
 };
 
 describe('backward rules vs float64 central differences', () => {
-  it.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
+  const variants = CASES.flatMap((c, i) => [
+    [c.name, c, i, false] as const,
+    ...(c.name.startsWith('Conv') ? [[`${c.name} (shareWeights)`, c, i, true] as const] : []),
+  ]);
+  it.each(variants)('%s', async (_name, c, i, shareWeights) => {
     const { model, input, n, mean } = await buildCase(c, 1000 + i);
     const { encodeModel } = await import('../../models/onnx/proto.js');
-    const grad = await compileGradient(encodeModel(model));
+    const grad = await compileGradient(encodeModel(model), { shareWeights });
     expect(decodeModel(grad).graph.node.every((nd) => !nd.domain)).toBe(true);
     const cot = new Float32Array(n * n);
     for (let k = 0; k < n; k++) cot[k * n + k] = 1;
