@@ -16,7 +16,7 @@ import { r2EmbeddingCache } from '../store/embedding-cache.js';
 import { ProblemError } from './problem.js';
 import { ExplainForm, ExplainJson, ExplainResult, MAP_SELECTORS, problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
-import { bodyInputs, runVerify } from './verify.js';
+import { bodyInputs, runVerify, serverTiming } from './verify.js';
 
 export const BASIS_DTYPE = 'f16' as const;
 
@@ -117,7 +117,7 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
     const storeMs = performance.now() - ts;
 
     const timing = { ...verified.result.timing, ...expl.timing, renderMs, storeMs, totalMs: performance.now() - t0 };
-    c.header('Server-Timing', `${verified.serverTiming}, basis;dur=${expl.timing.basisMs.toFixed(1)}, combine;dur=${expl.timing.combineMs.toFixed(1)}, render;dur=${renderMs.toFixed(1)}, store;dur=${storeMs.toFixed(1)}`);
+    c.header('Server-Timing', serverTiming(timing));
     return c.json(
       {
         ...verified.result,
