@@ -9,20 +9,13 @@ import { colourMeanAbs, gradientCotangent, xssabCotangents } from '../xfv/baseli
 import { FggbAccumulator, type FggbWeights, type SignedMaps, fggbWeights, summariseWeights, type WeightSummary } from '../xfv/fggb.js';
 import { cosine } from '../xfv/verification.js';
 import { decodeHalf, encodeHalf } from '../store/float16.js';
-import { type BasisDtype, type BasisHeader, encodeChannels, encodeEmbedding, encodeHeader } from '../store/basis.js';
+import { type BasisCache, type BasisDtype, type BasisHeader, encodeChannels, encodeEmbedding, encodeHeader } from '../store/basis.js';
 import type { GradientRunner } from './gradient.js';
+
+export type { BasisCache };
 
 export type ExplainMethod = 'fggb' | 'xssab' | 'gradient';
 export const EXPLAIN_METHODS: ExplainMethod[] = ['fggb', 'xssab', 'gradient'];
-
-export interface BasisCache {
-  /** Header and raw embedding of a stored basis, or undefined when absent. */
-  head(key: string): Promise<{ header: BasisHeader; embedding: Float32Array } | undefined>;
-  /** Stream the stored channels in order. */
-  channels(key: string, header: BasisHeader, onChannel: (k: number, map: Float32Array) => void): Promise<void>;
-  /** Store a basis object given as its parts in order. */
-  put(key: string, parts: Uint8Array[], byteLength: number): Promise<void>;
-}
 
 export interface ExplainImage {
   x: Float32Array;

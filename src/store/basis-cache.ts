@@ -5,8 +5,7 @@
  * Reads are ranged and streamed: the header and embedding first (a small ranged GET),
  * then the channels as a stream, one channel in memory at a time.
  */
-import type { BasisCache } from '../engine/explain.js';
-import { BASIS_HEADER_BYTES, BasisReader, type BasisDtype, basisByteLength, decodeHeader } from './basis.js';
+import { BASIS_HEADER_BYTES, type BasisCache, BasisReader, type BasisDtype, basisByteLength, decodeHeader } from './basis.js';
 import { tenantPrefix } from './keys.js';
 
 export function basisKey(tenant: string, model: { id: string; version: string }, centred: boolean, inputSha: string, dtype: BasisDtype): string {

@@ -24,6 +24,16 @@ export interface BasisHeader {
   modelId: string;
 }
 
+/** Where bases are kept (R2 in the Worker, disk in the evaluation, nothing in the CLI). */
+export interface BasisCache {
+  /** Header and raw embedding of a stored basis, or undefined when absent. */
+  head(key: string): Promise<{ header: BasisHeader; embedding: Float32Array } | undefined>;
+  /** Stream the stored channels in order. */
+  channels(key: string, header: BasisHeader, onChannel: (k: number, map: Float32Array) => void): Promise<void>;
+  /** Store a basis object given as its parts in order. */
+  put(key: string, parts: Uint8Array[], byteLength: number): Promise<void>;
+}
+
 export const bytesPerValue = (dtype: BasisDtype) => (dtype === 'f32' ? 4 : 2);
 
 export function basisByteLength(h: BasisHeader): number {
