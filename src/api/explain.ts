@@ -60,7 +60,7 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
     const { manifest } = engine;
     const tenant = DEFAULT_TENANT;
     const model = { id: manifest.id, version: manifest.buildKey.slice(0, 12) };
-    const verified = await runVerify(c, inputs, c.get('limits'), inputs.store ? r2EmbeddingCache(c.env.DATA, tenant, model) : undefined);
+    const verified = await runVerify(c, inputs, c.get('limits'), { hashInputs: true, cache: inputs.store ? r2EmbeddingCache(c.env.DATA, tenant, model) : undefined });
     if (!manifest.gradient) throw new ProblemError('model-unavailable', 'the served model has no gradient graph');
     const runner = await engine.gradient();
     const [a, b] = verified.images;

@@ -53,7 +53,12 @@ export function serverTiming(timing: Record<string, number>): string {
     .join(', ');
 }
 
-export async function runVerify(c: Context<AppEnv>, inputs: Inputs, limits: ImageLimits, cache?: EmbeddingCache) {
+/**
+ * Decode, preprocess, embed (int8) and decide. `hashInputs` also returns the inputs'
+ * content hashes (explain needs them; plain verify skips the work); `cache` reuses stored
+ * embeddings by hash (implies hashing).
+ */
+export async function runVerify(c: Context<AppEnv>, inputs: Inputs, limits: ImageLimits, { cache, hashInputs = false }: { cache?: EmbeddingCache | undefined; hashInputs?: boolean } = {}) {
   const t0 = performance.now();
   const engine = await c.get('engine')();
   const { manifest } = engine;
@@ -63,7 +68,7 @@ export async function runVerify(c: Context<AppEnv>, inputs: Inputs, limits: Imag
   const a = prepareImage('a', bytesA, spec, limits);
   const b = prepareImage('b', bytesB, spec, limits);
   const t1 = performance.now();
-  const shas = await Promise.all([sha256OfFloats(a.input), sha256OfFloats(b.input)]);
+  const shas = cache || hashInputs ? await Promise.all([sha256OfFloats(a.input), sha256OfFloats(b.input)]) : ['', ''];
   const cached = cache ? await Promise.all(shas.map((s) => cache.get(s))) : [undefined, undefined];
   const missing = [a.input, b.input].filter((_, i) => !cached[i]);
   const computed = missing.length ? await engine.embed(missing) : [];
