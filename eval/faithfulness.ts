@@ -18,7 +18,7 @@ import { SingleBar } from 'cli-progress';
 import { embedBatch, type OrtModule, type OrtSession } from '../src/engine/embed.js';
 import { type BasisCache, type ExplainMethod, explainPair } from '../src/engine/explain.js';
 import { gradientRunner } from '../src/engine/gradient.js';
-import { BasisReader, decodeHeader } from '../src/store/basis.js';
+import { bytesBasisCache } from '../src/store/basis.js';
 import { randomMap } from '../src/xfv/baselines.js';
 import { CORRRISE_DEFAULTS, corrRiseMasks, correlationMap } from '../src/xfv/corrrise.js';
 import { displayMap } from '../src/xfv/display.js';
@@ -91,21 +91,10 @@ export function samplePairs(pairs: LabelledPair[], genuine: number, impostor: nu
 function diskBasisCache(dir: string): BasisCache {
   mkdirSync(dir, { recursive: true });
   const path = (key: string) => join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 24)}.basis`);
-  return {
-    async head(key) {
-      if (!existsSync(path(key))) return undefined;
-      const bytes = readFileSync(path(key));
-      const header = decodeHeader(bytes);
-      return { header, embedding: new Float32Array(bytes.buffer.slice(bytes.byteOffset + 64, bytes.byteOffset + 64 + 4 * header.n)) };
-    },
-    async channels(key, header, onChannel) {
-      const bytes = readFileSync(path(key)).subarray(64 + 4 * header.n);
-      await new BasisReader(new Blob([bytes]).stream()).channels(header, onChannel);
-    },
-    async put(key, parts) {
-      writeFileSync(path(key), Buffer.concat(parts));
-    },
-  };
+  return bytesBasisCache(
+    (key) => (existsSync(path(key)) ? new Uint8Array(readFileSync(path(key))) : undefined),
+    (key, bytes) => writeFileSync(path(key), bytes),
+  );
 }
 
 export async function runEvaluation(opts: EvalOptions) {

@@ -141,3 +141,32 @@ export class BasisReader {
     await this.reader.cancel().catch(() => undefined);
   }
 }
+
+/**
+ * A BasisCache over any whole-object byte store (a Map, files on disk): header and
+ * embedding from the stored bytes, channels streamed through BasisReader.
+ */
+export function bytesBasisCache(load: (key: string) => Uint8Array | undefined, save: (key: string, bytes: Uint8Array) => void): BasisCache {
+  return {
+    async head(key) {
+      const bytes = load(key);
+      if (!bytes) return undefined;
+      const header = decodeHeader(bytes);
+      return { header, embedding: new Float32Array(bytes.slice(BASIS_HEADER_BYTES, BASIS_HEADER_BYTES + 4 * header.n).buffer) };
+    },
+    async channels(key, header, onChannel) {
+      const bytes = load(key);
+      if (!bytes) throw new Error(`basis ${key} disappeared while reading`);
+      await new BasisReader(new Blob([bytes.slice(BASIS_HEADER_BYTES + 4 * header.n)]).stream()).channels(header, onChannel);
+    },
+    async put(key, parts, byteLength) {
+      const bytes = new Uint8Array(byteLength);
+      let offset = 0;
+      for (const part of parts) {
+        bytes.set(part, offset);
+        offset += part.length;
+      }
+      save(key, bytes);
+    },
+  };
+}

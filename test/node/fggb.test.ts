@@ -6,6 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BasisCache, explainPair } from '../../src/engine/explain.js';
+import { bytesBasisCache } from '../../src/store/basis.js';
 import { gradientRunner, type GradientRunner } from '../../src/engine/gradient.js';
 import type { OrtModule } from '../../src/engine/embed.js';
 import { FggbAccumulator, fggbWeights, splitSigned, summariseWeights } from '../../src/xfv/fggb.js';
@@ -145,29 +146,7 @@ describeWithFaces('explanations vs the TFJS oracle', () => {
   it('maps from a cached basis equal fresh ones (float32 and float16)', async () => {
     for (const dtype of ['f32', 'f16'] as const) {
       const store = new Map<string, Uint8Array>();
-      const cache: BasisCache = {
-        async head(key) {
-          const bytes = store.get(key);
-          if (!bytes) return undefined;
-          const { decodeHeader } = await import('../../src/store/basis.js');
-          const header = decodeHeader(bytes);
-          return { header, embedding: new Float32Array(bytes.slice(64, 64 + 4 * header.n).buffer) };
-        },
-        async channels(key, header, onChannel) {
-          const { BasisReader } = await import('../../src/store/basis.js');
-          const bytes = store.get(key)!.slice(64 + 4 * header.n);
-          await new BasisReader(new Blob([bytes]).stream()).channels(header, onChannel);
-        },
-        async put(key, parts, length) {
-          const bytes = new Uint8Array(length);
-          let o = 0;
-          for (const p of parts) {
-            bytes.set(p, o);
-            o += p.length;
-          }
-          store.set(key, bytes);
-        },
-      };
+      const cache = bytesBasisCache((key) => store.get(key), (key, bytes) => store.set(key, bytes));
       const fresh = await run(0, 2, 'fggb', dtype, cache);
       const cached = await run(0, 2, 'fggb', dtype, cache);
       expect([fresh.a.basis, cached.a.basis, cached.b.basis]).toEqual(['miss', 'hit', 'hit']);
