@@ -1,0 +1,44 @@
+/**
+ * @module bench/basis-dtype
+ * `npm run bench:basis-dtype`: what storing the FGGB basis in float16 instead of float32
+ * costs in accuracy — the largest difference of the raw map S between the two, relative to
+ * the map's range, for both images of a genuine and an impostor pair (onnxruntime-web).
+ * Writes bench/results/basis-dtype.json and the README table.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIST_DIR } from '../models/build.js';
+import { explainPair } from '../src/engine/explain.js';
+import type { OrtModule } from '../src/engine/embed.js';
+import { gradientRunner } from '../src/engine/gradient.js';
+import type { ModelManifest } from '../src/xfv/manifest.js';
+import { FACES_DIR, loadModelInput } from '../eval/lib/faces.js';
+import { ortWeb, webSession } from '../eval/lib/ort.js';
+import { machine, markdownTable, spliceReadme, writeResults } from './lib/report.js';
+
+const manifest = JSON.parse(readFileSync(join(DIST_DIR, 'manifest.json'), 'utf8')) as ModelManifest;
+const runner = gradientRunner(ortWeb as unknown as OrtModule, await webSession(readFileSync(join(DIST_DIR, manifest.files.grad!.path))), { channels: 3, size: 150, n: 128, chunk: 16 });
+const rows: { pair: string; image: string; maxAbsOverRange: number }[] = [];
+for (const [pa, pb] of [['amy/amy1.png', 'amy/amy2.png'], ['amy/amy1.png', 'raj/raj2.png']] as const) {
+  const images = [pa, pb].map((p, i) => ({ x: loadModelInput(join(FACES_DIR, 'bbt', p)), basisKey: String(i) })) as [never, never];
+  const run = (dtype: 'f32' | 'f16') =>
+    explainPair(runner, images, { method: 'fggb', centre: false, threshold: manifest.gradient!.thresholdFp32, mean: new Float32Array(128), modelId: manifest.id, size: 150, channels: 3, dtype, store: false });
+  const [full, half] = [await run('f32'), await run('f16')];
+  for (const img of ['a', 'b'] as const) {
+    const r1 = full[img].maps.raw;
+    const r2 = half[img].maps.raw;
+    let err = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    r1.forEach((v, i) => {
+      err = Math.max(err, Math.abs(v - r2[i]!));
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    });
+    rows.push({ pair: `${pa} – ${pb}`, image: img, maxAbsOverRange: err / (hi - lo) });
+  }
+}
+writeResults('basis-dtype', { machine: machine(), rows });
+const table = markdownTable(['pair', 'image', 'max abs(S_f16 − S_f32) / range of S_f32'], rows.map((r) => [r.pair, r.image, r.maxAbsOverRange.toExponential(2)]));
+spliceReadme('basis-dtype', `${table}\n\n_Reproduce: \`npm run bench:basis-dtype\`._`);
+console.log(table);
