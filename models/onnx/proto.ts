@@ -32,6 +32,9 @@ export interface TensorProto {
   int32_data?: number[];
   int64_data?: number[];
   double_data?: number[];
+  external_data?: { key: string; value: string }[];
+  /** 1 = EXTERNAL (raw bytes in external_data's location). */
+  data_location?: number;
 }
 export interface AttributeProto {
   name: string;

@@ -103,7 +103,7 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   });
 
   app.onError((err, c) => {
-    if (err instanceof ProblemError) return problem(c, err.kind, err.message, err.extra);
+    if (err instanceof ProblemError) return problem(c, err.kind, err.message, err.extra, err.headers);
     if (err instanceof ModelUnavailableError) return problem(c, 'model-unavailable', err.message, {}, { 'Retry-After': '30' });
     if (err instanceof HTTPException) {
       const kind = KIND_OF_STATUS[err.status] ?? 'invalid-request';

@@ -3,7 +3,8 @@
  * The files an explanation produces, for the API (stored in R2 or inlined) and the CLI
  * (written to disk): per image and kind, the raw map as float32 little-endian (`.f32`,
  * S⁺ or S⁻ before blur and min–max) with a JSON sidecar, a grey PNG of the display map
- * (blurred, min–max) and a colour overlay on the face.
+ * (blurred, min–max) and a colour overlay on the face. The Worker stores only the raw maps,
+ * faces and an ExplanationRecord (store/results) and renders PNGs and sidecars on request.
  */
 import { greyPng, overlayPng } from '../image/render.js';
 import { blurFor, displayMap } from '../xfv/display.js';
@@ -39,40 +40,85 @@ export function artifactPath(a: Pick<MapArtifact, 'image' | 'kind' | 'format'>):
   return `${a.image}/${a.kind}.${a.format}`;
 }
 
-export function renderArtifacts(expl: Explanation, faces: [Uint8Array, Uint8Array], size: number, wanted: MapSelector[], extra: Record<string, unknown>): MapArtifact[] {
+export interface MapStats {
+  min: number;
+  max: number;
+  sum: number;
+}
+
+/** What a stored explanation records about itself (the `.json` sidecars are built from it). */
+export interface ExplanationRecord {
+  method: Explanation['method'];
+  centre: boolean;
+  threshold: number;
+  size: number;
+  resultId?: string;
+  stats: Record<MapSelector, MapStats>;
+}
+
+export function mapStats(raw: ArrayLike<number>): MapStats {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+  }
+  return { min, max, sum };
+}
+
+export function explanationRecord(expl: Explanation, size: number, extra: { centre: boolean; threshold: number; resultId?: string }): ExplanationRecord {
+  const stats = Object.fromEntries(ALL_MAPS.map((sel) => {
+    const [image, kind] = sel.split('.') as [MapImage, MapKind];
+    return [sel, mapStats(expl[image].maps[kind])];
+  })) as Record<MapSelector, MapStats>;
+  return { method: expl.method, centre: extra.centre, threshold: extra.threshold, size, ...(extra.resultId ? { resultId: extra.resultId } : {}), stats };
+}
+
+/** The `.json` sidecar of one map. */
+export function sidecar(record: ExplanationRecord, image: MapImage, kind: MapKind): Record<string, unknown> {
+  const blur = blurFor(record.size);
+  return {
+    image,
+    kind,
+    shape: [record.size, record.size],
+    dtype: 'float32',
+    byteOrder: 'little-endian',
+    layout: 'row-major H×W',
+    method: record.method,
+    content: record.method === 'gradient' ? 'unsigned gradient magnitude (same map for both kinds)' : `${kind === 'similarity' ? 'S⁺ = max(S, 0)' : 'S⁻ = max(−S, 0)'} before blur and min–max`,
+    raw: record.stats[`${image}.${kind}`],
+    display: { blurSigma: blur.sigma, blurKernel: blur.kernel, normalisation: 'min–max to [0, 1]' },
+    centre: record.centre,
+    threshold: record.threshold,
+    ...(record.resultId ? { resultId: record.resultId } : {}),
+  };
+}
+
+export const sidecarBytes = (record: ExplanationRecord, image: MapImage, kind: MapKind) => new TextEncoder().encode(`${JSON.stringify(sidecar(record, image, kind), null, 1)}\n`);
+
+/** A grey PNG or a colour overlay of a raw map (blurred, min–max). */
+export function renderPng(format: 'png' | 'overlay.png', raw: Float32Array, face: Uint8Array, size: number): Uint8Array {
+  const display = displayMap(raw, size, size);
+  return format === 'png' ? greyPng(display, size, size) : overlayPng(display, face, size, size);
+}
+
+/** Every file of the wanted maps, rendered (the CLI, and inline answers when nothing is stored). */
+export function renderArtifacts(expl: Explanation, faces: [Uint8Array, Uint8Array], size: number, wanted: MapSelector[], extra: { centre: boolean; threshold: number; resultId?: string }): MapArtifact[] {
   const out: MapArtifact[] = [];
   const shape = `${size},${size}`;
-  const blur = blurFor(size);
+  const record = explanationRecord(expl, size, extra);
   for (const selector of wanted) {
     const [image, kind] = selector.split('.') as [MapImage, MapKind];
     const raw = expl[image].maps[kind];
-    const display = displayMap(raw, size, size);
-    let min = Infinity;
-    let max = -Infinity;
-    let sum = 0;
-    for (const v of raw) {
-      min = Math.min(min, v);
-      max = Math.max(max, v);
-      sum += v;
-    }
-    const sidecar = {
-      image,
-      kind,
-      shape: [size, size],
-      dtype: 'float32',
-      byteOrder: 'little-endian',
-      layout: 'row-major H×W',
-      method: expl.method,
-      content: expl.method === 'gradient' ? 'unsigned gradient magnitude (same map for both kinds)' : `${kind === 'similarity' ? 'S⁺ = max(S, 0)' : 'S⁻ = max(−S, 0)'} before blur and min–max`,
-      raw: { min, max, sum },
-      display: { blurSigma: blur.sigma, blurKernel: blur.kernel, normalisation: 'min–max to [0, 1]' },
-      ...extra,
-    };
+    const face = faces[image === 'a' ? 0 : 1];
     const add = (format: MapFormat, bytes: Uint8Array) => out.push({ image, kind, format, bytes, contentType: CONTENT_TYPES[format], shape });
     add('f32', new Uint8Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
-    add('png', greyPng(display, size, size));
-    add('overlay.png', overlayPng(display, faces[image === 'a' ? 0 : 1], size, size));
-    add('json', new TextEncoder().encode(`${JSON.stringify(sidecar, null, 1)}\n`));
+    add('png', renderPng('png', raw, face, size));
+    add('overlay.png', renderPng('overlay.png', raw, face, size));
+    add('json', sidecarBytes(record, image, kind));
   }
   return out;
 }

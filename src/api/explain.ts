@@ -3,14 +3,16 @@
  * `POST /v1/explain`: everything /v1/verify answers, plus FGGB (or baseline) similarity and
  * dissimilarity maps for both images. Per-image bases are cached in R2 under a content
  * address; maps are stored under a content-addressed result id and linked, or inlined as
- * data: URIs when `store` is false (then nothing is kept).
+ * data: URIs when `store` is false (then nothing is kept). A stored result is one R2 object
+ * (store/results); its PNGs and sidecars are rendered by GET /v1/maps on first request.
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { type MapSelector, artifactPath, renderArtifacts } from './artifacts.js';
-import { explainPair } from '../engine/explain.js';
+import { type MapFormat, type MapImage, type MapKind, type MapSelector, artifactPath, explanationRecord, renderArtifacts } from './artifacts.js';
+import { type Explanation, explainPair } from '../engine/explain.js';
 import { inputToRgb } from '../image/index.js';
 import { basisKey, r2BasisCache } from '../store/basis-cache.js';
-import { DEFAULT_TENANT, tenantPrefix } from '../store/keys.js';
+import { DEFAULT_TENANT } from '../store/keys.js';
+import { RESULT_MAPS, type ResultMap, encodeResult, resultKey } from '../store/results.js';
 import { sha256OfText, toBase64 } from './encoding.js';
 import { r2EmbeddingCache } from '../store/embedding-cache.js';
 import { ProblemError } from './problem.js';
@@ -52,6 +54,11 @@ interface ExplainInputs {
 }
 
 
+const mapOf = (expl: Explanation, name: ResultMap) => {
+  const [image, kind] = name.split('.') as [MapImage, MapKind];
+  return expl[image].maps[kind];
+};
+
 export function registerExplain(app: OpenAPIHono<AppEnv>) {
   app.openapi(explainRoute, async (c) => {
     const t0 = performance.now();
@@ -89,32 +96,31 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
       },
     );
 
-    const tr = performance.now();
-    const resultId = (await sha256OfText(JSON.stringify({ model, method: inputs.method, centre: inputs.centre, threshold, a: shas[0], b: shas[1], maps: wanted }))).slice(0, 32);
-    const artifacts = renderArtifacts(expl, [inputToRgb(a.input, spec), inputToRgb(b.input, spec)], spec.size, wanted, { centre: inputs.centre, threshold, resultId });
-    const renderMs = performance.now() - tr;
-
-    const ts = performance.now();
+    // The id addresses everything that determines the maps; `maps` only selects links.
+    const resultId = (await sha256OfText(JSON.stringify({ model, method: inputs.method, centre: inputs.centre, threshold, a: shas[0], b: shas[1] }))).slice(0, 32);
+    const faces = { a: inputToRgb(a.input, spec), b: inputToRgb(b.input, spec) };
     type Links = { png: string; 'overlay.png': string; f32: string; json: string };
     const maps: Record<string, Record<string, Links>> = {};
-    const base = new URL(c.req.url);
-    await Promise.all(
-      artifacts.map(async (art) => {
-        const path = artifactPath(art);
-        let link: string;
-        if (inputs.store) {
-          await c.env.DATA.put(`${tenantPrefix(tenant)}results/${resultId}/${path}`, art.bytes, {
-            httpMetadata: { contentType: art.contentType },
-            customMetadata: { shape: art.shape },
-          });
-          link = new URL(`/v1/maps/${resultId}/${path}`, base).href;
-        } else {
-          link = `data:${art.contentType};base64,${toBase64(art.bytes)}`;
-        }
-        ((maps[art.image] ??= {})[art.kind] ??= {} as Links)[art.format] = link;
-      }),
-    );
-    const storeMs = performance.now() - ts;
+    const tr = performance.now();
+    let renderMs = 0;
+    if (inputs.store) {
+      // One object per result; PNGs and sidecars are rendered when first fetched.
+      const record = explanationRecord(expl, spec.size, { centre: inputs.centre, threshold, resultId });
+      const body = encodeResult({ size: spec.size, maps: Object.fromEntries(RESULT_MAPS.map((m) => [m, mapOf(expl, m)])) as Record<ResultMap, Float32Array>, faces, record });
+      await c.env.DATA.put(resultKey(tenant, resultId), new Blob(body.parts as BlobPart[]), { httpMetadata: { contentType: 'application/x-xfv-result' }, customMetadata: body.customMetadata });
+      const base = new URL(c.req.url);
+      for (const selector of wanted) {
+        const [image, kind] = selector.split('.') as [MapImage, MapKind];
+        const link = (format: MapFormat) => new URL(`/v1/maps/${resultId}/${artifactPath({ image, kind, format })}`, base).href;
+        (maps[image] ??= {})[kind] = { png: link('png'), 'overlay.png': link('overlay.png'), f32: link('f32'), json: link('json') };
+      }
+    } else {
+      for (const art of renderArtifacts(expl, [faces.a, faces.b], spec.size, wanted, { centre: inputs.centre, threshold })) {
+        ((maps[art.image] ??= {})[art.kind] ??= {} as Links)[art.format] = `data:${art.contentType};base64,${toBase64(art.bytes)}`;
+      }
+      renderMs = performance.now() - tr;
+    }
+    const storeMs = inputs.store ? performance.now() - tr : 0;
 
     const timing = { ...verified.result.timing, ...expl.timing, renderMs, storeMs, totalMs: performance.now() - t0 };
     c.header('Server-Timing', serverTiming(timing));

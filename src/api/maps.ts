@@ -1,13 +1,17 @@
 /**
  * @module api/maps
- * `GET /v1/maps/{resultId}/{a|b}/{similarity|dissimilarity}.{png|overlay.png|f32|json}`:
- * streams the R2 object body (never buffered) with its Content-Type, Content-Length, ETag
- * and an immutable Cache-Control (the ids are content addresses), answering conditional
- * GETs (If-None-Match → 304) and byte ranges (206).
+ * `GET /v1/maps/{resultId}/{a|b}/{similarity|dissimilarity}.{png|overlay.png|f32|json}`
+ * from the stored result (store/results): `.f32` streams a ranged read of the result
+ * object (never buffered); `.json` is built from its record; a PNG streams from its own
+ * object once rendered, and is rendered from the raw map and face (then kept) on first
+ * request. Content-Type, Content-Length, a strong ETag and an immutable Cache-Control (the
+ * ids are content addresses), If-None-Match → 304 and single byte ranges → 206 / 416.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { MAP_FORMATS, MAP_IMAGES, MAP_KINDS } from './artifacts.js';
-import { DEFAULT_TENANT, tenantPrefix } from '../store/keys.js';
+import { CONTENT_TYPES, type ExplanationRecord, MAP_FORMATS, MAP_IMAGES, MAP_KINDS, type MapFormat, type MapImage, type MapKind, renderPng, sidecarBytes } from './artifacts.js';
+import { etagMatches, requestedRange } from './ranges.js';
+import { DEFAULT_TENANT } from '../store/keys.js';
+import { type Slice, layoutOf, renderedKey, resultKey } from '../store/results.js';
 import { ProblemError } from './problem.js';
 import { problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
@@ -33,36 +37,78 @@ export const mapRoute = createRoute({
   },
 });
 
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/** A 200 or 206 response over a body of known size (a stream or bytes already in memory). */
+function bodyResponse(body: ReadableStream | Uint8Array | null, size: number, range: Slice | undefined, headers: Headers): Response {
+  headers.set('Accept-Ranges', 'bytes');
+  if (range) {
+    headers.set('Content-Range', `bytes ${range.offset}-${range.offset + range.length - 1}/${size}`);
+    headers.set('Content-Length', String(range.length));
+    return new Response(body as BodyInit | null, { status: 206, headers });
+  }
+  headers.set('Content-Length', String(size));
+  return new Response(body as BodyInit | null, { status: 200, headers });
+}
+
+const sliceOf = (bytes: Uint8Array, range: Slice | undefined) => (range ? bytes.subarray(range.offset, range.offset + range.length) : bytes);
+
 export function registerMaps(app: OpenAPIHono<AppEnv>) {
   app.openapi(mapRoute, async (c) => {
     const { resultId, image, file } = c.req.valid('param');
-    if (!/^[0-9a-f]{32}$/.test(resultId) || !(MAP_IMAGES as readonly string[]).includes(image) || !FILE.test(file)) {
+    const match = FILE.exec(file);
+    if (!/^[0-9a-f]{32}$/.test(resultId) || !(MAP_IMAGES as readonly string[]).includes(image) || !match) {
       throw new ProblemError('not-found', `no map ${resultId}/${image}/${file}: expected /v1/maps/<32 hex>/<a|b>/<similarity|dissimilarity>.<png|overlay.png|f32|json>`);
     }
-    const key = `${tenantPrefix(DEFAULT_TENANT)}results/${resultId}/${image}/${file}`;
-    let object: R2Object | R2ObjectBody | null;
-    try {
-      object = await c.env.DATA.get(key, { onlyIf: c.req.raw.headers, range: c.req.raw.headers });
-    } catch (e) {
-      throw new ProblemError('range-not-satisfiable', `the requested range cannot be served: ${e instanceof Error ? e.message : String(e)}`);
+    const [kind, format] = [match[1] as MapKind, match[2] as MapFormat];
+    const tenant = DEFAULT_TENANT;
+    const bucket = c.env.DATA;
+    const key = resultKey(tenant, resultId);
+    const stored = await bucket.head(key);
+    const layout = layoutOf(stored?.customMetadata);
+    if (!stored || !layout) throw new ProblemError('not-found', `no map ${resultId}/${image}/${file} (unknown result, or explained with store: false)`);
+
+    // Content-addressed: the result id and the file name determine the bytes.
+    const etag = `"${resultId}-${image}-${file}"`;
+    const headers = new Headers({ ETag: etag, 'Cache-Control': IMMUTABLE, 'Content-Type': CONTENT_TYPES[format] });
+    if (etagMatches(c.req.header('if-none-match'), etag)) return new Response(null, { status: 304, headers });
+    const rangeHeader = c.req.header('range');
+    const map = layout.map(`${image as MapImage}.${kind}`);
+
+    if (format === 'f32') {
+      headers.set('X-Map-Shape', `${layout.size},${layout.size}`);
+      const range = requestedRange(rangeHeader, map.length);
+      const part = range ?? { offset: 0, length: map.length };
+      const object = await bucket.get(key, { range: { offset: map.offset + part.offset, length: part.length } });
+      if (!object) throw new ProblemError('not-found', `result ${resultId} disappeared while reading`);
+      return bodyResponse(object.body, map.length, range, headers);
     }
-    if (!object) throw new ProblemError('not-found', `no map ${resultId}/${image}/${file} (unknown result, or stored with store: false)`);
-    const headers = new Headers();
-    object.writeHttpMetadata(headers);
-    headers.set('ETag', object.httpEtag);
-    headers.set('Cache-Control', 'public, max-age=31536000, immutable');
-    headers.set('Accept-Ranges', 'bytes');
-    if (object.customMetadata?.shape && file.endsWith('.f32')) headers.set('X-Map-Shape', object.customMetadata.shape);
-    if (!('body' in object)) return new Response(null, { status: 304, headers });
-    const range = object.range as { offset?: number; length?: number; suffix?: number } | undefined;
-    if (range && c.req.header('range')) {
-      const offset = range.suffix !== undefined ? object.size - range.suffix : (range.offset ?? 0);
-      const length = range.suffix !== undefined ? range.suffix : (range.length ?? object.size - offset);
-      headers.set('Content-Range', `bytes ${offset}-${offset + length - 1}/${object.size}`);
-      headers.set('Content-Length', String(length));
-      return new Response(object.body, { status: 206, headers });
+
+    if (format === 'json') {
+      const object = await bucket.get(key, { range: layout.record });
+      if (!object) throw new ProblemError('not-found', `result ${resultId} disappeared while reading`);
+      const record = (await object.json()) as ExplanationRecord;
+      const bytes = sidecarBytes(record, image as MapImage, kind);
+      const range = requestedRange(rangeHeader, bytes.length);
+      return bodyResponse(sliceOf(bytes, range), bytes.length, range, headers);
     }
-    headers.set('Content-Length', String(object.size));
-    return new Response(object.body, { status: 200, headers });
+
+    // PNGs: kept beside the result once rendered; streamed from there.
+    const pngKey = renderedKey(tenant, resultId, `${image}/${file}`);
+    const png = await bucket.head(pngKey);
+    if (png) {
+      const range = requestedRange(rangeHeader, png.size);
+      const object = await bucket.get(pngKey, range ? { range } : {});
+      if (object) return bodyResponse(object.body, png.size, range, headers);
+    }
+    const [raw, face] = await Promise.all([map, layout.face(image as MapImage)].map(async (slice) => {
+      const object = await bucket.get(key, { range: slice });
+      if (!object) throw new ProblemError('not-found', `result ${resultId} disappeared while reading`);
+      return new Uint8Array(await object.arrayBuffer());
+    }));
+    const bytes = renderPng(format, new Float32Array(raw!.buffer, raw!.byteOffset, raw!.length / 4), face!, layout.size);
+    await bucket.put(pngKey, bytes, { httpMetadata: { contentType: 'image/png' } });
+    const range = requestedRange(rangeHeader, bytes.length);
+    return bodyResponse(sliceOf(bytes, range), bytes.length, range, headers);
   });
 }

@@ -35,7 +35,7 @@ export interface ProblemBody {
 
 /** An error that carries its problem kind, thrown anywhere below the routes. */
 export class ProblemError extends Error {
-  constructor(readonly kind: ProblemKind, detail: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(readonly kind: ProblemKind, detail: string, readonly extra: Record<string, unknown> = {}, readonly headers: Record<string, string> = {}) {
     super(detail);
     this.name = 'ProblemError';
   }

@@ -8,8 +8,8 @@
 import { colourMeanAbs, gradientCotangent, xssabCotangents } from '../xfv/baselines.js';
 import { FggbAccumulator, type FggbWeights, type SignedMaps, fggbWeights, summariseWeights, type WeightSummary } from '../xfv/fggb.js';
 import { cosine } from '../xfv/verification.js';
-import { decodeHalf, encodeHalf } from '../store/float16.js';
-import { type BasisCache, type BasisDtype, type BasisHeader, encodeChannels, encodeEmbedding, encodeHeader } from '../store/basis.js';
+import { HALF_TABLE, encodeHalf } from '../store/float16.js';
+import { type BasisCache, type BasisDtype, type BasisHeader, encodeEmbedding, encodeHeader } from '../store/basis.js';
 import type { GradientRunner } from './gradient.js';
 
 export type { BasisCache };
@@ -57,11 +57,6 @@ export interface Explanation {
   timing: { embeddingMs: number; basisMs: number; combineMs: number };
 }
 
-/** Round maps through the stored dtype so fresh and cached results are identical. */
-function asStored(maps: Float32Array, dtype: BasisDtype): Float32Array {
-  return dtype === 'f32' ? maps : decodeHalf(encodeHalf(maps));
-}
-
 export async function explainPair(runner: GradientRunner, [imgA, imgB]: [ExplainImage, ExplainImage], options: ExplainOptions): Promise<Explanation> {
   const { method, centre, threshold, mean, cache, store, dtype, size } = options;
   const pixels = size * size;
@@ -100,17 +95,24 @@ export async function explainPair(runner: GradientRunner, [imgA, imgB]: [Explain
     const acc = new FggbAccumulator(pixels, weights.weights);
     if (head && cache) {
       const tc = performance.now();
-      await cache.channels(img.basisKey, head.header, (k, map) => acc.add(k, map));
+      await cache.blocks(img.basisKey, head.header, (k0, block, count) => acc.addBlock(k0, block, count));
       combineMs += performance.now() - tc;
       return { maps: acc.finish(), basis: 'hit' };
     }
     const header: BasisHeader = { dtype, centred: centre, n: f.length, height: size, width: size, modelId: options.modelId };
     const parts: Uint8Array[] = [encodeHeader(header), encodeEmbedding(f)];
     const tb = performance.now();
+    // Summed exactly as a cached basis will be (same dtype, same 4-channel groups), so a
+    // fresh result and a later cached one are bit-identical.
     await runner.basis(img.x, centre ? mean : new Float32Array(f.length), (k0, maps, count) => {
-      const stored = asStored(maps, dtype);
-      acc.addBlock(k0, stored, count);
-      if (store && cache) parts.push(encodeChannels(stored, dtype));
+      if (dtype === 'f32') {
+        acc.addBlock(k0, maps, count);
+        if (store && cache) parts.push(new Uint8Array(maps.buffer, maps.byteOffset, maps.byteLength));
+      } else {
+        const codes = encodeHalf(maps);
+        acc.addBlock(k0, { codes, table: HALF_TABLE }, count);
+        if (store && cache) parts.push(new Uint8Array(codes.buffer));
+      }
     });
     basisMs += performance.now() - tb;
     if (store && cache) await cache.put(img.basisKey, parts, parts.reduce((s, p) => s + p.length, 0));

@@ -25,6 +25,8 @@ export interface GradientShape {
 
 export function gradientRunner(ort: OrtModule, session: OrtSession, shape: GradientShape, serialise: <T>(task: () => Promise<T>) => Promise<T> = (t) => t()): GradientRunner {
   const { channels, size, n, chunk } = shape;
+  // Chunks start on the FGGB accumulator's 4-channel groups (fresh and cached sums agree).
+  if (chunk < 4 || chunk % 4 !== 0) throw new Error(`basis chunk ${chunk}: must be a positive multiple of 4`);
   const xTensor = (x: Float32Array) => new ort.Tensor('float32', x, [1, channels, size, size]);
   const meanTensor = (m: Float32Array) => new ort.Tensor('float32', m, [1, n]);
   const run = (x: Float32Array, cot: Float32Array, rows: number, mean: Float32Array, output: string) =>

@@ -3,7 +3,7 @@
  * Per-image FGGB bases in R2 under a content address
  *   t/<tenant>/bases/<model>-<version>/<plain|centred>/<sha256 of the input tensor>.<dtype>
  * Reads are ranged and streamed: the header and embedding first (a small ranged GET),
- * then the channels as a stream, one channel in memory at a time.
+ * then the channels as a stream, one block of channels in memory at a time.
  */
 import { BASIS_HEADER_BYTES, type BasisCache, BasisReader, type BasisDtype, basisByteLength, decodeHeader } from './basis.js';
 import { tenantPrefix } from './keys.js';
@@ -24,10 +24,10 @@ export function r2BasisCache(bucket: R2Bucket, n: number): BasisCache {
       if (header.n !== n || object.size !== basisByteLength(header)) return undefined;
       return { header, embedding: new Float32Array(bytes.slice(BASIS_HEADER_BYTES, prelude).buffer) };
     },
-    async channels(key, header, onChannel) {
+    async blocks(key, header, onBlock) {
       const object = await bucket.get(key, { range: { offset: prelude } });
       if (!object) throw new Error(`basis ${key} disappeared while reading`);
-      await new BasisReader(object.body).channels(header, onChannel);
+      await new BasisReader(object.body).blocks(header, onBlock);
     },
     async put(key, parts, byteLength) {
       const body = new Blob(parts as BlobPart[]);

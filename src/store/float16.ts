@@ -40,8 +40,10 @@ export function fromHalf(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-const table = new Float32Array(65536);
-for (let i = 0; i < 65536; i++) table[i] = fromHalf(i);
+/** Every float16 bit pattern's float32 value (decoding is a lookup). */
+export const HALF_TABLE = new Float32Array(65536);
+for (let i = 0; i < 65536; i++) HALF_TABLE[i] = fromHalf(i);
+const table = HALF_TABLE;
 
 export function encodeHalf(values: ArrayLike<number>): Uint16Array {
   const out = new Uint16Array(values.length);

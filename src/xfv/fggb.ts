@@ -5,7 +5,7 @@
  *   f̂ = (F − μ)/(‖F − μ‖ + 1e-8)   (μ = 0 by default; the manifest's μ in centred mode)
  *   w_k = f̂_A[k]·f̂_B[k] − θ/N       (Σ_k w_k = cos − θ: positive means accept)
  *   S = Σ_k w_k Ĝ_k,  S⁺ = max(S, 0) (similarity),  S⁻ = max(−S, 0) (dissimilarity)
- * The sum is fed channel by channel (`FggbAccumulator.add`) so a basis streamed from
+ * The sum is fed block by block (`FggbAccumulator.addBlock`) so a basis streamed from
  * storage is never held whole: memory is constant in N.
  */
 import { unitEmbedding, type Vector } from './verification.js';
@@ -54,7 +54,19 @@ export function splitSigned(raw: Float32Array): SignedMaps {
   return { raw, similarity, dissimilarity };
 }
 
-/** Accumulates S = Σ_k w_k Ĝ_k one channel at a time (float64 sum, float32 result). */
+/**
+ * A channel-major block of basis maps: float values, or codes into a lookup table (the
+ * stored float16 bits with their float32 values), so a stored basis is summed without a
+ * separate decoding pass.
+ */
+export type BasisBlock = Float32Array | { codes: Uint16Array; table: Float32Array };
+
+/**
+ * Accumulates S = Σ_k w_k Ĝ_k (float64 sum, float32 result) as channels arrive. Blocks are
+ * summed four channels per pass (channels 4g…4g+3 whenever a block holds all four), so the
+ * result depends only on which groups arrive whole: feed blocks starting at multiples of 4
+ * and a basis gives bit-identical maps however it is chunked.
+ */
 export class FggbAccumulator {
   private readonly sum: Float64Array;
   private readonly seen: Uint8Array;
@@ -64,23 +76,64 @@ export class FggbAccumulator {
     this.seen = new Uint8Array(weights.length);
   }
 
+  private mark(k: number): void {
+    if (k < 0 || k >= this.seen.length) throw new Error(`basis channel ${k} is out of range (N = ${this.seen.length})`);
+    if (this.seen[k]) throw new Error(`basis channel ${k} was added twice`);
+    this.seen[k] = 1;
+  }
+
   /** Add channel k's basis map Ĝ_k (length H·W, any float array view). */
   add(k: number, map: ArrayLike<number>): void {
     if (map.length !== this.pixels) throw new Error(`basis channel ${k} has ${map.length} values, expected ${this.pixels}`);
-    if (this.seen[k]) throw new Error(`basis channel ${k} was added twice`);
-    this.seen[k] = 1;
+    this.mark(k);
     const w = this.weights[k]!;
     const s = this.sum;
     for (let i = 0; i < s.length; i++) s[i]! += w * map[i]!;
   }
 
-  /** Add channels k0.. from a channel-major block of maps. */
-  addBlock(k0: number, block: ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> }, count: number): void {
+  /** Add channels k0 … k0+count−1 from a channel-major block [count, H·W]. */
+  addBlock(k0: number, block: BasisBlock, count: number): void {
     const p = this.pixels;
-    for (let i = 0; i < count; i++) {
-      const view = block.subarray ? block.subarray(i * p, (i + 1) * p) : Array.prototype.slice.call(block, i * p, (i + 1) * p);
-      this.add(k0 + i, view);
+    const codes = block instanceof Float32Array ? undefined : block;
+    const length = codes ? codes.codes.length : (block as Float32Array).length;
+    if (length < count * p) throw new Error(`basis block for channels ${k0}…${k0 + count - 1} has ${length} values, expected ${count * p}`);
+    const end = k0 + count;
+    for (let k = k0; k < end; ) {
+      const group = k % 4 === 0 && k + 4 <= end ? 4 : 1;
+      for (let j = 0; j < group; j++) this.mark(k + j);
+      const o = (k - k0) * p;
+      if (codes) this.sumCodes(codes.codes, codes.table, o, k, group);
+      else this.sumValues(block as Float32Array, o, k, group);
+      k += group;
     }
+  }
+
+  private sumValues(v: Float32Array, o: number, k: number, group: number): void {
+    const s = this.sum;
+    const p = this.pixels;
+    const w = this.weights;
+    if (group === 1) {
+      const w0 = w[k]!;
+      for (let i = 0; i < p; i++) s[i]! += w0 * v[o + i]!;
+      return;
+    }
+    const w0 = w[k]!, w1 = w[k + 1]!, w2 = w[k + 2]!, w3 = w[k + 3]!;
+    const o1 = o + p, o2 = o1 + p, o3 = o2 + p;
+    for (let i = 0; i < p; i++) s[i]! += w0 * v[o + i]! + w1 * v[o1 + i]! + w2 * v[o2 + i]! + w3 * v[o3 + i]!;
+  }
+
+  private sumCodes(c: Uint16Array, t: Float32Array, o: number, k: number, group: number): void {
+    const s = this.sum;
+    const p = this.pixels;
+    const w = this.weights;
+    if (group === 1) {
+      const w0 = w[k]!;
+      for (let i = 0; i < p; i++) s[i]! += w0 * t[c[o + i]!]!;
+      return;
+    }
+    const w0 = w[k]!, w1 = w[k + 1]!, w2 = w[k + 2]!, w3 = w[k + 3]!;
+    const o1 = o + p, o2 = o1 + p, o3 = o2 + p;
+    for (let i = 0; i < p; i++) s[i]! += w0 * t[c[o + i]!]! + w1 * t[c[o1 + i]!]! + w2 * t[c[o2 + i]!]! + w3 * t[c[o3 + i]!]!;
   }
 
   finish(): SignedMaps {
@@ -88,13 +141,6 @@ export class FggbAccumulator {
     if (missing >= 0) throw new Error(`basis channel ${missing} was never added`);
     return splitSigned(Float32Array.from(this.sum));
   }
-}
-
-/** FGGB maps from an in-memory channel-major basis [N,H,W]. */
-export function fggbFromBasis(basis: ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> }, pixels: number, w: FggbWeights): SignedMaps {
-  const acc = new FggbAccumulator(pixels, w.weights);
-  acc.addBlock(0, basis, w.weights.length);
-  return acc.finish();
 }
 
 export interface WeightSummary {

@@ -49,6 +49,8 @@ describe('POST /v1/explain', () => {
     expect(first.resultId).toMatch(/^[0-9a-f]{32}$/);
     expect(Object.keys(first.maps).sort()).toEqual(['a', 'b']);
     expect(res.headers.get('server-timing')).toMatch(/basis;dur=/);
+    // One object per result: PNGs and sidecars are rendered when fetched.
+    expect(await countObjects(`t/public/results/${first.resultId}/`)).toBe(1);
   });
 
   it('serves every map: PNGs of the right size, raw float32, sidecars', async () => {
@@ -87,6 +89,36 @@ describe('POST /v1/explain', () => {
     expect(etag).toBeTruthy();
     const again = await call(path, { headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
+  });
+
+  it('renders a PNG once, keeps it, and serves ranges of every kind of file', async () => {
+    const path = new URL(first.maps.b!.dissimilarity!['overlay.png']!).pathname;
+    const key = `t/public/results/${first.resultId}/b/dissimilarity.overlay.png`;
+    const rendered = new Uint8Array(await (await call(path)).arrayBuffer());
+    const kept = await env.DATA.get(key);
+    expect(kept).not.toBeNull();
+    expect(new Uint8Array(await kept!.arrayBuffer())).toEqual(rendered);
+    const again = await call(path);
+    expect(again.headers.get('content-length')).toBe(String(rendered.length));
+    expect(new Uint8Array(await again.arrayBuffer())).toEqual(rendered);
+    const tail = await call(path, { headers: { range: 'bytes=-16' } });
+    expect(tail.status).toBe(206);
+    expect(new Uint8Array(await tail.arrayBuffer())).toEqual(rendered.subarray(rendered.length - 16));
+    const json = new URL(first.maps.b!.dissimilarity!.json!).pathname;
+    const whole = new Uint8Array(await (await call(json)).arrayBuffer());
+    const head = await call(json, { headers: { range: 'bytes=0-9' } });
+    expect(head.status).toBe(206);
+    expect(new Uint8Array(await head.arrayBuffer())).toEqual(whole.subarray(0, 10));
+  });
+
+  it('answers unsatisfiable ranges with 416 and weak If-None-Match with 304', async () => {
+    const path = new URL(first.maps.a!.dissimilarity!.f32!).pathname;
+    const res = await call(path, { headers: { range: `bytes=${4 * 150 * 150}-` } });
+    expect(res.status).toBe(416);
+    expect(res.headers.get('content-range')).toBe(`bytes */${4 * 150 * 150}`);
+    expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+    const etag = (await call(path, { headers: { range: 'bytes=0-0' } })).headers.get('etag')!;
+    expect((await call(path, { headers: { 'if-none-match': `"other", W/${etag}` } })).status).toBe(304);
   });
 
   it('reuses both bases for a second explanation of the same images', async () => {
