@@ -10,14 +10,15 @@ import { join } from 'node:path';
 import { DIST_DIR } from '../models/build.js';
 import { explainPair } from '../src/engine/explain.js';
 import type { OrtModule } from '../src/engine/embed.js';
-import { gradientRunner } from '../src/engine/gradient.js';
+import { BASIS_CHUNK, gradientRunner } from '../src/engine/gradient.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';
 import { FACES_DIR, loadModelInput } from '../eval/lib/faces.js';
-import { ortWeb, webSession } from '../eval/lib/ort.js';
+import { distGradient, ortWeb, webSession } from '../eval/lib/ort.js';
 import { machine, markdownTable, spliceReadme, writeResults } from './lib/report.js';
 
 const manifest = JSON.parse(readFileSync(join(DIST_DIR, 'manifest.json'), 'utf8')) as ModelManifest;
-const runner = gradientRunner(ortWeb as unknown as OrtModule, await webSession(readFileSync(join(DIST_DIR, manifest.files.grad!.path))), { channels: 3, size: 150, n: 128, chunk: 16 });
+const gradient = distGradient(DIST_DIR);
+const runner = gradientRunner(ortWeb as unknown as OrtModule, await webSession(gradient.graph, gradient.options), { channels: 3, size: 150, n: 128, chunk: BASIS_CHUNK });
 const rows: { pair: string; image: string; maxAbsOverRange: number }[] = [];
 for (const [pa, pb] of [['amy/amy1.png', 'amy/amy2.png'], ['amy/amy1.png', 'raj/raj2.png']] as const) {
   const images = [pa, pb].map((p, i) => ({ x: loadModelInput(join(FACES_DIR, 'bbt', p)), basisKey: String(i) })) as [never, never];

@@ -17,7 +17,7 @@ import { join, relative, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { embedBatch, type OrtModule, type OrtSession } from '../src/engine/embed.js';
 import { type BasisCache, type ExplainMethod, explainPair } from '../src/engine/explain.js';
-import { gradientRunner } from '../src/engine/gradient.js';
+import { BASIS_CHUNK, gradientRunner } from '../src/engine/gradient.js';
 import { bytesBasisCache } from '../src/store/basis.js';
 import { randomMap } from '../src/xfv/baselines.js';
 import { CORRRISE_DEFAULTS, corrRiseMasks, correlationMap } from '../src/xfv/corrrise.js';
@@ -26,7 +26,7 @@ import { RATIOS, curveAuc, fillValues, perturb, rankPixels, type PerturbMode } f
 import type { ModelManifest } from '../src/xfv/manifest.js';
 import { cosine } from '../src/xfv/verification.js';
 import { BBT_PAIRS, REPO_ROOT, loadModelInput, loadPairs, type LabelledPair } from './lib/faces.js';
-import { nodeSession, ortNode, ortWeb, webSession } from './lib/ort.js';
+import { distGradient, nodeSession, ortNode, ortWeb, webSession } from './lib/ort.js';
 
 export const ALL_METHODS = ['fggb', 'fggb-raw', 'fggb-centred', 'xssab', 'gradient', 'random', 'corrrise'] as const;
 export type EvalMethod = (typeof ALL_METHODS)[number];
@@ -101,9 +101,10 @@ export async function runEvaluation(opts: EvalOptions) {
   const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'dist', 'manifest.json'), 'utf8')) as ModelManifest;
   const dist = (f: string) => readFileSync(join(REPO_ROOT, 'models', 'dist', f));
   const ort = (opts.runtime === 'node' ? ortNode : ortWeb) as unknown as OrtModule;
-  const session = (bytes: Uint8Array) => (opts.runtime === 'node' ? nodeSession(bytes) : webSession(bytes)) as Promise<OrtSession>;
+  const session = (bytes: Uint8Array, options = {}) => (opts.runtime === 'node' ? nodeSession(bytes, options) : webSession(bytes, options)) as Promise<OrtSession>;
   const int8 = await session(dist(manifest.files.int8.path));
-  const runner = gradientRunner(ort, await session(dist(manifest.files.grad!.path)), { channels: 3, size: manifest.input.size, n: manifest.output.size, chunk: 16 });
+  const gradient = distGradient(join(REPO_ROOT, 'models', 'dist'));
+  const runner = gradientRunner(ort, await session(gradient.graph, gradient.options), { channels: 3, size: manifest.input.size, n: manifest.output.size, chunk: BASIS_CHUNK });
   const size = manifest.input.size;
   const pixels = size * size;
   const θ = manifest.decision.threshold;

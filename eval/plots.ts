@@ -18,12 +18,12 @@ import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 import { explainPair } from '../src/engine/explain.js';
 import type { OrtModule } from '../src/engine/embed.js';
-import { gradientRunner } from '../src/engine/gradient.js';
+import { BASIS_CHUNK, gradientRunner } from '../src/engine/gradient.js';
 import { inputToRgb, overlayRgb } from '../src/image/render.js';
 import { displayMap } from '../src/xfv/display.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';
 import { FACES_DIR, REPO_ROOT, loadModelInput } from './lib/faces.js';
-import { nodeSession, ortNode } from './lib/ort.js';
+import { distGradient, nodeSession, ortNode } from './lib/ort.js';
 import type { runEvaluation } from './faithfulness.js';
 
 type Summary = Awaited<ReturnType<typeof runEvaluation>>;
@@ -73,8 +73,9 @@ function curveSpec(rows: unknown[], title: string, yTitle: string): vegaLite.Top
 
 async function examples(path: string) {
   const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'dist', 'manifest.json'), 'utf8')) as ModelManifest;
-  const session = await nodeSession(readFileSync(join(REPO_ROOT, 'models', 'dist', manifest.files.grad!.path)));
-  const runner = gradientRunner(ortNode as unknown as OrtModule, session as never, { channels: 3, size: 150, n: 128, chunk: 16 });
+  const gradient = distGradient(join(REPO_ROOT, 'models', 'dist'));
+  const session = await nodeSession(gradient.graph, gradient.options);
+  const runner = gradientRunner(ortNode as unknown as OrtModule, session as never, { channels: 3, size: 150, n: 128, chunk: BASIS_CHUNK });
   const spec = { size: 150, mean: manifest.input.mean, scale: manifest.input.scale };
   const pairs = [['amy/amy1.png', 'amy/amy3.png'], ['sheldon/sheldon1.png', 'sheldon/sheldon4.png'], ['amy/amy1.png', 'raj/raj2.png'], ['penny/penny1.png', 'bernadette/bernadette2.png']];
   const S = 150;

@@ -1,7 +1,7 @@
 /**
  * @module models/build
  * `npm run models`: build `models/dist/` (fp32 and int8 ONNX face models, the gradient
- * graph compiled from the fp32 one, manifest.json) from face-api's weights and the committed calibration. Skips the
+ * graph compiled from the fp32 one with its weights in an external-data file, manifest.json) from face-api's weights and the committed calibration. Skips the
  * build when the dist is up to date (same build key, files intact); `--force` rebuilds.
  * Deterministic: the same inputs give the same bytes.
  */
@@ -11,6 +11,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Calibration, ModelFile, ModelManifest } from '../src/xfv/manifest.js';
 import { GRAD_INPUTS, GRAD_OUTPUTS, compileGradient } from './compiler/compile.js';
+import { externaliseWeights } from './onnx/external.js';
 import { EMBEDDING_SIZE, INPUT_SIZE, MANIFEST_FILE, MEAN_RGB, MODEL_DOC, MODEL_ID, PIXEL_SCALE, defaultWeightsDir, faceNetFp32, faceNetInt8, loadWeights } from './facenet/index.js';
 
 const MODELS_DIR = dirname(fileURLToPath(import.meta.url));
@@ -74,6 +75,10 @@ export async function buildModels(dir = DIST_DIR, options: { weightsDir?: string
   // shareWeights: on this net the ConvTranspose backward is as fast as flipped-weight Convs
   // in wasm (4.4 s vs 4.5 s per basis, README) and the graph is 22.6 MB instead of 41 MB.
   const grad = await compileGradient(fp32, { name: MODEL_ID, shareWeights: true });
+  // Weights in an external-data file: onnxruntime then copies each one straight into place
+  // instead of the whole 22.6 MB model first (README "Explanations": isolate memory).
+  const gradWeightsPath = `${MODEL_ID}.grad.weights`;
+  const gradSplit = externaliseWeights(grad, gradWeightsPath);
   const manifest: ModelManifest = {
     id: MODEL_ID,
     description: MODEL_DOC,
@@ -102,7 +107,8 @@ export async function buildModels(dir = DIST_DIR, options: { weightsDir?: string
     files: {
       fp32: fileEntry(dir, `${MODEL_ID}.onnx`, fp32),
       int8: fileEntry(dir, `${MODEL_ID}.int8.onnx`, int8),
-      grad: fileEntry(dir, `${MODEL_ID}.grad.onnx`, grad),
+      grad: fileEntry(dir, `${MODEL_ID}.grad.onnx`, gradSplit.graph),
+      gradWeights: fileEntry(dir, gradWeightsPath, gradSplit.data),
     },
     gradient: {
       inputs: [...GRAD_INPUTS],

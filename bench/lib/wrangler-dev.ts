@@ -13,6 +13,8 @@ export interface DevServer {
   url: string;
   /** PIDs of the workerd processes wrangler started (for memory readings). */
   workerdPids(): number[];
+  /** wrangler's stderr so far (errors only: it runs with --log-level error). */
+  stderr(): string;
   /** Wall time from spawn to the first /healthz answer. */
   readyMs: number;
   stop(): Promise<void>;
@@ -22,13 +24,14 @@ export interface DevServer {
  * Start wrangler dev on `port` with its own fresh local state folder (so every benchmark
  * run starts with empty caches), models seeded into it.
  */
-export async function startWranglerDev(port = 8799): Promise<DevServer> {
+export async function startWranglerDev(port = 8799, options: { inspectorPort?: number } = {}): Promise<DevServer> {
   const bin = (name: string) => join(REPO_ROOT, 'node_modules', '.bin', name);
   const state = mkdtempSync(join(tmpdir(), 'xfv-bench-state-'));
   execFileSync(bin('tsx'), ['models/build.ts'], { cwd: REPO_ROOT, stdio: 'inherit' });
   execFileSync(bin('tsx'), ['models/seed.ts', '--persist-to', state], { cwd: REPO_ROOT, stdio: 'inherit' });
   const t0 = performance.now();
-  const child: ChildProcess = spawn(bin('wrangler'), ['dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--persist-to', state], {
+  const inspector = options.inspectorPort ? ['--inspector-port', String(options.inspectorPort)] : [];
+  const child: ChildProcess = spawn(bin('wrangler'), ['dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--persist-to', state, ...inspector], {
     cwd: REPO_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -51,6 +54,7 @@ export async function startWranglerDev(port = 8799): Promise<DevServer> {
   return {
     url,
     readyMs,
+    stderr: () => stderr,
     workerdPids: () => {
       try {
         return execFileSync('pgrep', ['-f', '-g', String(child.pid), 'workerd'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);

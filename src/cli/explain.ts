@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-web';
 import { ALL_MAPS, artifactPath, renderArtifacts } from '../api/artifacts.js';
 import { embedBatch, type OrtModule } from '../engine/embed.js';
 import { EXPLAIN_METHODS, type ExplainMethod, explainPair } from '../engine/explain.js';
-import { gradientRunner } from '../engine/gradient.js';
+import { BASIS_CHUNK, gradientRunner, gradientSessionOptions } from '../engine/gradient.js';
 import { decodeImage, inputToRgb, toModelInput } from '../image/index.js';
 import type { ModelManifest } from '../xfv/manifest.js';
 import { decide } from '../xfv/verification.js';
@@ -39,18 +39,19 @@ function parseArgs(argv: string[]) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const manifest = JSON.parse(readFileSync(join(DIST, 'manifest.json'), 'utf8')) as ModelManifest;
-  if (!manifest.files.grad || !manifest.gradient) throw new Error('models/dist has no gradient graph: run npm run models');
+  const { grad: gradFile, gradWeights } = manifest.files;
+  if (!gradFile || !gradWeights || !manifest.gradient) throw new Error('models/dist has no gradient graph: run npm run models');
   ort.env.wasm.numThreads = 1;
   ort.env.logLevel = 'error';
   const spec = { size: manifest.input.size, mean: manifest.input.mean, scale: manifest.input.scale };
   const t0 = performance.now();
   const inputs = opts.images.map((p) => toModelInput(decodeImage(readFileSync(p)), spec)) as [Float32Array, Float32Array];
-  const create = (f: string) => ort.InferenceSession.create(readFileSync(join(DIST, f)), { executionProviders: ['wasm'] });
+  const create = (f: string, options = {}) => ort.InferenceSession.create(readFileSync(join(DIST, f)), { executionProviders: ['wasm'], graphOptimizationLevel: 'all', ...options });
   const int8 = await create(manifest.files.int8.path);
   const [ea, eb] = await embedBatch(ort as unknown as OrtModule, int8, inputs, spec.size);
   const verdict = decide(ea!, eb!, opts.threshold ?? manifest.decision.threshold);
-  const grad = await create(manifest.files.grad.path);
-  const runner = gradientRunner(ort as unknown as OrtModule, grad, { channels: 3, size: spec.size, n: manifest.output.size, chunk: 16 });
+  const grad = await create(gradFile.path, gradientSessionOptions(gradWeights.path, readFileSync(join(DIST, gradWeights.path))));
+  const runner = gradientRunner(ort as unknown as OrtModule, grad, { channels: 3, size: spec.size, n: manifest.output.size, chunk: BASIS_CHUNK });
   const θ = opts.centre ? manifest.gradient.centredThresholdFp32 : (opts.threshold ?? manifest.gradient.thresholdFp32);
   const expl = await explainPair(runner, inputs.map((x, i) => ({ x, basisKey: `image-${i}` })) as never, {
     method: opts.method,

@@ -8,7 +8,7 @@
 import type { ModelManifest } from '../xfv/manifest.js';
 import { ModelUnavailableError, readManifest, readModelFile } from '../store/models.js';
 import { type OrtModule, type OrtSession, embedBatch } from './embed.js';
-import { type GradientRunner, gradientRunner } from './gradient.js';
+import { BASIS_CHUNK, type GradientRunner, gradientRunner, gradientSessionOptions } from './gradient.js';
 
 export interface Engine {
   manifest: ModelManifest;
@@ -17,9 +17,6 @@ export interface Engine {
   /** The fp32 gradient graph (loaded on first use: explanations only). */
   gradient(): Promise<GradientRunner>;
 }
-
-/** Rows per basis run: memory grows with it (README "Explanations" has the measurements). */
-export const BASIS_CHUNK = 16;
 
 /** Serialise async work on one queue (one WASM thread per isolate). */
 export class SerialQueue {
@@ -55,11 +52,12 @@ async function createEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> 
   }
   let gradient: Promise<GradientRunner> | undefined;
   const loadGradient = async (): Promise<GradientRunner> => {
-    if (!manifest.files.grad) throw new ModelUnavailableError('the manifest lists no gradient graph (files.grad): rebuild and reseed the models');
-    const gradBytes = await readModelFile(bucket, manifest.files.grad);
+    const { grad, gradWeights } = manifest.files;
+    if (!grad || !gradWeights) throw new ModelUnavailableError('the manifest lists no gradient graph (files.grad, files.gradWeights): rebuild and reseed the models');
+    const [graph, weights] = await Promise.all([readModelFile(bucket, grad), readModelFile(bucket, gradWeights)]);
     let gradSession: OrtSession;
     try {
-      gradSession = await ort.InferenceSession.create(gradBytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+      gradSession = await ort.InferenceSession.create(graph, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', ...gradientSessionOptions(gradWeights.path, weights) });
     } catch (e) {
       throw new ModelUnavailableError(`the gradient graph could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
     }

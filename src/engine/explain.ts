@@ -9,7 +9,7 @@ import { colourMeanAbs, gradientCotangent, xssabCotangents } from '../xfv/baseli
 import { FggbAccumulator, type FggbWeights, type SignedMaps, fggbWeights, summariseWeights, type WeightSummary } from '../xfv/fggb.js';
 import { cosine } from '../xfv/verification.js';
 import { HALF_TABLE, encodeHalf } from '../store/float16.js';
-import { type BasisCache, type BasisDtype, type BasisHeader, encodeEmbedding, encodeHeader } from '../store/basis.js';
+import { type BasisCache, type BasisDtype, type BasisHeader, basisByteLength, encodeEmbedding, encodeHeader } from '../store/basis.js';
 import type { GradientRunner } from './gradient.js';
 
 export type { BasisCache };
@@ -100,22 +100,29 @@ export async function explainPair(runner: GradientRunner, [imgA, imgB]: [Explain
       return { maps: acc.finish(), basis: 'hit' };
     }
     const header: BasisHeader = { dtype, centred: centre, n: f.length, height: size, width: size, modelId: options.modelId };
-    const parts: Uint8Array[] = [encodeHeader(header), encodeEmbedding(f)];
+    const sink = store && cache ? cache.writer(img.basisKey, basisByteLength(header)) : undefined;
     const tb = performance.now();
+    try {
+      await sink?.write(encodeHeader(header));
+      await sink?.write(encodeEmbedding(f));
     // Summed exactly as a cached basis will be (same dtype, same 4-channel groups), so a
     // fresh result and a later cached one are bit-identical.
-    await runner.basis(img.x, centre ? mean : new Float32Array(f.length), (k0, maps, count) => {
-      if (dtype === 'f32') {
-        acc.addBlock(k0, maps, count);
-        if (store && cache) parts.push(new Uint8Array(maps.buffer, maps.byteOffset, maps.byteLength));
-      } else {
-        const codes = encodeHalf(maps);
-        acc.addBlock(k0, { codes, table: HALF_TABLE }, count);
-        if (store && cache) parts.push(new Uint8Array(codes.buffer));
-      }
-    });
+      await runner.basis(img.x, centre ? mean : new Float32Array(f.length), async (k0, maps, count) => {
+        if (dtype === 'f32') {
+          acc.addBlock(k0, maps, count);
+          await sink?.write(new Uint8Array(maps.buffer, maps.byteOffset, maps.byteLength));
+        } else {
+          const codes = encodeHalf(maps);
+          acc.addBlock(k0, { codes, table: HALF_TABLE }, count);
+          await sink?.write(new Uint8Array(codes.buffer));
+        }
+      });
+      await sink?.close();
+    } catch (e) {
+      await sink?.abort(e);
+      throw e;
+    }
     basisMs += performance.now() - tb;
-    if (store && cache) await cache.put(img.basisKey, parts, parts.reduce((s, p) => s + p.length, 0));
     return { maps: acc.finish(), basis: 'miss' };
   };
   // Cached bases stream concurrently (overlapping their reads); computed ones run in turn.

@@ -15,6 +15,18 @@ export interface GradientRunner {
   basis(x: Float32Array, mean: Float32Array, onChunk: (k0: number, maps: Float32Array, count: number) => Promise<void> | void): Promise<void>;
 }
 
+/** Rows per basis run: the heap grows with it (README "Explanations": `npm run bench:basis-memory`). */
+export const BASIS_CHUNK = 12;
+
+/**
+ * Session options for the gradient graph, for any onnxruntime: weights from the
+ * external-data buffer, and no weight prepacking (it keeps a second, repacked copy of every
+ * conv weight in the heap for no measured speed-up; README "Explanations").
+ */
+export function gradientSessionOptions(weightsPath: string, weights: Uint8Array) {
+  return { externalData: [{ path: weightsPath, data: weights }], extra: { session: { disable_prepacking: '1' } } };
+}
+
 export interface GradientShape {
   channels: number;
   size: number;
@@ -50,6 +62,9 @@ export function gradientRunner(ort: OrtModule, session: OrtSession, shape: Gradi
         const cot = new Float32Array(count * n);
         for (let i = 0; i < count; i++) cot[i * n + k0 + i] = 1;
         await onChunk(k0, await run(x, cot, count, mean, 'basis'), count);
+        // A basis is seconds of synchronous wasm: give the event loop a turn between chunks
+        // so other requests in the isolate (and the runtime's own pings) are not starved.
+        await new Promise((resolve) => setTimeout(resolve, 0));
       }
     },
   };

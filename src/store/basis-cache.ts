@@ -3,7 +3,8 @@
  * Per-image FGGB bases in R2 under a content address
  *   t/<tenant>/bases/<model>-<version>/<plain|centred>/<sha256 of the input tensor>.<dtype>
  * Reads are ranged and streamed: the header and embedding first (a small ranged GET),
- * then the channels as a stream, one block of channels in memory at a time.
+ * then the channels as a stream, one block of channels in memory at a time. Writes stream
+ * too (FixedLengthStream), chunk by chunk as the gradient graph produces them.
  */
 import { BASIS_HEADER_BYTES, type BasisCache, BasisReader, type BasisDtype, basisByteLength, decodeHeader } from './basis.js';
 import { tenantPrefix } from './keys.js';
@@ -29,10 +30,24 @@ export function r2BasisCache(bucket: R2Bucket, n: number): BasisCache {
       if (!object) throw new Error(`basis ${key} disappeared while reading`);
       await new BasisReader(object.body).blocks(header, onBlock);
     },
-    async put(key, parts, byteLength) {
-      const body = new Blob(parts as BlobPart[]);
-      if (body.size !== byteLength) throw new Error(`basis ${key}: ${body.size} bytes, expected ${byteLength}`);
-      await bucket.put(key, body, { httpMetadata: { contentType: 'application/x-xfv-basis' } });
+    writer(key, byteLength) {
+      // Streamed into R2 as the chunks are computed: the whole basis is never in memory.
+      // A short or aborted stream fails the put, so no partial object appears.
+      const { readable, writable } = new FixedLengthStream(byteLength);
+      const stored = bucket.put(key, readable, { httpMetadata: { contentType: 'application/x-xfv-basis' } });
+      stored.catch(() => undefined);
+      const sink = writable.getWriter();
+      sink.closed.catch(() => undefined);
+      return {
+        write: (bytes) => sink.write(bytes),
+        async close() {
+          await sink.close();
+          await stored;
+        },
+        async abort(reason) {
+          await sink.abort(reason).catch(() => undefined);
+        },
+      };
     },
   };
 }

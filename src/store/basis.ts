@@ -32,8 +32,15 @@ export interface BasisCache {
   head(key: string): Promise<{ header: BasisHeader; embedding: Float32Array } | undefined>;
   /** Stream the stored channels in order, in blocks of BASIS_READ_CHANNELS. */
   blocks(key: string, header: BasisHeader, onBlock: BlockCallback): Promise<void>;
-  /** Store a basis object given as its parts in order. */
-  put(key: string, parts: Uint8Array[], byteLength: number): Promise<void>;
+  /** Start storing a basis object of `byteLength` bytes, written in order as it is computed. */
+  writer(key: string, byteLength: number): BasisWriter;
+}
+
+/** An object being stored: nothing is visible under the key unless `close` succeeds. */
+export interface BasisWriter {
+  write(bytes: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+  abort(reason: unknown): Promise<void>;
 }
 
 /** Called with channels k0 … k0+count−1; `block` is reused between calls. */
@@ -184,14 +191,23 @@ export function bytesBasisCache(load: (key: string) => Uint8Array | undefined, s
       if (!bytes) throw new Error(`basis ${key} disappeared while reading`);
       await new BasisReader(new Blob([bytes.slice(BASIS_HEADER_BYTES + 4 * header.n)]).stream()).blocks(header, onBlock);
     },
-    async put(key, parts, byteLength) {
+    writer(key, byteLength) {
       const bytes = new Uint8Array(byteLength);
       let offset = 0;
-      for (const part of parts) {
-        bytes.set(part, offset);
-        offset += part.length;
-      }
-      save(key, bytes);
+      return {
+        async write(part) {
+          if (offset + part.length > byteLength) throw new Error(`basis ${key}: more than the declared ${byteLength} bytes`);
+          bytes.set(part, offset);
+          offset += part.length;
+        },
+        async close() {
+          if (offset !== byteLength) throw new Error(`basis ${key}: ${offset} bytes written, expected ${byteLength}`);
+          save(key, bytes);
+        },
+        async abort() {
+          offset = -1;
+        },
+      };
     },
   };
 }

@@ -62,7 +62,8 @@ export interface ModelManifest {
     int8: { plain: OperatingPoint; centred: OperatingPoint; cosineToFp32: { mean: number; min: number } };
   };
   int8FloatLayers: string[];
-  files: { fp32: ModelFile; int8: ModelFile; grad?: ModelFile };
+  /** grad is the gradient graph; its large weights are ONNX external data in gradWeights (named by path). */
+  files: { fp32: ModelFile; int8: ModelFile; grad?: ModelFile; gradWeights?: ModelFile };
   /** The gradient graph (x, cot, mean → embedding, grad, basis) and the fp32 θs FGGB uses. */
   gradient?: { inputs: string[]; outputs: string[]; thresholdFp32: number; centredThresholdFp32: number };
 }

@@ -7,13 +7,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BasisCache, explainPair } from '../../src/engine/explain.js';
 import { bytesBasisCache } from '../../src/store/basis.js';
-import { gradientRunner, type GradientRunner } from '../../src/engine/gradient.js';
+import { BASIS_CHUNK, gradientRunner, type GradientRunner } from '../../src/engine/gradient.js';
 import type { OrtModule } from '../../src/engine/embed.js';
 import { FggbAccumulator, fggbWeights, splitSigned, summariseWeights } from '../../src/xfv/fggb.js';
 import { blurFor, displayMap, gaussianBlur, minMax } from '../../src/xfv/display.js';
-import { ortWeb, webSession } from '../../eval/lib/ort.js';
+import { distGradient, ortWeb, webSession } from '../../eval/lib/ort.js';
 import { tfjsBasis, tfjsFggb, tfjsGradient, tfjsImage, tfjsXssab, type TfjsImage } from '../oracle/fggb-tfjs.js';
-import { describeWithFaces, distFile, distManifest, ditheredFace, rgbToInput } from './helpers.js';
+import { DIST_DIR } from '../../models/build.js';
+import { describeWithFaces, distManifest, ditheredFace, rgbToInput } from './helpers.js';
 
 describe('FGGB maths', () => {
   it('weights sum to cos − θ and the accumulator equals the direct sum', () => {
@@ -104,8 +105,9 @@ describeWithFaces('explanations vs the TFJS oracle', () => {
   let inputs: Float32Array[];
 
   beforeAll(async () => {
-    const session = await webSession(distFile('grad'));
-    runner = gradientRunner(ortWeb as unknown as OrtModule, session, { channels: 3, size: 150, n: 128, chunk: 16 });
+    const gradient = distGradient(DIST_DIR);
+    const session = await webSession(gradient.graph, gradient.options);
+    runner = gradientRunner(ortWeb as unknown as OrtModule, session, { channels: 3, size: 150, n: 128, chunk: BASIS_CHUNK });
     const rgbs = files.map((f, i) => ditheredFace(`bbt/${f}`, 101 + i));
     inputs = rgbs.map(rgbToInput);
     images = await Promise.all(rgbs.map((r) => tfjsImage(r)));
