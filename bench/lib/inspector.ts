@@ -2,7 +2,8 @@
  * @module bench/lib/inspector
  * The Worker isolate's own memory figures through wrangler dev's DevTools inspector
  * (`--inspector-port`): V8's Runtime.getHeapUsage (JS heap and ArrayBuffer backing stores;
- * the wasm heap is not included, `/v1/models` reports it) and a forced garbage collection.
+ * the wasm heap is not included, `/v1/models` reports it). (HeapProfiler.collectGarbage
+ * is accepted but releases no ArrayBuffers here, so garbage cannot be excluded.)
  */
 import WebSocket from 'ws';
 
@@ -14,8 +15,8 @@ export interface HeapUsage {
 }
 
 export interface Inspector {
-  heapUsage(): Promise<HeapUsage>;
-  collectGarbage(): Promise<void>;
+  /** undefined when the runtime did not answer within 5 s. */
+  heapUsage(): Promise<HeapUsage | undefined>;
   close(): void;
 }
 
@@ -34,17 +35,23 @@ export async function connectInspector(port: number): Promise<Inspector> {
       pending.delete(m.id);
     }
   });
-  const send = <T>(method: string): Promise<T> =>
+  // wrangler's inspector proxy can drop a message when it reconnects to the runtime, so
+  // every call has a deadline (undefined when it passes).
+  const send = <T>(method: string, timeoutMs = 5000): Promise<T | undefined> =>
     new Promise((resolve) => {
       const id = nextId++;
-      pending.set(id, resolve as (r: unknown) => void);
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      pending.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r as T);
+      });
       ws.send(JSON.stringify({ id, method }));
     });
   return {
     heapUsage: () => send<HeapUsage>('Runtime.getHeapUsage'),
-    collectGarbage: async () => {
-      await send('HeapProfiler.collectGarbage');
-    },
     close: () => ws.close(),
   };
 }

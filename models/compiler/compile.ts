@@ -5,7 +5,9 @@
  * cot[K,N], mean[1,N] and outputs
  *   embedding[1,N]  raw F,
  *   grad[K,C,H,W]   rows of cotᵀ · ∂f̂/∂x with f̂ = (F − μ)/(‖F − μ‖ + 1e-8),
- *   basis[K,H,W]    per row mean over colour of |grad|, divided by its L2 norm (+1e-8).
+ *   basis[K,H,W]    per row mean over colour of |grad|, divided by its L2 norm (+1e-8),
+ *   basis16[K,H,W]  the same in float16 (round to nearest even): the stored form, handed
+ *                   over at half the bytes.
  * The forward runs once at batch 1; masks and pooling indices broadcast over K. The
  * backward walks the nodes in reverse and asks the rule registry for each one.
  */
@@ -19,7 +21,7 @@ import { type ConstTensor, tensorValues } from './tensors.js';
 export { CompileError, SUPPORTED_OPS };
 
 export const GRAD_INPUTS = ['x', 'cot', 'mean'] as const;
-export const GRAD_OUTPUTS = ['embedding', 'grad', 'basis'] as const;
+export const GRAD_OUTPUTS = ['embedding', 'grad', 'basis', 'basis16'] as const;
 const EPS = 1e-8;
 
 const dimsOf = (v: ValueInfoProto) => (v.type?.tensor_type?.shape?.dim ?? []).map((d) => (d.dim_value !== undefined ? Number(d.dim_value) : (d.dim_param ?? '?')));
@@ -131,7 +133,7 @@ export async function compileGradient(modelBytes: Uint8Array, options: CompileOp
 
   const g = new GraphBuilder(`${options.name ?? model.graph.name ?? 'model'}_grad`);
   const forwardNames = [...fwd.model.graph.node.flatMap((n) => [...n.input, ...n.output]), ...fwd.model.graph.initializer.map((t) => t.name!)];
-  for (const name of ['cot', 'mean', 'grad', 'basis', ...(fwd.output === 'embedding' ? [] : ['embedding'])]) {
+  for (const name of ['cot', 'mean', 'grad', 'basis', 'basis16', ...(fwd.output === 'embedding' ? [] : ['embedding'])]) {
     if (forwardNames.includes(name)) throw new CompileError(`the model already uses the tensor name "${name}", which the gradient graph needs`);
   }
   g.reserve(...forwardNames, ...fwd.model.graph.node.map((n) => n.name ?? ''));
@@ -194,5 +196,7 @@ export async function compileGradient(modelBytes: Uint8Array, options: CompileOp
   g.output('embedding', DataType.FLOAT, [1, fwd.n]);
   g.output('grad', DataType.FLOAT, ['K', c, h, w]);
   g.output('basis', DataType.FLOAT, ['K', h, w]);
+  g.node('Cast', ['basis'], { to: DataType.FLOAT16 }, ['basis16']);
+  g.output('basis16', DataType.FLOAT16, ['K', h, w]);
   return g.serialize({ opset, doc: `gradient graph of ${options.name ?? model.graph.name ?? 'model'} (xfv-edge compiler)` });
 }

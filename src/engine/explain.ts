@@ -8,7 +8,7 @@
 import { colourMeanAbs, gradientCotangent, xssabCotangents } from '../xfv/baselines.js';
 import { FggbAccumulator, type FggbWeights, type SignedMaps, fggbWeights, summariseWeights, type WeightSummary } from '../xfv/fggb.js';
 import { cosine } from '../xfv/verification.js';
-import { HALF_TABLE, encodeHalf } from '../store/float16.js';
+import { HALF_TABLE } from '../store/float16.js';
 import { type BasisCache, type BasisDtype, type BasisHeader, basisByteLength, encodeEmbedding, encodeHeader } from '../store/basis.js';
 import type { GradientRunner } from './gradient.js';
 
@@ -105,18 +105,20 @@ export async function explainPair(runner: GradientRunner, [imgA, imgB]: [Explain
     try {
       await sink?.write(encodeHeader(header));
       await sink?.write(encodeEmbedding(f));
-    // Summed exactly as a cached basis will be (same dtype, same 4-channel groups), so a
-    // fresh result and a later cached one are bit-identical.
-      await runner.basis(img.x, centre ? mean : new Float32Array(f.length), async (k0, maps, count) => {
-        if (dtype === 'f32') {
+      // Summed exactly as a cached basis will be (same stored values, same 4-channel
+      // groups), so a fresh result and a later cached one are bit-identical.
+      const basisMean = centre ? mean : new Float32Array(f.length);
+      if (dtype === 'f32') {
+        await runner.basis(img.x, basisMean, async (k0, maps, count) => {
           acc.addBlock(k0, maps, count);
           await sink?.write(new Uint8Array(maps.buffer, maps.byteOffset, maps.byteLength));
-        } else {
-          const codes = encodeHalf(maps);
+        });
+      } else {
+        await runner.basis(img.x, basisMean, async (k0, codes, count) => {
           acc.addBlock(k0, { codes, table: HALF_TABLE }, count);
-          await sink?.write(new Uint8Array(codes.buffer));
-        }
-      });
+          await sink?.write(new Uint8Array(codes.buffer, codes.byteOffset, codes.byteLength));
+        }, 'f16');
+      }
       await sink?.close();
     } catch (e) {
       await sink?.abort(e);

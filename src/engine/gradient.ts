@@ -11,8 +11,13 @@ export interface GradientRunner {
   embedding(x: Float32Array): Promise<Float32Array>;
   /** grad rows [K,C,H,W] for the given cotangent rows. */
   vjp(x: Float32Array, cot: Float32Array[], mean: Float32Array): Promise<Float32Array>;
-  /** The N×H×W basis, delivered chunk by chunk: onChunk(k0, maps [count,H,W], count). */
+  /**
+   * The N×H×W basis, delivered chunk by chunk: onChunk(k0, maps [count,H,W], count), as
+   * float32 values, or with dtype 'f16' as float16 bit patterns (the graph's `basis16`,
+   * half the bytes to copy out of the wasm heap).
+   */
   basis(x: Float32Array, mean: Float32Array, onChunk: (k0: number, maps: Float32Array, count: number) => Promise<void> | void): Promise<void>;
+  basis(x: Float32Array, mean: Float32Array, onChunk: (k0: number, codes: Uint16Array, count: number) => Promise<void> | void, dtype: 'f16'): Promise<void>;
 }
 
 /** Rows per basis run: the heap grows with it (README "Explanations": `npm run bench:basis-memory`). */
@@ -41,13 +46,15 @@ export function gradientRunner(ort: OrtModule, session: OrtSession, shape: Gradi
   if (chunk < 4 || chunk % 4 !== 0) throw new Error(`basis chunk ${chunk}: must be a positive multiple of 4`);
   const xTensor = (x: Float32Array) => new ort.Tensor('float32', x, [1, channels, size, size]);
   const meanTensor = (m: Float32Array) => new ort.Tensor('float32', m, [1, n]);
-  const run = (x: Float32Array, cot: Float32Array, rows: number, mean: Float32Array, output: string) =>
+  const run = <T extends Float32Array | Uint16Array = Float32Array>(x: Float32Array, cot: Float32Array, rows: number, mean: Float32Array, output: string) =>
     serialise(async () => {
       const out = await session.run({ x: xTensor(x), cot: new ort.Tensor('float32', cot, [rows, n]), mean: meanTensor(mean) }, [output]);
+      // CPU outputs are fresh JS arrays (copied out of the wasm heap): keep it, no copy.
       const t = out[output]!;
-      const data = (t.data as Float32Array).slice();
+      const data = t.data as Float32Array | Uint16Array;
       t.dispose();
-      return data;
+      // float16 comes as Uint16Array, or as Float16Array where the runtime has one.
+      return (t.type === 'float16' && !(data instanceof Uint16Array) ? new Uint16Array(data.buffer, data.byteOffset, data.length) : data) as T;
     });
   return {
     embedding: (x) => run(x, new Float32Array(n), 1, new Float32Array(n), 'embedding'),
@@ -56,12 +63,12 @@ export function gradientRunner(ort: OrtModule, session: OrtSession, shape: Gradi
       cot.forEach((c, i) => rows.set(c, i * n));
       return run(x, rows, cot.length, mean, 'grad');
     },
-    basis: async (x, mean, onChunk) => {
+    basis: async (x: Float32Array, mean: Float32Array, onChunk: (k0: number, maps: never, count: number) => Promise<void> | void, dtype: 'f32' | 'f16' = 'f32') => {
       for (let k0 = 0; k0 < n; k0 += chunk) {
         const count = Math.min(chunk, n - k0);
         const cot = new Float32Array(count * n);
         for (let i = 0; i < count; i++) cot[i * n + k0 + i] = 1;
-        await onChunk(k0, await run(x, cot, count, mean, 'basis'), count);
+        await onChunk(k0, (await run<Float32Array | Uint16Array>(x, cot, count, mean, dtype === 'f16' ? 'basis16' : 'basis')) as never, count);
         // A basis is seconds of synchronous wasm: give the event loop a turn between chunks
         // so other requests in the isolate (and the runtime's own pings) are not starved.
         await new Promise((resolve) => setTimeout(resolve, 0));

@@ -8,9 +8,11 @@
  * differently (both valid subgradients). Dither makes the test point differentiable.
  */
 import { beforeAll, expect, it } from 'vitest';
-import { nodeSession, ortNode, ortWeb, webSession } from '../../eval/lib/ort.js';
+import { distGradient, nodeSession, ortNode, ortWeb, webSession } from '../../eval/lib/ort.js';
 import { loadFaceApiOracle, type FaceApiOracle } from '../oracle/faceapi.js';
-import { describeWithFaces, distFile, distManifest, ditheredFace, rgbToInput } from './helpers.js';
+import { DIST_DIR } from '../../models/build.js';
+import { encodeHalf } from '../../src/store/float16.js';
+import { describeWithFaces, distManifest, ditheredFace, rgbToInput } from './helpers.js';
 
 const IMAGES = ['bbt/amy/amy1.png', 'bbt/raj/raj2.png', 'bbt/sheldon/sheldon4.png'];
 const CHANNELS = [0, 9, 31, 50, 64, 77, 101, 127];
@@ -45,9 +47,9 @@ describeWithFaces('face net gradient graph vs TFJS autodiff', () => {
     ['manifest μ (centred)', true],
   ])('grad and basis rows match, %s', async (_label, centred) => {
     const mean = centred ? Float32Array.from(distManifest().embeddingMean) : new Float32Array(N);
-    const grad = distFile('grad');
-    const web = await webSession(grad);
-    const node = await nodeSession(grad);
+    const grad = distGradient(DIST_DIR);
+    const web = await webSession(grad.graph, grad.options);
+    const node = await nodeSession(grad.graph, grad.options);
     const cot = new Float32Array(CHANNELS.length * N);
     CHANNELS.forEach((k, i) => (cot[i * N + k] = 1));
     for (const [i, path] of IMAGES.entries()) {
@@ -58,11 +60,15 @@ describeWithFaces('face net gradient graph vs TFJS autodiff', () => {
         cot: new T('float32', cot, [CHANNELS.length, N]),
         mean: new T('float32', mean, [1, N]),
       });
-      const outWeb = await web.run(feeds(ortWeb.Tensor), ['grad', 'basis']);
+      const outWeb = await web.run(feeds(ortWeb.Tensor), ['grad', 'basis', 'basis16']);
       const outNode = await node.run(feeds(ortNode.Tensor), ['grad']);
       const gw = outWeb.grad!.data as Float32Array;
       const gn = outNode.grad!.data as Float32Array;
       const bw = outWeb.basis!.data as Float32Array;
+      // basis16 (what the Worker stores) is basis rounded to float16, nearest even.
+      const b16 = outWeb.basis16!.data as Uint16Array;
+      expect(outWeb.basis16!.type).toBe('float16');
+      expect(Array.from(b16)).toEqual(Array.from(encodeHalf(bw)));
       CHANNELS.forEach((k, r) => {
         const c = new Float32Array(N);
         c[k] = 1;

@@ -102,7 +102,7 @@ describe('model build', () => {
     expect(m.output.size).toBe(128);
     expect(m.embeddingMean).toHaveLength(128);
     expect(m.decision.threshold).toBe(m.accuracy.int8.plain.threshold);
-    for (const which of ['fp32', 'int8'] as const) expect(sha(distFile(which))).toBe(m.files[which].sha256);
+    for (const which of ['fp32', 'int8', 'grad', 'gradWeights'] as const) expect(sha(distFile(which))).toBe(m.files[which]!.sha256);
   });
 
   it('names the missing weights file', () => {
