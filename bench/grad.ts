@@ -20,7 +20,7 @@ import { REPO_ROOT } from '../eval/lib/faces.js';
 import { compileGradient } from '../models/compiler/compile.js';
 import { gradientRunner } from '../src/engine/gradient.js';
 import type { OrtModule } from '../src/engine/embed.js';
-import { nodeSession, ortNode, ortWeb, webSession } from '../eval/lib/ort.js';
+import { distGradient, nodeSession, ortNode, ortWeb, webSession } from '../eval/lib/ort.js';
 import { loadFaceApiOracle } from '../test/oracle/faceapi.js';
 import { fmt, machine, markdownTable, median, ratio, spliceReadme, timeRuns, writeResults } from './lib/report.js';
 
@@ -31,7 +31,9 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 type Runtime = 'web' | 'node';
 
 const manifest = JSON.parse(readFileSync(join(DIST_DIR, 'manifest.json'), 'utf8')) as ModelManifest;
-const file = (w: 'fp32' | 'grad') => readFileSync(join(DIST_DIR, manifest.files[w]!.path));
+const file = (w: 'fp32') => readFileSync(join(DIST_DIR, manifest.files[w].path));
+/** The served gradient graph with its external weights, as the Worker loads it. */
+const gradient = () => distGradient(DIST_DIR);
 const image = (batch = 1) => Float32Array.from({ length: batch * 3 * S * S }, (_, i) => Math.sin((i % (3 * S * S)) * 0.37) * 0.4);
 
 function feedsFor(rt: Runtime, k: number, k0 = 0) {
@@ -45,7 +47,7 @@ const session = (rt: Runtime, bytes: Uint8Array, options = {}) => (rt === 'web' 
 
 /** Full basis of one image with chunk size k; run in a child so its peak RSS is its own. */
 async function fullBasis(rt: Runtime, k: number) {
-  const s = await session(rt, file('grad'));
+  const s = await session(rt, gradient().graph, gradient().options);
   const run = async () => {
     for (let k0 = 0; k0 < N; k0 += k) await (s.run as (f: unknown, o: string[]) => Promise<unknown>)(feedsFor(rt, Math.min(k, N - k0), k0), ['basis']);
   };
@@ -87,7 +89,7 @@ function tfjsBasisMs(k: number): Promise<number> {
 
 async function profileNode(k: number): Promise<{ op: string; ms: number; share: number }[]> {
   const prefix = join(tmpdir(), `xfv-grad-profile-${process.pid}`);
-  const s = await nodeSession(file('grad'), { enableProfiling: true, profileFilePrefix: prefix });
+  const s = await nodeSession(gradient().graph, { ...gradient().options, enableProfiling: true, profileFilePrefix: prefix });
   const feeds = feedsFor('node', k) as unknown as Record<string, ortNode.Tensor>;
   for (let i = 0; i < 3; i++) await s.run(feeds, ['basis']);
   s.endProfiling();
@@ -109,7 +111,7 @@ async function main() {
   const forward1: Record<Runtime, number> = { web: 0, node: 0 };
   for (const rt of ['web', 'node'] as const) {
     const fwd = await session(rt, file('fp32'));
-    const grad = await session(rt, file('grad'));
+    const grad = await session(rt, gradient().graph, gradient().options);
     const T = (rt === 'web' ? ortWeb.Tensor : ortNode.Tensor) as unknown as new (t: 'float32', d: Float32Array, dims: number[]) => unknown;
     const runFwd = (b: number) => (fwd.run as (f: unknown) => Promise<unknown>)({ x: new T('float32', image(b), [b, 3, S, S]) });
     forward1[rt] = median(await timeRuns(() => runFwd(1), 20));
