@@ -5,7 +5,6 @@
  * gradient of each input (undefined for inputs that do not depend on the image). The
  * registry's keys are the supported-op list.
  */
-import { float } from '../onnx/builder.js';
 import { DataType, type NodeProto } from '../onnx/proto.js';
 import type { GradContext } from './context.js';
 import { attrFloat, attrInt, attrInts, attrString } from './tensors.js';

@@ -11,7 +11,7 @@
  * combination never holds the whole basis.
  */
 import type { BasisBlock } from '../xfv/fggb.js';
-import { HALF_TABLE, encodeHalf } from './float16.js';
+import { HALF_TABLE } from './float16.js';
 
 export const BASIS_MAGIC = 'XFVB';
 export const BASIS_HEADER_BYTES = 64;

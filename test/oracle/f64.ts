@@ -40,7 +40,7 @@ function broadcast(a: T, b: T, f: (x: number, y: number) => number): T {
 }
 
 function conv(x: T, w: T, b: T | undefined, node: NodeProto): T {
-  const [n, c, h, wd] = x.dims as [number, number, number, number];
+  const [n, , h, wd] = x.dims as [number, number, number, number];
   const [m, cg, kh, kw] = w.dims as [number, number, number, number];
   const group = attrInt(node, 'group', 1);
   const [sh, sw] = attrInts(node, 'strides') ?? [1, 1];
