@@ -74,38 +74,37 @@ export function registerMaps(app: OpenAPIHono<AppEnv>) {
     if (etagMatches(c.req.header('if-none-match'), etag)) return new Response(null, { status: 304, headers });
     const rangeHeader = c.req.header('range');
     const map = layout.map(`${image as MapImage}.${kind}`);
+    const readSlice = async (slice: Slice) => {
+      const object = await bucket.get(key, { range: slice });
+      if (!object) throw new ProblemError('not-found', `result ${resultId} disappeared while reading`);
+      return object;
+    };
 
     if (format === 'f32') {
       headers.set('X-Map-Shape', `${layout.size},${layout.size}`);
       const range = requestedRange(rangeHeader, map.length);
       const part = range ?? { offset: 0, length: map.length };
-      const object = await bucket.get(key, { range: { offset: map.offset + part.offset, length: part.length } });
-      if (!object) throw new ProblemError('not-found', `result ${resultId} disappeared while reading`);
+      const object = await readSlice({ offset: map.offset + part.offset, length: part.length });
       return bodyResponse(object.body, map.length, range, headers);
     }
 
     if (format === 'json') {
-      const object = await bucket.get(key, { range: layout.record });
-      if (!object) throw new ProblemError('not-found', `result ${resultId} disappeared while reading`);
-      const record = (await object.json()) as ExplanationRecord;
+      const record = (await (await readSlice(layout.record)).json()) as ExplanationRecord;
       const bytes = sidecarBytes(record, image as MapImage, kind);
       const range = requestedRange(rangeHeader, bytes.length);
       return bodyResponse(sliceOf(bytes, range), bytes.length, range, headers);
     }
 
-    // PNGs: kept beside the result once rendered; streamed from there.
+    // PNGs: kept beside the result once rendered; streamed from there (a byte range of
+    // a PNG, rare, is cut from the few tens of KB in memory).
     const pngKey = renderedKey(tenant, resultId, `${image}/${file}`);
-    const png = await bucket.head(pngKey);
+    const png = await bucket.get(pngKey);
     if (png) {
       const range = requestedRange(rangeHeader, png.size);
-      const object = await bucket.get(pngKey, range ? { range } : {});
-      if (object) return bodyResponse(object.body, png.size, range, headers);
+      if (!range) return bodyResponse(png.body, png.size, undefined, headers);
+      return bodyResponse(sliceOf(new Uint8Array(await png.arrayBuffer()), range), png.size, range, headers);
     }
-    const [raw, face] = await Promise.all([map, layout.face(image as MapImage)].map(async (slice) => {
-      const object = await bucket.get(key, { range: slice });
-      if (!object) throw new ProblemError('not-found', `result ${resultId} disappeared while reading`);
-      return new Uint8Array(await object.arrayBuffer());
-    }));
+    const [raw, face] = await Promise.all([map, layout.face(image as MapImage)].map(async (slice) => new Uint8Array(await (await readSlice(slice)).arrayBuffer())));
     const bytes = renderPng(format, new Float32Array(raw!.buffer, raw!.byteOffset, raw!.length / 4), face!, layout.size);
     await bucket.put(pngKey, bytes, { httpMetadata: { contentType: 'image/png' } });
     const range = requestedRange(rangeHeader, bytes.length);
