@@ -70,37 +70,53 @@ async function main() {
       if (res.status !== 200) throw new Error(`explain answered ${res.status}: ${JSON.stringify(body)}`);
       return { ms: performance.now() - t, basis: body.explanation.basis, timing: body.timing, maps: body.maps };
     };
-    // Memory: sample the isolate (JS heap + ArrayBuffers from the inspector, wasm heap from
-    // /v1/models) every 25 ms while new pairs are explained; the isolate answers between
-    // the gradient graph's chunks. Garbage counts until V8 collects it.
-    let sampling = true;
-    let lost = 0;
-    const samples: { js: number; buffers: number; wasm: number }[] = [];
-    const sampler = (async () => {
-      while (sampling) {
-        const [u, wasm] = await Promise.all([inspector.heapUsage(), wasmHeap()]);
-        if (u) samples.push({ js: u.usedSize, buffers: u.backingStorageSize ?? 0, wasm });
-        else lost++;
-        await new Promise((r) => setTimeout(r, 25));
+    // Memory: sample the isolate's JS heap and ArrayBuffers (inspector) every 25 ms while a
+    // task runs (the isolate answers between the gradient graph's chunks; garbage counts
+    // until V8 collects it), and read the wasm heap (/v1/models) when the task is done: it
+    // never shrinks, so largest sample + final heap bounds the peak from above.
+    const sampleWhile = async <T>(task: () => Promise<T>) => {
+      let sampling = true;
+      let lost = 0;
+      const samples: { js: number; buffers: number }[] = [];
+      const sampler = (async () => {
+        while (sampling) {
+          const u = await inspector.heapUsage();
+          if (u) samples.push({ js: u.usedSize, buffers: u.backingStorageSize ?? 0 });
+          else lost++;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      })();
+      let result: T;
+      try {
+        result = await task();
+      } finally {
+        sampling = false;
+        await sampler;
       }
-    })();
-    // New pairs: images 1 of four people, never seen by this server.
-    const fresh: Awaited<ReturnType<typeof post>>[] = [];
-    for (let i = 0; i < 4; i += 2) fresh.push(await post(`${PEOPLE[i]}/${PEOPLE[i]}1.png`, `${PEOPLE[i + 1]}/${PEOPLE[i + 1]}1.png`));
-    sampling = false;
-    await sampler;
-    const total = (s: (typeof samples)[number]) => s.js + s.buffers + s.wasm;
-    const peak = samples.reduce((a, b) => (total(b) > total(a) ? b : a));
-    const memory = {
-      samples: samples.length,
-      unanswered: lost,
-      peakMB: total(peak) / MB,
-      atPeak: { jsHeapMB: peak.js / MB, arrayBuffersMB: peak.buffers / MB, wasmHeapMB: peak.wasm / MB },
-      maxJsPlusBuffersMB: Math.max(...samples.map((x) => x.js + x.buffers)) / MB,
-      wasmHeapMB: 0,
-      afterRunMB: { jsHeap: 0, arrayBuffers: 0 },
+      const peak = samples.reduce((x, y) => (y.js + y.buffers > x.js + x.buffers ? y : x));
+      const atPeak = { jsHeapMB: peak.js / MB, arrayBuffersMB: peak.buffers / MB, wasmHeapMB: (await wasmHeap()) / MB };
+      return { result, samples: samples.length, unanswered: lost, peakMB: atPeak.jsHeapMB + atPeak.arrayBuffersMB + atPeak.wasmHeapMB, atPeak };
     };
-    console.log(`wrangler dev new pair: ${fresh.map((f) => fmt(f.ms)).join(', ')} ms; isolate peak ${memory.peakMB.toFixed(1)} MB (${samples.length} samples)`);
+    // New pairs: images 1 of four people, never seen by this server.
+    const { result: fresh, ...freshMemory } = await sampleWhile(async () => {
+      const out: Awaited<ReturnType<typeof post>>[] = [];
+      for (let i = 0; i < 4; i += 2) out.push(await post(`${PEOPLE[i]}/${PEOPLE[i]}1.png`, `${PEOPLE[i + 1]}/${PEOPLE[i + 1]}1.png`));
+      return out;
+    });
+    // What of it was live: a full GC, then the same figures.
+    const live = async () => {
+      if (!(await inspector.collectGarbage(() => fetch(`${server.url}/healthz`).then((r) => r.arrayBuffer())))) throw new Error('the isolate did not answer HeapProfiler.collectGarbage');
+      const u = await inspector.heapUsage();
+      if (!u) throw new Error('the isolate did not answer Runtime.getHeapUsage');
+      return { jsHeapMB: u.usedSize / MB, arrayBuffersMB: (u.backingStorageSize ?? 0) / MB, wasmHeapMB: (await wasmHeap()) / MB };
+    };
+    const memory = {
+      ...freshMemory,
+      afterNewPairsLiveMB: await live(),
+      concurrentCached: { requests: 0, samples: 0, peakMB: 0, atPeak: { jsHeapMB: 0, arrayBuffersMB: 0, wasmHeapMB: 0 }, unanswered: 0 },
+      afterRunLiveMB: { jsHeapMB: 0, arrayBuffersMB: 0, wasmHeapMB: 0 },
+    };
+    console.log(`wrangler dev new pair: ${fresh.map((f) => fmt(f.ms)).join(', ')} ms; isolate peak ${memory.peakMB.toFixed(1)} MB (${memory.samples} samples)`);
 
     // Cached pairs: new combinations of the four now-cached images (no sampling).
     const cachedImages = [0, 1, 2, 3].map((i) => `${PEOPLE[i]}/${PEOPLE[i]}1.png`);
@@ -131,10 +147,19 @@ async function main() {
       raw.push(await getMs(links.f32!));
     }
     const gets = { overlayFirstMs: median(firstRender), overlayStoredMs: median(stored), f32Ms: median(raw) };
-    // After ~70 more requests: the wasm heap (never shrinks) and what V8 holds between requests.
-    memory.wasmHeapMB = (await wasmHeap()) / MB;
-    const after = await inspector.heapUsage();
-    if (after) memory.afterRunMB = { jsHeap: after.usedSize / MB, arrayBuffers: (after.backingStorageSize ?? 0) / MB };
+    // Cached pairs all at once: every ordered pair of the four images, twice (24 in flight),
+    // four times over.
+    const burst = cachedImages.flatMap((a, i) => cachedImages.filter((_, j) => j !== i).map((b) => [a, b] as const));
+    const { result: burstDone, ...burstMemory } = await sampleWhile(async () => {
+      const done: Awaited<ReturnType<typeof post>>[] = [];
+      for (let round = 0; round < 4; round++) done.push(...(await Promise.all([...burst, ...burst].map(([a, b]) => post(a, b)))));
+      return done;
+    });
+    memory.concurrentCached = { requests: burstDone.length / 4, ...burstMemory };
+    console.log(`wrangler dev ${burstDone.length} concurrent cached pairs: isolate peak ${memory.concurrentCached.peakMB.toFixed(1)} MB`);
+
+    // After ~100 more requests: what the isolate keeps (live, after a full GC).
+    memory.afterRunLiveMB = await live();
 
     const basisBytes = basisByteLength({ dtype: 'f16', centred: false, n: 128, height: 150, width: 150, modelId: manifest.id });
     const result = {
@@ -165,11 +190,12 @@ async function main() {
         ['… server medians: total / decode / preprocess / int8 embeddings (cached) / combine (R2 stream + sum) / store', `${fmt(w.cachedPair.serverTotalMs)} / ${fmt(w.cachedPair.decodeMs)} / ${fmt(w.cachedPair.preprocessMs)} / ${fmt(w.cachedPair.inferenceMs)} / ${fmt(w.cachedPair.combineMs)} / ${fmt(w.cachedPair.storeMs)} ms`],
         ['GET overlay.png: first (rendered, then kept) / later (streamed from R2); GET .f32 (ranged read)', `${fmt(gets.overlayFirstMs)} / ${fmt(gets.overlayStoredMs)} ms; ${fmt(gets.f32Ms)} ms`],
         ['basis per image (float16, header + embedding + 128×150×150)', `${(basisBytes / 1e6).toFixed(2)} MB`],
-        [`isolate peak while explaining new pairs (JS heap + ArrayBuffers + wasm heap, ${memory.samples} samples)`, `${mb(memory.peakMB)} (${mb(memory.atPeak.jsHeapMB)} + ${mb(memory.atPeak.arrayBuffersMB)} + ${mb(memory.atPeak.wasmHeapMB)})`],
-        ['… largest JS + ArrayBuffers sample (incl. garbage V8 has not collected yet); wasm heap at the end; JS heap + ArrayBuffers at the end', `${mb(memory.maxJsPlusBuffersMB)}; ${mb(memory.wasmHeapMB)}; ${mb(memory.afterRunMB.jsHeap)} + ${mb(memory.afterRunMB.arrayBuffers)}`],
+        [`isolate peak while explaining new pairs on a cold isolate (largest JS heap + ArrayBuffers sample, garbage included, + final wasm heap; ${memory.samples} samples)`, `${mb(memory.peakMB)} (${mb(memory.atPeak.jsHeapMB)} + ${mb(memory.atPeak.arrayBuffersMB)} + ${mb(memory.atPeak.wasmHeapMB)})`],
+        [`isolate peak with ${memory.concurrentCached.requests} cached-pair requests in flight at once, 4 rounds (same reading; ${memory.concurrentCached.samples} samples)`, `${mb(memory.concurrentCached.peakMB)} (${mb(memory.concurrentCached.atPeak.jsHeapMB)} + ${mb(memory.concurrentCached.atPeak.arrayBuffersMB)} + ${mb(memory.concurrentCached.atPeak.wasmHeapMB)})`],
+        ['… live after the new pairs / after all requests (full GC first)', [memory.afterNewPairsLiveMB, memory.afterRunLiveMB].map((m) => `${mb(m.jsHeapMB + m.arrayBuffersMB + m.wasmHeapMB)} (${mb(m.jsHeapMB)} + ${mb(m.arrayBuffersMB)} + ${mb(m.wasmHeapMB)})`).join(' / ')],
       ],
     );
-    spliceReadme('explain', `${table}\n\n_Reproduce: \`npm run bench:explain\` (${result.machine.date.slice(0, 10)}). Basis chunk K = ${BASIS_CHUNK}. Memory comes from the isolate itself: V8's heap figures over wrangler dev's inspector and the ORT wasm heap from \`/v1/models\`, sampled every 25 ms (the isolate answers between gradient chunks, so a short spike inside one chunk can be missed; the wasm heap never shrinks, so its figure is exact)._`);
+    spliceReadme('explain', `${table}\n\n_Reproduce: \`npm run bench:explain\` (${result.machine.date.slice(0, 10)}). Basis chunk K = ${BASIS_CHUNK}. Memory comes from the isolate itself: V8's heap figures over wrangler dev's inspector, sampled every 25 ms from the first request on (the models load during the first explanation), and the ORT wasm heap from \`/v1/models\` (it never shrinks: its final size is its peak). The isolate answers between gradient chunks, so a short spike inside one chunk can be missed. Model files and gradient outputs are released (detached) as soon as they are used, so garbage barely adds to the peak._`);
     console.log(`\n${table}`);
   } finally {
     inspector.close();

@@ -10,4 +10,8 @@ export interface Env {
   /** Optional overrides (strings, as Worker vars are). */
   MAX_BODY_BYTES?: string;
   MAX_IMAGE_PIXELS?: string;
+  /** Admission control per isolate (api/admission): image slots, their queue, the gradient queue. */
+  IMAGE_CONCURRENCY?: string;
+  IMAGE_QUEUE?: string;
+  GRADIENT_QUEUE?: string;
 }

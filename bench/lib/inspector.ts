@@ -2,8 +2,8 @@
  * @module bench/lib/inspector
  * The Worker isolate's own memory figures through wrangler dev's DevTools inspector
  * (`--inspector-port`): V8's Runtime.getHeapUsage (JS heap and ArrayBuffer backing stores;
- * the wasm heap is not included, `/v1/models` reports it). (HeapProfiler.collectGarbage
- * is accepted but releases no ArrayBuffers here, so garbage cannot be excluded.)
+ * the wasm heap is not included, `/v1/models` reports it), and a full collection
+ * (HeapProfiler.collectGarbage) to tell live memory from garbage.
  */
 import WebSocket from 'ws';
 
@@ -17,6 +17,12 @@ export interface HeapUsage {
 export interface Inspector {
   /** undefined when the runtime did not answer within 5 s. */
   heapUsage(): Promise<HeapUsage | undefined>;
+  /**
+   * A full GC in the isolate; false when the runtime did not answer within 30 s. workerd
+   * runs it when the isolate next handles a request, so `nudge` (e.g. a GET /healthz) is
+   * called until it answers.
+   */
+  collectGarbage(nudge: () => Promise<unknown>): Promise<boolean>;
   close(): void;
 }
 
@@ -48,10 +54,20 @@ export async function connectInspector(port: number): Promise<Inspector> {
         clearTimeout(timer);
         resolve(r as T);
       });
-      ws.send(JSON.stringify({ id, method }));
+      ws.send(JSON.stringify({ id, method, params: {} }));
     });
   return {
     heapUsage: () => send<HeapUsage>('Runtime.getHeapUsage'),
+    collectGarbage: async (nudge) => {
+      if ((await send<object>('HeapProfiler.enable')) === undefined) return false;
+      let answered: boolean | undefined;
+      const collected = send<object>('HeapProfiler.collectGarbage', 30_000).then((r) => (answered = r !== undefined));
+      while (answered === undefined) {
+        await nudge();
+        await Promise.race([collected, new Promise((r) => setTimeout(r, 200))]);
+      }
+      return answered;
+    },
     close: () => ws.close(),
   };
 }

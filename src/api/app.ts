@@ -19,6 +19,8 @@ import type { AppEnv } from './types.js';
 import { registerVerify } from './verify.js';
 import { registerExplain } from './explain.js';
 import { registerMaps } from './maps.js';
+import { imageAdmission } from './admission.js';
+import { intVar } from './vars.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
 
@@ -33,10 +35,6 @@ const KIND_OF_STATUS: Record<number, ProblemKind> = {
   503: 'model-unavailable',
 };
 
-const intVar = (value: string | undefined, fallback: number) => {
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? Math.floor(n) : fallback;
-};
 
 export interface AppOptions {
   loadOrt: EngineSource['loadOrt'];
@@ -67,6 +65,10 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
       onError: (c) => problem(c, 'payload-too-large', `the request body exceeds ${maxSize} bytes`),
     })(c, next);
   });
+
+  // Before the routes: a request waits for its slot before its body is read.
+  app.post('/v1/verify', imageAdmission);
+  app.post('/v1/explain', imageAdmission);
 
   registerMeta(app, heapBytes);
   registerVerify(app);

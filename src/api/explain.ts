@@ -16,6 +16,7 @@ import { RESULT_MAPS, type ResultMap, encodeResult, resultKey } from '../store/r
 import { sha256OfText, toBase64 } from './encoding.js';
 import { r2EmbeddingCache } from '../store/embedding-cache.js';
 import { ProblemError } from './problem.js';
+import { gradientAdmission } from './admission.js';
 import { ExplainForm, ExplainJson, ExplainResult, MAP_SELECTORS, problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
 import { bodyInputs, runVerify, serverTiming } from './verify.js';
@@ -93,6 +94,7 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
         dtype: BASIS_DTYPE,
         store: inputs.store,
         ...(inputs.store ? { cache: r2BasisCache(c.env.DATA, manifest.output.size) } : {}),
+        compute: gradientAdmission(c),
       },
     );
 

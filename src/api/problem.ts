@@ -16,6 +16,7 @@ export const PROBLEMS = {
   'method-not-allowed': { status: 405, title: 'Method not allowed', doc: 'The route exists but not for this method; `Allow` lists the methods.' },
   'range-not-satisfiable': { status: 416, title: 'Range not satisfiable', doc: 'The Range header asks for bytes outside the stored map.' },
   'model-unavailable': { status: 503, title: 'The model is unavailable', doc: 'The model files are missing or corrupt in storage, or the runtime could not start. Retry later.' },
+  busy: { status: 503, title: 'The service is busy', doc: 'This instance is already running and queueing as many requests as it can hold in memory. Retry after the seconds in `Retry-After`.' },
   'internal-error': { status: 500, title: 'Internal error', doc: 'An unexpected failure; the request id identifies it in the logs.' },
 } as const;
 

@@ -13,5 +13,7 @@ export interface AppEnv {
     /** The isolate's engine, loaded on first call. */
     engine: () => Promise<Engine>;
     limits: ImageLimits;
+    /** Frees this request's image slot early (api/admission). */
+    releaseImageSlot?: () => void;
   };
 }

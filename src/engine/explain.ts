@@ -36,6 +36,11 @@ export interface ExplainOptions {
   cache?: BasisCache;
   /** Store computed bases in the cache (false: keep nothing). */
   store: boolean;
+  /**
+   * Wraps the work that needs the gradient graph (embeddings and bases of uncached images,
+   * the baselines); the Worker's admission control. Pairs with both bases cached skip it.
+   */
+  compute?: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
 export interface ImageExplanation {
@@ -58,12 +63,21 @@ export interface Explanation {
 }
 
 export async function explainPair(runner: GradientRunner, [imgA, imgB]: [ExplainImage, ExplainImage], options: ExplainOptions): Promise<Explanation> {
-  const { method, centre, threshold, mean, cache, store, dtype, size } = options;
-  const pixels = size * size;
-  const mu = centre ? mean : undefined;
+  const { method, cache } = options;
   const t0 = performance.now();
 
   const heads = await Promise.all([imgA, imgB].map((img) => (method === 'fggb' && cache ? cache.head(img.basisKey) : Promise.resolve(undefined))));
+  const cached = heads[0] !== undefined && heads[1] !== undefined;
+  const compute = !cached && options.compute ? options.compute : <T>(task: () => Promise<T>) => task();
+  return compute(() => explainFromHeads(runner, [imgA, imgB], options, heads, t0));
+}
+
+type Head = Awaited<ReturnType<BasisCache['head']>>;
+
+async function explainFromHeads(runner: GradientRunner, [imgA, imgB]: [ExplainImage, ExplainImage], options: ExplainOptions, heads: Head[], t0: number): Promise<Explanation> {
+  const { method, centre, threshold, mean, cache, store, dtype, size } = options;
+  const pixels = size * size;
+  const mu = centre ? mean : undefined;
   const embeddings = (await Promise.all([imgA, imgB].map((img, i) => heads[i]?.embedding ?? runner.embedding(img.x)))) as [Float32Array, Float32Array];
   const t1 = performance.now();
   const [fA, fB] = embeddings;
@@ -91,7 +105,7 @@ export async function explainPair(runner: GradientRunner, [imgA, imgB]: [Explain
   const weights = fggbWeights(fA, fB, threshold, mu);
   let basisMs = 0;
   let combineMs = 0;
-  const explainOne = async (img: ExplainImage, f: Float32Array, head: (typeof heads)[number]): Promise<ImageExplanation> => {
+  const explainOne = async (img: ExplainImage, f: Float32Array, head: Head): Promise<ImageExplanation> => {
     const acc = new FggbAccumulator(pixels, weights.weights);
     if (head && cache) {
       const tc = performance.now();

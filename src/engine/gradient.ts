@@ -5,6 +5,7 @@
  * of K identity rows (K bounds the memory: see README "Explanations").
  */
 import type { OrtModule, OrtSession } from './embed.js';
+import { releaseBuffer } from './release.js';
 
 export interface GradientRunner {
   /** Raw embedding F of one preprocessed image (the forward part only). */
@@ -14,7 +15,8 @@ export interface GradientRunner {
   /**
    * The N×H×W basis, delivered chunk by chunk: onChunk(k0, maps [count,H,W], count), as
    * float32 values, or with dtype 'f16' as float16 bit patterns (the graph's `basis16`,
-   * half the bytes to copy out of the wasm heap).
+   * half the bytes to copy out of the wasm heap). A chunk's array is valid only until its
+   * onChunk settles: it is released then (copy what must outlive the call).
    */
   basis(x: Float32Array, mean: Float32Array, onChunk: (k0: number, maps: Float32Array, count: number) => Promise<void> | void): Promise<void>;
   basis(x: Float32Array, mean: Float32Array, onChunk: (k0: number, codes: Uint16Array, count: number) => Promise<void> | void, dtype: 'f16'): Promise<void>;
@@ -68,7 +70,9 @@ export function gradientRunner(ort: OrtModule, session: OrtSession, shape: Gradi
         const count = Math.min(chunk, n - k0);
         const cot = new Float32Array(count * n);
         for (let i = 0; i < count; i++) cot[i * n + k0 + i] = 1;
-        await onChunk(k0, (await run<Float32Array | Uint16Array>(x, cot, count, mean, dtype === 'f16' ? 'basis16' : 'basis')) as never, count);
+        const maps = await run<Float32Array | Uint16Array>(x, cot, count, mean, dtype === 'f16' ? 'basis16' : 'basis');
+        await onChunk(k0, maps as never, count);
+        releaseBuffer(maps);
         // A basis is seconds of synchronous wasm: give the event loop a turn between chunks
         // so other requests in the isolate (and the runtime's own pings) are not starved.
         await new Promise((resolve) => setTimeout(resolve, 0));

@@ -38,6 +38,7 @@ export interface BasisCache {
 
 /** An object being stored: nothing is visible under the key unless `close` succeeds. */
 export interface BasisWriter {
+  /** The caller may release `bytes` once the promise resolves (they are copied or sent). */
   write(bytes: Uint8Array): Promise<void>;
   close(): Promise<void>;
   abort(reason: unknown): Promise<void>;

@@ -1,0 +1,71 @@
+/**
+ * @module api/admission
+ * Per-isolate admission control, so concurrent requests cannot push the isolate past its
+ * memory (README "Explanations", memory). Requests that carry images (/v1/verify,
+ * /v1/explain) take one of IMAGE_CONCURRENCY slots (default 4) before their body is read;
+ * up to IMAGE_QUEUE more wait (default 64). Work on the gradient graph (new bases,
+ * baselines) runs one explanation at a time, outside those slots, with up to GRADIENT_QUEUE
+ * waiting (default 4). Beyond a queue: 503 `busy` with Retry-After.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { Gate, GateFullError } from '../engine/gate.js';
+import { ProblemError } from './problem.js';
+import type { AppEnv } from './types.js';
+import { intVar } from './vars.js';
+
+export const ADMISSION_DEFAULTS = { imageConcurrency: 4, imageQueue: 64, gradientQueue: 4 } as const;
+
+// One gate per configuration (the vars are the same for every request of a deployment).
+const gates = new Map<string, Gate>();
+function gate(name: string, limit: number, maxQueued: number): Gate {
+  const key = `${name}/${limit}/${maxQueued}`;
+  let g = gates.get(key);
+  if (!g) gates.set(key, (g = new Gate(name, limit, maxQueued)));
+  return g;
+}
+
+function busy(e: GateFullError, retryAfterSeconds: number): ProblemError {
+  const what = e.gate === 'gradient' ? 'explanations computing new gradient bases' : 'requests with images';
+  return new ProblemError('busy', `this instance already has ${e.limit} ${what} running and ${e.maxQueued} waiting; retry in ${retryAfterSeconds} s`, {}, { 'Retry-After': String(retryAfterSeconds) });
+}
+
+/** Middleware: hold an image slot for the request (freed when it ends, or earlier by the handler). */
+export const imageAdmission: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const g = gate('images', intVar(c.env.IMAGE_CONCURRENCY, ADMISSION_DEFAULTS.imageConcurrency), intVar(c.env.IMAGE_QUEUE, ADMISSION_DEFAULTS.imageQueue, { min: 0 }));
+  let release: () => void;
+  try {
+    release = await g.acquire();
+  } catch (e) {
+    if (e instanceof GateFullError) throw busy(e, 1);
+    throw e;
+  }
+  c.set('releaseImageSlot', release);
+  try {
+    await next();
+  } finally {
+    release();
+  }
+};
+
+/**
+ * Run gradient-graph work for this request: its image slot is handed back first (a basis
+ * takes seconds; cached pairs should not wait behind it), then it queues for the graph.
+ */
+export function gradientAdmission(c: Context<AppEnv>) {
+  const g = gate('gradient', 1, intVar(c.env.GRADIENT_QUEUE, ADMISSION_DEFAULTS.gradientQueue, { min: 0 }));
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    c.get('releaseImageSlot')?.();
+    let release: () => void;
+    try {
+      release = await g.acquire();
+    } catch (e) {
+      if (e instanceof GateFullError) throw busy(e, 10);
+      throw e;
+    }
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Admission control in workerd (api/admission), through the Worker with small limits
+ * passed as vars: image slots and their queue (503 `busy` with Retry-After beyond it,
+ * slots freed after errors), and an explanation computing bases hands its image slot back,
+ * so a cached pair is answered while it runs and a second new pair is refused when the
+ * gradient queue is full.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import worker from '../../src/index.js';
+import { fixture, form, seedModels } from './fixtures.js';
+
+const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
+const send = async (vars: Record<string, string>, path: string, body: FormData): Promise<Response> =>
+  worker.fetch(new Request(`http://xfv.test${path}`, { method: 'POST', body }), { ...env, ...vars }, ctx);
+
+describe('admission control', () => {
+  const faces: Record<string, Uint8Array> = {};
+  beforeAll(async () => {
+    await seedModels();
+    for (const f of ['amy/amy1', 'raj/raj2', 'penny/penny1', 'howard/howard1', 'leonard/leonard1', 'sheldon/sheldon1']) faces[f] = await fixture(`faces/bbt/${f}.png`);
+  });
+
+  it('runs IMAGE_CONCURRENCY requests, queues IMAGE_QUEUE, refuses the rest with 503 busy', async () => {
+    const vars = { IMAGE_CONCURRENCY: '1', IMAGE_QUEUE: '1' };
+    const pair = () => form({ a: faces['amy/amy1']!, b: faces['raj/raj2']! });
+    const answers = await Promise.all([0, 1, 2, 3].map(() => send(vars, '/v1/verify', pair())));
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 503, 503]);
+    const refused = answers.find((r) => r.status === 503)!;
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(((await refused.json()) as { type: string }).type).toBe('/problems/busy');
+    // A failed request frees its slot too.
+    const bad = await send(vars, '/v1/verify', form({ a: new Uint8Array([1, 2, 3]), b: faces['raj/raj2']! }));
+    expect(bad.status).toBe(415);
+    expect((await send(vars, '/v1/verify', pair())).status).toBe(200);
+  });
+
+  it('answers a cached pair while a new one computes; refuses a new pair when the gradient queue is full', async () => {
+    const vars = { IMAGE_CONCURRENCY: '1', GRADIENT_QUEUE: '0' };
+    const cachedPair = () => form({ a: faces['amy/amy1']!, b: faces['raj/raj2']! });
+    const first = await send(vars, '/v1/explain', cachedPair());
+    expect(first.status, await first.clone().text()).toBe(200);
+
+    let newDone = false;
+    const computing = send(vars, '/v1/explain', form({ a: faces['penny/penny1']!, b: faces['howard/howard1']!, store: 'false' })).finally(() => (newDone = true));
+    // The only image slot is handed back once the new pair reaches the gradient graph.
+    const cached = await send(vars, '/v1/explain', cachedPair());
+    expect(cached.status).toBe(200);
+    expect(((await cached.json()) as { explanation: { basis: unknown } }).explanation.basis).toEqual({ a: 'hit', b: 'hit' });
+    expect(newDone).toBe(false);
+
+    const refused = await send(vars, '/v1/explain', form({ a: faces['leonard/leonard1']!, b: faces['sheldon/sheldon1']!, store: 'false' }));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('10');
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(/new gradient bases/);
+    expect(newDone).toBe(false);
+    expect((await computing).status).toBe(200);
+  });
+});
