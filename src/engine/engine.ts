@@ -9,6 +9,8 @@ import type { ModelManifest } from '../xfv/manifest.js';
 import { ModelUnavailableError, readManifest, readModelFile } from '../store/models.js';
 import { type OrtModule, type OrtSession, embedBatch } from './embed.js';
 import { releaseBuffer } from './release.js';
+import { Gate } from './gate.js';
+import { Shared } from './shared-wait.js';
 import { BASIS_CHUNK, type GradientRunner, gradientRunner, gradientSessionOptions } from './gradient.js';
 
 export interface Engine {
@@ -19,24 +21,15 @@ export interface Engine {
   gradient(): Promise<GradientRunner>;
 }
 
-/** Serialise async work on one queue (one WASM thread per isolate). */
-export class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task, task);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
-
 export interface EngineSource {
   loadOrt: () => Promise<OrtModule>;
   bucket: R2Bucket;
 }
 
-let engine: Promise<Engine> | undefined;
+let engine: Shared<Engine> | undefined;
 let ortFailure: Error | undefined;
-const queue = new SerialQueue();
+// Runs are serialised: one wasm thread per isolate.
+const queue = new Gate('wasm', 1, Infinity);
 
 async function createEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> {
   let ort: OrtModule;
@@ -53,7 +46,7 @@ async function createEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> 
     ortFailure = new ModelUnavailableError(`onnxruntime could not start: ${e instanceof Error ? e.message : String(e)}`);
     throw ortFailure;
   }
-  let gradient: Promise<GradientRunner> | undefined;
+  let gradient: Shared<GradientRunner> | undefined;
   const loadGradient = async (): Promise<GradientRunner> => {
     const { grad, gradWeights } = manifest.files;
     if (!grad || !gradWeights) throw new ModelUnavailableError('the manifest lists no gradient graph (files.grad, files.gradWeights): rebuild and reseed the models');
@@ -76,12 +69,12 @@ async function createEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> 
     embed: (inputs) => queue.run(() => embedBatch(ort, session, inputs, manifest.input.size)),
     gradient: () => {
       if (!gradient) {
-        gradient = loadGradient();
-        gradient.catch(() => {
-          gradient = undefined;
+        const loading = (gradient = new Shared(loadGradient()));
+        loading.promise.catch(() => {
+          if (gradient === loading) gradient = undefined;
         });
       }
-      return gradient;
+      return gradient.wait();
     },
   };
 }
@@ -89,10 +82,10 @@ async function createEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> 
 /** The isolate's engine, created on first call. */
 export function getEngine(source: EngineSource): Promise<Engine> {
   if (!engine) {
-    engine = createEngine(source);
-    engine.catch(() => {
-      engine = undefined;
+    const loading = (engine = new Shared(createEngine(source)));
+    loading.promise.catch(() => {
+      if (engine === loading) engine = undefined;
     });
   }
-  return engine;
+  return engine.wait();
 }

@@ -2,8 +2,11 @@
  * @module engine/gate
  * Admission control inside one isolate: at most `limit` tasks run at once, at most
  * `maxQueued` more wait their turn (first come, first served), and any beyond that are
- * refused at once with GateFullError instead of piling up memory. Pure scheduling, no I/O.
+ * refused at once with GateFullError instead of piling up memory. Waiters poll their
+ * ticket on their own timers (engine/shared-wait: no promise crosses requests).
  */
+import { sleep } from './shared-wait.js';
+
 export class GateFullError extends Error {
   constructor(readonly gate: string, readonly limit: number, readonly maxQueued: number) {
     super(`${gate}: ${limit} running and ${maxQueued} waiting already`);
@@ -13,9 +16,9 @@ export class GateFullError extends Error {
 
 export class Gate {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { granted: boolean }[] = [];
 
-  constructor(readonly name: string, readonly limit: number, readonly maxQueued: number) {
+  constructor(readonly name: string, readonly limit: number, readonly maxQueued: number, private readonly pollMs = 2) {
     if (!(limit >= 1) || !(maxQueued >= 0)) throw new Error(`gate ${name}: limit must be ≥ 1 and maxQueued ≥ 0`);
   }
 
@@ -29,15 +32,18 @@ export class Gate {
    */
   async acquire(): Promise<() => void> {
     if (this.running < this.limit) this.running++;
-    else if (this.waiting.length < this.maxQueued) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else throw new GateFullError(this.name, this.limit, this.maxQueued);
+    else if (this.waiting.length < this.maxQueued) {
+      const ticket = { granted: false };
+      this.waiting.push(ticket);
+      while (!ticket.granted) await sleep(this.pollMs);
+    } else throw new GateFullError(this.name, this.limit, this.maxQueued);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       const next = this.waiting.shift();
       // The slot passes straight to the next waiter (running stays the same).
-      if (next) next();
+      if (next) next.granted = true;
       else this.running--;
     };
   }

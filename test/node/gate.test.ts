@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { Gate, GateFullError } from '../../src/engine/gate.js';
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
+// Waiters poll every 2 ms: give them time to see their turn.
+const tick = () => new Promise((r) => setTimeout(r, 20));
 
 describe('Gate', () => {
   it('runs at most `limit` tasks, queues FIFO, refuses beyond the queue', async () => {

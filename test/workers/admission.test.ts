@@ -8,7 +8,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import worker from '../../src/index.js';
-import { fixture, form, seedModels } from './fixtures.js';
+import { call, fixture, form, seedModels } from './fixtures.js';
 
 const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
 const send = async (vars: Record<string, string>, path: string, body: FormData): Promise<Response> =>
@@ -35,6 +35,16 @@ describe('admission control', () => {
     const bad = await send(vars, '/v1/verify', form({ a: new Uint8Array([1, 2, 3]), b: faces['raj/raj2']! }));
     expect(bad.status).toBe(415);
     expect((await send(vars, '/v1/verify', pair())).status).toBe(200);
+  });
+
+  it('serves requests that wait in the queue (each in its own request context)', async () => {
+    // Twelve at once through the Worker's own entry: 4 run, 8 wait for a slot (and all
+    // share one engine load and one wasm queue). A waiter that awaited another request's
+    // promise would be cancelled or fault on cross-request I/O; waiters poll on their own
+    // timers instead (engine/shared-wait).
+    const answers = await Promise.all(Array.from({ length: 12 }, () => call('/v1/verify', { method: 'POST', body: form({ a: faces['amy/amy1']!, b: faces['raj/raj2']! }) })));
+    const bodies = await Promise.all(answers.map((r) => r.text()));
+    expect(answers.map((r) => r.status), bodies.find((b) => !b.startsWith('{'))).toEqual(Array(12).fill(200));
   });
 
   it('answers a cached pair while a new one computes; refuses a new pair when the gradient queue is full', async () => {

@@ -1,0 +1,27 @@
+/**
+ * @module engine/shared-wait
+ * Waiting on work another request started, the way workerd allows it. A request that
+ * awaits a promise settled by another request can be cancelled ("The script will never
+ * generate a response": it has no I/O or timer of its own pending), and settling it from
+ * the other request's context is cross-request I/O. So a waiter never attaches to a
+ * pending foreign promise: it polls a flag on its own timers and reads the promise only
+ * once it has settled.
+ */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A promise other requests may wait on (create it in the request that does the work). */
+export class Shared<T> {
+  private settled = false;
+  constructor(readonly promise: Promise<T>) {
+    promise.then(
+      () => void (this.settled = true),
+      () => void (this.settled = true),
+    );
+  }
+
+  /** Its value (or error), polling every `pollMs` until it settles. */
+  async wait(pollMs = 10): Promise<T> {
+    while (!this.settled) await sleep(pollMs);
+    return this.promise;
+  }
+}
