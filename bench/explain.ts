@@ -74,12 +74,15 @@ async function main() {
     // task runs (the isolate answers between the gradient graph's chunks; garbage counts
     // until V8 collects it), and read the wasm heap (/v1/models) when the task is done: it
     // never shrinks, so largest sample + final heap bounds the peak from above.
-    const sampleWhile = async <T>(task: () => Promise<T>) => {
+    const nudge = () => fetch(`${server.url}/healthz`).then((r) => r.arrayBuffer());
+    const sampleWhile = async <T>(task: () => Promise<T>, { collect = false } = {}) => {
       let sampling = true;
       let lost = 0;
       const samples: { js: number; buffers: number }[] = [];
       const sampler = (async () => {
         while (sampling) {
+          // collect: a full GC before each sample, so it reads live memory only.
+          if (collect) await inspector.collectGarbage(nudge);
           const u = await inspector.heapUsage();
           if (u) samples.push({ js: u.usedSize, buffers: u.backingStorageSize ?? 0 });
           else lost++;
@@ -105,7 +108,7 @@ async function main() {
     });
     // What of it was live: a full GC, then the same figures.
     const live = async () => {
-      if (!(await inspector.collectGarbage(() => fetch(`${server.url}/healthz`).then((r) => r.arrayBuffer())))) throw new Error('the isolate did not answer HeapProfiler.collectGarbage');
+      if (!(await inspector.collectGarbage(nudge))) throw new Error('the isolate did not answer HeapProfiler.collectGarbage');
       const u = await inspector.heapUsage();
       if (!u) throw new Error('the isolate did not answer Runtime.getHeapUsage');
       return { jsHeapMB: u.usedSize / MB, arrayBuffersMB: (u.backingStorageSize ?? 0) / MB, wasmHeapMB: (await wasmHeap()) / MB };
@@ -113,7 +116,7 @@ async function main() {
     const memory = {
       ...freshMemory,
       afterNewPairsLiveMB: await live(),
-      concurrentCached: { requests: 0, samples: 0, peakMB: 0, atPeak: { jsHeapMB: 0, arrayBuffersMB: 0, wasmHeapMB: 0 }, unanswered: 0 },
+      concurrentCached: undefined as unknown as { requests: number; samples: number; peakMB: number; atPeak: { jsHeapMB: number; arrayBuffersMB: number; wasmHeapMB: number }; unanswered: number; live: { samples: number; peakMB: number; atPeak: { jsHeapMB: number; arrayBuffersMB: number; wasmHeapMB: number } } },
       afterRunLiveMB: { jsHeapMB: 0, arrayBuffersMB: 0, wasmHeapMB: 0 },
     };
     console.log(`wrangler dev new pair: ${fresh.map((f) => fmt(f.ms)).join(', ')} ms; isolate peak ${memory.peakMB.toFixed(1)} MB (${memory.samples} samples)`);
@@ -150,13 +153,15 @@ async function main() {
     // Cached pairs all at once: every ordered pair of the four images, twice (24 in flight),
     // four times over.
     const burst = cachedImages.flatMap((a, i) => cachedImages.filter((_, j) => j !== i).map((b) => [a, b] as const));
-    const { result: burstDone, ...burstMemory } = await sampleWhile(async () => {
+    const rounds = async () => {
       const done: Awaited<ReturnType<typeof post>>[] = [];
       for (let round = 0; round < 4; round++) done.push(...(await Promise.all([...burst, ...burst].map(([a, b]) => post(a, b)))));
       return done;
-    });
-    memory.concurrentCached = { requests: burstDone.length / 4, ...burstMemory };
-    console.log(`wrangler dev ${burstDone.length} concurrent cached pairs: isolate peak ${memory.concurrentCached.peakMB.toFixed(1)} MB`);
+    };
+    const { result: burstDone, ...burstMemory } = await sampleWhile(rounds);
+    const { result: _liveDone, ...burstLive } = await sampleWhile(rounds, { collect: true });
+    memory.concurrentCached = { requests: burstDone.length / 4, ...burstMemory, live: burstLive };
+    console.log(`wrangler dev ${burstDone.length} concurrent cached pairs: isolate peak ${memory.concurrentCached.peakMB.toFixed(1)} MB, live ${burstLive.peakMB.toFixed(1)} MB`);
 
     // After ~100 more requests: what the isolate keeps (live, after a full GC).
     memory.afterRunLiveMB = await live();
@@ -192,6 +197,7 @@ async function main() {
         ['basis per image (float16, header + embedding + 128×150×150)', `${(basisBytes / 1e6).toFixed(2)} MB`],
         [`isolate peak while explaining new pairs on a cold isolate (largest JS heap + ArrayBuffers sample, garbage included, + final wasm heap; ${memory.samples} samples)`, `${mb(memory.peakMB)} (${mb(memory.atPeak.jsHeapMB)} + ${mb(memory.atPeak.arrayBuffersMB)} + ${mb(memory.atPeak.wasmHeapMB)})`],
         [`isolate peak with ${memory.concurrentCached.requests} cached-pair requests in flight at once, 4 rounds (same reading; ${memory.concurrentCached.samples} samples)`, `${mb(memory.concurrentCached.peakMB)} (${mb(memory.concurrentCached.atPeak.jsHeapMB)} + ${mb(memory.concurrentCached.atPeak.arrayBuffersMB)} + ${mb(memory.concurrentCached.atPeak.wasmHeapMB)})`],
+        [`… live (a full GC before each of ${memory.concurrentCached.live.samples} samples, 4 more rounds)`, `${mb(memory.concurrentCached.live.peakMB)} (${mb(memory.concurrentCached.live.atPeak.jsHeapMB)} + ${mb(memory.concurrentCached.live.atPeak.arrayBuffersMB)} + ${mb(memory.concurrentCached.live.atPeak.wasmHeapMB)})`],
         ['… live after the new pairs / after all requests (full GC first)', [memory.afterNewPairsLiveMB, memory.afterRunLiveMB].map((m) => `${mb(m.jsHeapMB + m.arrayBuffersMB + m.wasmHeapMB)} (${mb(m.jsHeapMB)} + ${mb(m.arrayBuffersMB)} + ${mb(m.wasmHeapMB)})`).join(' / ')],
       ],
     );

@@ -17,6 +17,7 @@ import { sha256OfText, toBase64 } from './encoding.js';
 import { r2EmbeddingCache } from '../store/embedding-cache.js';
 import { ProblemError } from './problem.js';
 import { gradientAdmission } from './admission.js';
+import { releaseBuffer } from '../release.js';
 import { ExplainForm, ExplainJson, ExplainResult, MAP_SELECTORS, problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
 import { bodyInputs, runVerify, serverTiming } from './verify.js';
@@ -126,7 +127,7 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
 
     const timing = { ...verified.result.timing, ...expl.timing, renderMs, storeMs, totalMs: performance.now() - t0 };
     c.header('Server-Timing', serverTiming(timing));
-    return c.json(
+    const response = c.json(
       {
         ...verified.result,
         resultId,
@@ -143,5 +144,9 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
       },
       200,
     );
+    // Answered and stored: hand this request's larger buffers (~1 MB) back now instead of
+    // leaving them to a GC (concurrent requests would pile them up; README "Memory").
+    for (const buffer of [a.input, b.input, faces.a, faces.b, ...Object.values(expl.a.maps), ...Object.values(expl.b.maps)]) releaseBuffer(buffer);
+    return response;
   });
 }

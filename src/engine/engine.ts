@@ -8,7 +8,7 @@
 import type { ModelManifest } from '../xfv/manifest.js';
 import { ModelUnavailableError, readManifest, readModelFile } from '../store/models.js';
 import { type OrtModule, type OrtSession, embedBatch } from './embed.js';
-import { releaseBuffer } from './release.js';
+import { releaseBuffer } from '../release.js';
 import { Gate } from './gate.js';
 import { Shared } from './shared-wait.js';
 import { BASIS_CHUNK, type GradientRunner, gradientRunner, gradientSessionOptions } from './gradient.js';

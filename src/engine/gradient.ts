@@ -5,7 +5,7 @@
  * of K identity rows (K bounds the memory: see README "Explanations").
  */
 import type { OrtModule, OrtSession } from './embed.js';
-import { releaseBuffer } from './release.js';
+import { releaseBuffer } from '../release.js';
 
 export interface GradientRunner {
   /** Raw embedding F of one preprocessed image (the forward part only). */

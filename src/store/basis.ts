@@ -11,6 +11,7 @@
  * combination never holds the whole basis.
  */
 import type { BasisBlock } from '../xfv/fggb.js';
+import { releaseBuffer } from '../release.js';
 import { HALF_TABLE } from './float16.js';
 
 export const BASIS_MAGIC = 'XFVB';
@@ -161,12 +162,17 @@ export class BasisReader {
     const pixels = h.height * h.width;
     const bytesPerChannel = pixels * bytesPerValue(h.dtype);
     let buffer = new ArrayBuffer(BASIS_READ_CHANNELS * bytesPerChannel);
-    for (let k0 = 0; k0 < h.n; k0 += BASIS_READ_CHANNELS) {
-      const count = Math.min(BASIS_READ_CHANNELS, h.n - k0);
-      const bytes = await this.fill(new Uint8Array(buffer, 0, count * bytesPerChannel));
-      buffer = bytes.buffer;
-      const block: BasisBlock = h.dtype === 'f32' ? new Float32Array(buffer, 0, count * pixels) : { codes: new Uint16Array(buffer, 0, count * pixels), table: HALF_TABLE };
-      onBlock(k0, block, count);
+    try {
+      for (let k0 = 0; k0 < h.n; k0 += BASIS_READ_CHANNELS) {
+        const count = Math.min(BASIS_READ_CHANNELS, h.n - k0);
+        const bytes = await this.fill(new Uint8Array(buffer, 0, count * bytesPerChannel));
+        buffer = bytes.buffer;
+        const block: BasisBlock = h.dtype === 'f32' ? new Float32Array(buffer, 0, count * pixels) : { codes: new Uint16Array(buffer, 0, count * pixels), table: HALF_TABLE };
+        onBlock(k0, block, count);
+      }
+    } finally {
+      // The block is ours alone (callbacks must not keep it): give its memory back now.
+      releaseBuffer(buffer);
     }
   }
 

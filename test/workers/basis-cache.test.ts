@@ -7,7 +7,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { type BasisHeader, basisByteLength, encodeEmbedding, encodeHeader } from '../../src/store/basis.js';
 import { r2BasisCache } from '../../src/store/basis-cache.js';
-import { releaseBuffer } from '../../src/engine/release.js';
+import { releaseBuffer } from '../../src/release.js';
 
 const header: BasisHeader = { dtype: 'f32', centred: true, n: 20, height: 10, width: 10, modelId: 'toy' };
 const channels = Float32Array.from({ length: 20 * 100 }, (_, i) => i / 7);

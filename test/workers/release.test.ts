@@ -4,7 +4,7 @@
  * through another view is harmless.
  */
 import { describe, expect, it } from 'vitest';
-import { releaseBuffer } from '../../src/engine/release.js';
+import { releaseBuffer } from '../../src/release.js';
 
 describe('releaseBuffer', () => {
   it('detaches the buffer behind a view', () => {
