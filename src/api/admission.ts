@@ -17,10 +17,13 @@ export const ADMISSION_DEFAULTS = { imageConcurrency: 4, imageQueue: 64, gradien
 
 // One gate per configuration (the vars are the same for every request of a deployment).
 const gates = new Map<string, Gate>();
-function gate(name: string, limit: number, maxQueued: number): Gate {
+// A slot held longer than maxHoldMs is presumed abandoned by a cancelled request and taken
+// back (engine/gate): an image slot is held for a body and a cached combination (well
+// under a second; a cold isolate also loads the models in it), a gradient slot for two bases.
+function gate(name: string, limit: number, maxQueued: number, maxHoldMs: number): Gate {
   const key = `${name}/${limit}/${maxQueued}`;
   let g = gates.get(key);
-  if (!g) gates.set(key, (g = new Gate(name, limit, maxQueued)));
+  if (!g) gates.set(key, (g = new Gate(name, limit, maxQueued, { maxHoldMs })));
   return g;
 }
 
@@ -31,7 +34,7 @@ function busy(e: GateFullError, retryAfterSeconds: number): ProblemError {
 
 /** Middleware: hold an image slot for the request (freed when it ends, or earlier by the handler). */
 export const imageAdmission: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const g = gate('images', intVar(c.env.IMAGE_CONCURRENCY, ADMISSION_DEFAULTS.imageConcurrency), intVar(c.env.IMAGE_QUEUE, ADMISSION_DEFAULTS.imageQueue, { min: 0 }));
+  const g = gate('images', intVar(c.env.IMAGE_CONCURRENCY, ADMISSION_DEFAULTS.imageConcurrency), intVar(c.env.IMAGE_QUEUE, ADMISSION_DEFAULTS.imageQueue, { min: 0 }), 60_000);
   let release: () => void;
   try {
     release = await g.acquire();
@@ -52,7 +55,7 @@ export const imageAdmission: MiddlewareHandler<AppEnv> = async (c, next) => {
  * takes seconds; cached pairs should not wait behind it), then it queues for the graph.
  */
 export function gradientAdmission(c: Context<AppEnv>) {
-  const g = gate('gradient', 1, intVar(c.env.GRADIENT_QUEUE, ADMISSION_DEFAULTS.gradientQueue, { min: 0 }));
+  const g = gate('gradient', 1, intVar(c.env.GRADIENT_QUEUE, ADMISSION_DEFAULTS.gradientQueue, { min: 0 }), 120_000);
   return async <T>(task: () => Promise<T>): Promise<T> => {
     c.get('releaseImageSlot')?.();
     let release: () => void;

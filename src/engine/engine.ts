@@ -28,8 +28,9 @@ export interface EngineSource {
 
 let engine: Shared<Engine> | undefined;
 let ortFailure: Error | undefined;
-// Runs are serialised: one wasm thread per isolate.
-const queue = new Gate('wasm', 1, Infinity);
+// Runs are serialised: one wasm thread per isolate (a run takes well under a second; one
+// held for 30 s belongs to a cancelled request).
+const queue = new Gate('wasm', 1, Infinity, { maxHoldMs: 30_000 });
 
 async function createEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> {
   let ort: OrtModule;

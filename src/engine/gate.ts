@@ -4,6 +4,11 @@
  * `maxQueued` more wait their turn (first come, first served), and any beyond that are
  * refused at once with GateFullError instead of piling up memory. Waiters poll their
  * ticket on their own timers (engine/shared-wait: no promise crosses requests).
+ *
+ * workerd drops a cancelled request's pending work (a client that disconnects), so a
+ * holder may never release and a waiter may stop polling. Slots are therefore leases: a
+ * waiter that has not polled for `staleMs` is skipped, and a lease held longer than
+ * `maxHoldMs` is taken back when the gate is full.
  */
 import { sleep } from './shared-wait.js';
 
@@ -14,16 +19,36 @@ export class GateFullError extends Error {
   }
 }
 
-export class Gate {
-  private running = 0;
-  private readonly waiting: { granted: boolean }[] = [];
+export interface GateTiming {
+  /** A waiter that has not polled for this long is presumed gone. */
+  staleMs: number;
+  /** A lease held this long is presumed abandoned. */
+  maxHoldMs: number;
+  pollMs: number;
+  now: () => number;
+}
 
-  constructor(readonly name: string, readonly limit: number, readonly maxQueued: number, private readonly pollMs = 2) {
+interface Lease {
+  since: number;
+}
+interface Ticket {
+  lease?: Lease;
+  seen: number;
+  dropped?: boolean;
+}
+
+export class Gate {
+  private readonly leases = new Set<Lease>();
+  private waiting: Ticket[] = [];
+  private readonly timing: GateTiming;
+
+  constructor(readonly name: string, readonly limit: number, readonly maxQueued: number, timing: Partial<GateTiming> = {}) {
     if (!(limit >= 1) || !(maxQueued >= 0)) throw new Error(`gate ${name}: limit must be ≥ 1 and maxQueued ≥ 0`);
+    this.timing = { staleMs: 10_000, maxHoldMs: 120_000, pollMs: 2, now: () => Date.now(), ...timing };
   }
 
   get load(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.waiting.length };
+    return { running: this.leases.size, waiting: this.waiting.length };
   }
 
   /**
@@ -31,20 +56,30 @@ export class Gate {
    * again does nothing, so a task may hand its slot back early.
    */
   async acquire(): Promise<() => void> {
-    if (this.running < this.limit) this.running++;
-    else if (this.waiting.length < this.maxQueued) {
-      const ticket = { granted: false };
+    const { now, pollMs } = this.timing;
+    this.reap();
+    let lease: Lease;
+    if (this.leases.size < this.limit && this.waiting.length === 0) {
+      lease = { since: now() };
+      this.leases.add(lease);
+    } else if (this.waiting.length < this.maxQueued) {
+      const ticket: Ticket = { seen: now() };
       this.waiting.push(ticket);
-      while (!ticket.granted) await sleep(this.pollMs);
+      while (!ticket.lease) {
+        await sleep(pollMs);
+        ticket.seen = now();
+        // Dropped as stale while the isolate was busy (a long synchronous run delays every
+        // timer): it is alive after all, so it takes its place back at the front.
+        if (ticket.dropped) {
+          ticket.dropped = false;
+          this.waiting.unshift(ticket);
+        }
+        this.reap();
+      }
+      lease = ticket.lease;
     } else throw new GateFullError(this.name, this.limit, this.maxQueued);
-    let released = false;
     return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      // The slot passes straight to the next waiter (running stays the same).
-      if (next) next.granted = true;
-      else this.running--;
+      if (this.leases.delete(lease)) this.reap();
     };
   }
 
@@ -55,6 +90,23 @@ export class Gate {
       return await task();
     } finally {
       release();
+    }
+  }
+
+  /** Drop gone waiters, take back abandoned leases, hand free slots to live waiters. */
+  private reap(): void {
+    const { now, staleMs, maxHoldMs } = this.timing;
+    const t = now();
+    this.waiting = this.waiting.filter((w) => t - w.seen <= staleMs || !(w.dropped = true));
+    if (this.leases.size >= this.limit) for (const l of this.leases) if (t - l.since > maxHoldMs) this.leases.delete(l);
+    this.grant();
+  }
+
+  private grant(): void {
+    while (this.leases.size < this.limit && this.waiting.length > 0) {
+      const next = this.waiting.shift()!;
+      next.lease = { since: this.timing.now() };
+      this.leases.add(next.lease);
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The admission Gate: at most `limit` tasks at once, FIFO waiting up to `maxQueued`,
- * refusal beyond, slots freed however a task ends, early release idempotent.
+ * refusal beyond, slots freed however a task ends, early release idempotent; waiters and
+ * holders of cancelled requests do not block it forever.
  */
 import { describe, expect, it } from 'vitest';
 import { Gate, GateFullError } from '../../src/engine/gate.js';
@@ -42,6 +43,45 @@ describe('Gate', () => {
     const again = await gate.acquire();
     expect(gate.load.running).toBe(1);
     again();
+  });
+
+  it('skips waiters that stopped polling and takes back abandoned leases', async () => {
+    let t = 0;
+    const gate = new Gate('test', 1, 2, { staleMs: 1000, maxHoldMs: 60_000, now: () => t });
+    const abandoned = await gate.acquire(); // its request is cancelled: never released
+    // A waiter whose request is gone: its ticket stops being polled.
+    const gone = { seen: 0 };
+    (gate as unknown as { waiting: { seen: number }[] }).waiting.push(gone);
+    let granted = false;
+    const live = gate.acquire().then((release) => ((granted = true), release));
+    await tick();
+    expect(granted).toBe(false);
+    t = 30_000; // the gone ticket is stale now; the live one keeps polling
+    await tick();
+    expect(gate.load.waiting).toBe(1);
+    expect(granted).toBe(false);
+    t = 61_000; // the lease is abandoned: the live waiter gets it
+    await tick();
+    expect(granted).toBe(true);
+    abandoned(); // a late release of the taken-back lease does nothing
+    expect(gate.load).toEqual({ running: 1, waiting: 0 });
+    (await live)();
+    expect(gate.load).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('gives a live waiter dropped as stale (its timers were late) its place back', async () => {
+    let t = 0;
+    const gate = new Gate('test', 1, 2, { staleMs: 1000, now: () => t });
+    const holder = await gate.acquire();
+    let granted = false;
+    const waiter = gate.acquire().then((release) => ((granted = true), release));
+    await tick();
+    t = 5000; // the holder's request sees the ticket stale before the waiter polls again
+    holder();
+    expect(gate.load).toEqual({ running: 0, waiting: 0 });
+    await tick();
+    expect(granted).toBe(true);
+    (await waiter)();
   });
 
   it('rejects nonsense limits', () => {
