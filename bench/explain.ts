@@ -113,13 +113,8 @@ async function main() {
       if (!u) throw new Error('the isolate did not answer Runtime.getHeapUsage');
       return { jsHeapMB: u.usedSize / MB, arrayBuffersMB: (u.backingStorageSize ?? 0) / MB, wasmHeapMB: (await wasmHeap()) / MB };
     };
-    const memory = {
-      ...freshMemory,
-      afterNewPairsLiveMB: await live(),
-      concurrentCached: undefined as unknown as { requests: number; samples: number; peakMB: number; atPeak: { jsHeapMB: number; arrayBuffersMB: number; wasmHeapMB: number }; unanswered: number; live: { samples: number; peakMB: number; atPeak: { jsHeapMB: number; arrayBuffersMB: number; wasmHeapMB: number } } },
-      afterRunLiveMB: { jsHeapMB: 0, arrayBuffersMB: 0, wasmHeapMB: 0 },
-    };
-    console.log(`wrangler dev new pair: ${fresh.map((f) => fmt(f.ms)).join(', ')} ms; isolate peak ${memory.peakMB.toFixed(1)} MB (${memory.samples} samples)`);
+    const afterNewPairsLiveMB = await live();
+    console.log(`wrangler dev new pair: ${fresh.map((f) => fmt(f.ms)).join(', ')} ms; isolate peak ${freshMemory.peakMB.toFixed(1)} MB (${freshMemory.samples} samples)`);
 
     // Cached pairs: new combinations of the four now-cached images (no sampling).
     const cachedImages = [0, 1, 2, 3].map((i) => `${PEOPLE[i]}/${PEOPLE[i]}1.png`);
@@ -160,11 +155,15 @@ async function main() {
     };
     const { result: burstDone, ...burstMemory } = await sampleWhile(rounds);
     const { result: _liveDone, ...burstLive } = await sampleWhile(rounds, { collect: true });
-    memory.concurrentCached = { requests: burstDone.length / 4, ...burstMemory, live: burstLive };
-    console.log(`wrangler dev ${burstDone.length} concurrent cached pairs: isolate peak ${memory.concurrentCached.peakMB.toFixed(1)} MB, live ${burstLive.peakMB.toFixed(1)} MB`);
+    console.log(`wrangler dev ${burstDone.length} concurrent cached pairs: isolate peak ${burstMemory.peakMB.toFixed(1)} MB, live ${burstLive.peakMB.toFixed(1)} MB`);
 
     // After ~100 more requests: what the isolate keeps (live, after a full GC).
-    memory.afterRunLiveMB = await live();
+    const memory = {
+      ...freshMemory,
+      afterNewPairsLiveMB,
+      concurrentCached: { requests: burstDone.length / 4, ...burstMemory, live: burstLive },
+      afterRunLiveMB: await live(),
+    };
 
     const basisBytes = basisByteLength({ dtype: 'f16', centred: false, n: 128, height: 150, width: 150, modelId: manifest.id });
     const result = {
@@ -185,6 +184,7 @@ async function main() {
     writeResults('explain', result);
     const w = result.wranglerDev;
     const mb = (v: number) => `${v.toFixed(1)} MB`;
+    const split = (m: { jsHeapMB: number; arrayBuffersMB: number; wasmHeapMB: number }) => `(${mb(m.jsHeapMB)} + ${mb(m.arrayBuffersMB)} + ${mb(m.wasmHeapMB)})`;
     const table = markdownTable(
       ['measure', 'value'],
       [
@@ -195,10 +195,10 @@ async function main() {
         ['… server medians: total / decode / preprocess / int8 embeddings (cached) / combine (R2 stream + sum) / store', `${fmt(w.cachedPair.serverTotalMs)} / ${fmt(w.cachedPair.decodeMs)} / ${fmt(w.cachedPair.preprocessMs)} / ${fmt(w.cachedPair.inferenceMs)} / ${fmt(w.cachedPair.combineMs)} / ${fmt(w.cachedPair.storeMs)} ms`],
         ['GET overlay.png: first (rendered, then kept) / later (streamed from R2); GET .f32 (ranged read)', `${fmt(gets.overlayFirstMs)} / ${fmt(gets.overlayStoredMs)} ms; ${fmt(gets.f32Ms)} ms`],
         ['basis per image (float16, header + embedding + 128×150×150)', `${(basisBytes / 1e6).toFixed(2)} MB`],
-        [`isolate peak while explaining new pairs on a cold isolate (largest JS heap + ArrayBuffers sample, garbage included, + final wasm heap; ${memory.samples} samples)`, `${mb(memory.peakMB)} (${mb(memory.atPeak.jsHeapMB)} + ${mb(memory.atPeak.arrayBuffersMB)} + ${mb(memory.atPeak.wasmHeapMB)})`],
-        [`isolate peak with ${memory.concurrentCached.requests} cached-pair requests in flight at once, 4 rounds (same reading; ${memory.concurrentCached.samples} samples)`, `${mb(memory.concurrentCached.peakMB)} (${mb(memory.concurrentCached.atPeak.jsHeapMB)} + ${mb(memory.concurrentCached.atPeak.arrayBuffersMB)} + ${mb(memory.concurrentCached.atPeak.wasmHeapMB)})`],
-        [`… live (a full GC before each of ${memory.concurrentCached.live.samples} samples, 4 more rounds)`, `${mb(memory.concurrentCached.live.peakMB)} (${mb(memory.concurrentCached.live.atPeak.jsHeapMB)} + ${mb(memory.concurrentCached.live.atPeak.arrayBuffersMB)} + ${mb(memory.concurrentCached.live.atPeak.wasmHeapMB)})`],
-        ['… live after the new pairs / after all requests (full GC first)', [memory.afterNewPairsLiveMB, memory.afterRunLiveMB].map((m) => `${mb(m.jsHeapMB + m.arrayBuffersMB + m.wasmHeapMB)} (${mb(m.jsHeapMB)} + ${mb(m.arrayBuffersMB)} + ${mb(m.wasmHeapMB)})`).join(' / ')],
+        [`isolate peak while explaining new pairs on a cold isolate (largest JS heap + ArrayBuffers sample, garbage included, + final wasm heap; ${memory.samples} samples)`, `${mb(memory.peakMB)} ${split(memory.atPeak)}`],
+        [`isolate peak with ${memory.concurrentCached.requests} cached-pair requests in flight at once, 4 rounds (same reading; ${memory.concurrentCached.samples} samples)`, `${mb(memory.concurrentCached.peakMB)} ${split(memory.concurrentCached.atPeak)}`],
+        [`… live (a full GC before each of ${memory.concurrentCached.live.samples} samples, 4 more rounds)`, `${mb(memory.concurrentCached.live.peakMB)} ${split(memory.concurrentCached.live.atPeak)}`],
+        ['… live after the new pairs / after all requests (full GC first)', [memory.afterNewPairsLiveMB, memory.afterRunLiveMB].map((m) => `${mb(m.jsHeapMB + m.arrayBuffersMB + m.wasmHeapMB)} ${split(m)}`).join(' / ')],
       ],
     );
     spliceReadme('explain', `${table}\n\n_Reproduce: \`npm run bench:explain\` (${result.machine.date.slice(0, 10)}). Basis chunk K = ${BASIS_CHUNK}. Memory comes from the isolate itself: V8's heap figures over wrangler dev's inspector, sampled every 25 ms from the first request on (the models load during the first explanation), and the ORT wasm heap from \`/v1/models\` (it never shrinks: its final size is its peak). The isolate answers between gradient chunks, so a short spike inside one chunk can be missed. Model files and gradient outputs are released (detached) as soon as they are used, so garbage barely adds to the peak._`);

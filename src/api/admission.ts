@@ -27,21 +27,21 @@ function gate(name: string, limit: number, maxQueued: number, maxHoldMs: number)
   return g;
 }
 
-function busy(e: GateFullError, retryAfterSeconds: number): ProblemError {
-  const what = e.gate === 'gradient' ? 'explanations computing new gradient bases' : 'requests with images';
-  return new ProblemError('busy', `this instance already has ${e.limit} ${what} running and ${e.maxQueued} waiting; retry in ${retryAfterSeconds} s`, {}, { 'Retry-After': String(retryAfterSeconds) });
+/** A slot of `g`, or a 503 `busy` problem asking to retry after `retryAfterSeconds`. */
+async function acquireOrBusy(g: Gate, retryAfterSeconds: number): Promise<() => void> {
+  try {
+    return await g.acquire();
+  } catch (e) {
+    if (!(e instanceof GateFullError)) throw e;
+    const what = e.gate === 'gradient' ? 'explanations computing new gradient bases' : 'requests with images';
+    throw new ProblemError('busy', `this instance already has ${e.limit} ${what} running and ${e.maxQueued} waiting; retry in ${retryAfterSeconds} s`, {}, { 'Retry-After': String(retryAfterSeconds) });
+  }
 }
 
 /** Middleware: hold an image slot for the request (freed when it ends, or earlier by the handler). */
 export const imageAdmission: MiddlewareHandler<AppEnv> = async (c, next) => {
   const g = gate('images', intVar(c.env.IMAGE_CONCURRENCY, ADMISSION_DEFAULTS.imageConcurrency), intVar(c.env.IMAGE_QUEUE, ADMISSION_DEFAULTS.imageQueue, { min: 0 }), 60_000);
-  let release: () => void;
-  try {
-    release = await g.acquire();
-  } catch (e) {
-    if (e instanceof GateFullError) throw busy(e, 1);
-    throw e;
-  }
+  const release = await acquireOrBusy(g, 1);
   c.set('releaseImageSlot', release);
   try {
     await next();
@@ -58,13 +58,7 @@ export function gradientAdmission(c: Context<AppEnv>) {
   const g = gate('gradient', 1, intVar(c.env.GRADIENT_QUEUE, ADMISSION_DEFAULTS.gradientQueue, { min: 0 }), 120_000);
   return async <T>(task: () => Promise<T>): Promise<T> => {
     c.get('releaseImageSlot')?.();
-    let release: () => void;
-    try {
-      release = await g.acquire();
-    } catch (e) {
-      if (e instanceof GateFullError) throw busy(e, 10);
-      throw e;
-    }
+    const release = await acquireOrBusy(g, 10);
     try {
       return await task();
     } finally {
