@@ -20,7 +20,9 @@ import { type ConstTensor, tensorValues } from './tensors.js';
 
 export { CompileError, SUPPORTED_OPS };
 
-export const GRAD_INPUTS = ['x', 'cot', 'mean'] as const;
+/** The image input's name in every compiled graph, whatever the forward model called it. */
+export const IMAGE_INPUT = 'x';
+export const GRAD_INPUTS = [IMAGE_INPUT, 'cot', 'mean'] as const;
 export const GRAD_OUTPUTS = ['embedding', 'grad', 'basis', 'basis16'] as const;
 const EPS = 1e-8;
 
@@ -85,7 +87,7 @@ async function inferShapes(fwd: Forward): Promise<Map<string, number[]>> {
     session = await ortNode.InferenceSession.create(encodeModel(probe), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
     result = await session.run({ [fwd.input]: new ortNode.Tensor('float32', new Float32Array(c * h * w), fwd.inputShape) });
   } catch (e) {
-    throw new CompileError(`the model does not run in onnxruntime at batch 1: ${e instanceof Error ? e.message : String(e)}`);
+    throw new CompileError(`the model does not run in onnxruntime at batch 1: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   const shapes = new Map<string, number[]>([[fwd.input, [...fwd.inputShape]]]);
   for (const [name, t] of Object.entries(result)) shapes.set(name, t.dims.map(Number));
@@ -111,59 +113,47 @@ export interface CompileOptions {
   shareWeights?: boolean;
 }
 
-/** Compile the gradient graph; returns its ONNX bytes. */
-export async function compileGradient(modelBytes: Uint8Array, options: CompileOptions = {}): Promise<Uint8Array> {
-  let model: ModelProto;
-  try {
-    model = decodeModel(modelBytes);
-  } catch (e) {
-    throw new CompileError(`not an ONNX model: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const fwd = validate(model);
-  const active = activeTensors(fwd);
-  if (!active.has(fwd.output)) throw new CompileError(`output ${fwd.output} does not depend on input ${fwd.input}`);
-  const unsupported = fwd.model.graph.node.filter((n) => n.input.some((i) => active.has(i)) && !BACKWARD_RULES[n.op_type]);
-  if (unsupported.length) {
-    const n = unsupported[0]!;
-    throw new CompileError(`${n.op_type} node "${n.name ?? n.output[0]}" has no backward rule; supported ops: ${SUPPORTED_OPS.join(', ')}`);
-  }
-  const shapes = await inferShapes(fwd);
-  const opset = Math.max(17, fwd.opset);
-  const [, c, h, w] = fwd.inputShape;
+/**
+ * Forward rewrites, by op type: a forward node whose backward needs more than its usual
+ * outputs is rewritten before the sweep (active MaxPools also emit their argmax indices).
+ */
+const FORWARD_REWRITES: Record<string, (node: NodeProto, g: GraphBuilder) => NodeProto> = {
+  MaxPool: (node, g) => ({ ...node, output: [node.output[0]!, node.output[1] || g.fresh(`${node.output[0]}_indices`)] }),
+};
 
-  const g = new GraphBuilder(`${options.name ?? model.graph.name ?? 'model'}_grad`);
-  const forwardNames = [...fwd.model.graph.node.flatMap((n) => [...n.input, ...n.output]), ...fwd.model.graph.initializer.map((t) => t.name!)];
-  for (const name of ['cot', 'mean', 'grad', 'basis', 'basis16', ...(fwd.output === 'embedding' ? [] : ['embedding'])]) {
-    if (forwardNames.includes(name)) throw new CompileError(`the model already uses the tensor name "${name}", which the gradient graph needs`);
-  }
-  g.reserve(...forwardNames, ...fwd.model.graph.node.map((n) => n.name ?? ''));
-  const x = fwd.input;
-  g.inputs.push({ name: x, type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: fwd.inputShape.map((d) => ({ dim_value: d })) } } } });
-  g.input('cot', DataType.FLOAT, ['K', fwd.n]);
-  g.input('mean', DataType.FLOAT, [1, fwd.n]);
-  for (const t of fwd.model.graph.initializer) g.initializers.push(t);
+/** Second outputs a backward rule may leave without gradient (they carry none). */
+const GRADIENT_FREE_OUTPUTS = new Set(['MaxPool', 'Dropout']);
 
-  // Forward, batch 1; active MaxPools also emit their argmax indices for the backward.
-  const nodes: NodeProto[] = fwd.model.graph.node.map((node) => {
-    if (node.op_type !== 'MaxPool' || !active.has(node.input[0]!)) return node;
-    const indices = node.output[1] || g.fresh(`${node.output[0]}_indices`);
-    return { ...node, output: [node.output[0]!, indices] };
-  });
-  nodes.forEach((n) => g.adopt(n));
+/** The forward model with its image input renamed to the documented name `x`. */
+function bindImageInput(fwd: Forward): Forward {
+  if (fwd.input === IMAGE_INPUT) return fwd;
+  const rename = (t: string) => (t === fwd.input ? IMAGE_INPUT : t);
+  const model = structuredClone(fwd.model);
+  model.graph.input = model.graph.input.map((v) => ({ ...v, name: rename(v.name!) }));
+  model.graph.node = model.graph.node.map((n) => ({ ...n, input: n.input.map(rename) }));
+  return { ...fwd, model, input: IMAGE_INPUT, output: rename(fwd.output) };
+}
 
-  const ctx = new GradContext(g, opset, shapes, fwd.consts, active, 'cot', options.shareWeights ?? false);
-
-  // VJP through centring and L2 normalisation: d = F − μ, n = ‖d‖, f̂ = d/(n + ε):
-  // gF = G/(n + ε) − (G·d) d / (n (n + ε)²).
-  const d = ctx.op('Sub', [fwd.output, 'mean']);
+/**
+ * VJP through centring and L2 normalisation: d = F − μ, n = ‖d‖, f̂ = d/(n + ε):
+ * gF = G/(n + ε) − (G·d) d / (n (n + ε)²). Returns gF's name.
+ */
+function normalisationHead(ctx: GradContext, output: string): string {
+  const d = ctx.op('Sub', [output, 'mean']);
   const norm = ctx.op('Sqrt', [ctx.reduce('ReduceSum', ctx.op('Mul', [d, d]), [1], true)]);
   const normEps = ctx.op('Add', [norm, ctx.f32('eps', [EPS], [])]);
   const gd = ctx.reduce('ReduceSum', ctx.op('Mul', ['cot', d]), [1], true);
   const denom = ctx.op('Mul', [norm, ctx.op('Mul', [normEps, normEps])]);
-  const gF = ctx.op('Sub', [ctx.op('Div', ['cot', normEps]), ctx.op('Div', [ctx.op('Mul', [gd, d]), denom])]);
+  return ctx.op('Sub', [ctx.op('Div', ['cot', normEps]), ctx.op('Div', [ctx.op('Mul', [gd, d]), denom])]);
+}
 
-  // Reverse sweep, accumulating gradient contributions per tensor.
-  const contributions = new Map<string, string[]>([[fwd.output, [gF]]]);
+/**
+ * The reverse sweep: walks the forward nodes backwards from the output's gradient, asks
+ * the rule registry for each node's input gradients (checking each rule returns one per
+ * input) and sums the contributions per tensor. Returns the gradient of `x`.
+ */
+function sweep(nodes: NodeProto[], ctx: GradContext, active: Set<string>, output: string, gOutput: string, x: string): string {
+  const contributions = new Map<string, string[]>([[output, [gOutput]]]);
   const gradOf = (name: string): string | undefined => {
     const parts = contributions.get(name);
     if (!parts?.length) return undefined;
@@ -176,10 +166,17 @@ export async function compileGradient(modelBytes: Uint8Array, options: CompileOp
     if (!node.input.some((t) => active.has(t))) continue;
     const gy = gradOf(node.output[0]!);
     if (!gy) continue;
-    if (node.output.slice(1).some((o) => o && contributions.get(o)?.length && node.op_type !== 'MaxPool' && node.op_type !== 'Dropout')) {
+    if (!GRADIENT_FREE_OUTPUTS.has(node.op_type) && node.output.slice(1).some((o) => o && contributions.get(o)?.length)) {
       throw ctx.unsupported(node, 'gradients through a second output are unsupported');
     }
     const grads = BACKWARD_RULES[node.op_type]!(node, gy, ctx);
+    // The rule contract: at most one gradient per input, and one for every input that
+    // depends on the image (a rule that cannot differentiate one must throw instead).
+    const missing = node.input.findIndex((t, k) => active.has(t) && !grads[k]);
+    if (grads.length > node.input.length || missing >= 0) {
+      const what = missing >= 0 ? `no gradient for input ${missing} (${node.input[missing]}), which depends on the image` : `${grads.length} gradients for ${node.input.length} inputs`;
+      throw new CompileError(`the backward rule for ${node.op_type} returned ${what} (node "${node.name ?? node.output[0]}")`);
+    }
     node.input.forEach((t, k) => {
       const gk = grads[k];
       if (gk && active.has(t)) contributions.set(t, [...(contributions.get(t) ?? []), gk]);
@@ -187,7 +184,12 @@ export async function compileGradient(modelBytes: Uint8Array, options: CompileOp
   }
   const gx = gradOf(x);
   if (!gx) throw new CompileError(`no gradient reaches input ${x}`);
+  return gx;
+}
 
+/** The graph's outputs: embedding, grad, and the normalised colour-mean |grad| basis (f32 and f16). */
+function outputHeads(g: GraphBuilder, ctx: GradContext, fwd: Forward, gx: string): void {
+  const [, c, h, w] = fwd.inputShape;
   g.node('Identity', [gx], {}, ['grad']);
   if (fwd.output !== 'embedding') g.node('Identity', [fwd.output], {}, ['embedding']);
   const saliency = ctx.reduce('ReduceMean', ctx.op('Abs', ['grad']), [1], false);
@@ -198,5 +200,48 @@ export async function compileGradient(modelBytes: Uint8Array, options: CompileOp
   g.output('basis', DataType.FLOAT, ['K', h, w]);
   g.node('Cast', ['basis'], { to: DataType.FLOAT16 }, ['basis16']);
   g.output('basis16', DataType.FLOAT16, ['K', h, w]);
+}
+
+/** Compile the gradient graph; returns its ONNX bytes. Its image input is always named `x`. */
+export async function compileGradient(modelBytes: Uint8Array, options: CompileOptions = {}): Promise<Uint8Array> {
+  let model: ModelProto;
+  try {
+    model = decodeModel(modelBytes);
+  } catch (e) {
+    throw new CompileError(`not an ONNX model: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  const checked = validate(model);
+  const forwardNames = [...checked.model.graph.node.flatMap((n) => [...n.input, ...n.output]), ...checked.model.graph.initializer.map((t) => t.name!)];
+  for (const name of [...GRAD_INPUTS, 'grad', 'basis', 'basis16', ...(checked.output === 'embedding' ? [] : ['embedding'])]) {
+    if (name !== checked.input && forwardNames.includes(name)) throw new CompileError(`the model already uses the tensor name "${name}", which the gradient graph needs`);
+  }
+  const fwd = bindImageInput(checked);
+  const active = activeTensors(fwd);
+  if (!active.has(fwd.output)) throw new CompileError(`output ${fwd.output} does not depend on input ${checked.input}`);
+  const unsupported = fwd.model.graph.node.filter((n) => n.input.some((i) => active.has(i)) && !BACKWARD_RULES[n.op_type]);
+  if (unsupported.length) {
+    const n = unsupported[0]!;
+    throw new CompileError(`${n.op_type} node "${n.name ?? n.output[0]}" has no backward rule; supported ops: ${SUPPORTED_OPS.join(', ')}`);
+  }
+  const shapes = await inferShapes(fwd);
+  const opset = Math.max(17, fwd.opset);
+
+  const g = new GraphBuilder(`${options.name ?? model.graph.name ?? 'model'}_grad`);
+  g.reserve(...forwardNames, IMAGE_INPUT, ...fwd.model.graph.node.map((n) => n.name ?? ''));
+  g.inputs.push({ name: IMAGE_INPUT, type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: fwd.inputShape.map((d) => ({ dim_value: d })) } } } });
+  g.input('cot', DataType.FLOAT, ['K', fwd.n]);
+  g.input('mean', DataType.FLOAT, [1, fwd.n]);
+  for (const t of fwd.model.graph.initializer) g.initializers.push(t);
+
+  // Forward, batch 1, with the rewrites the backward needs.
+  const nodes = fwd.model.graph.node.map((node) => {
+    const rewrite = FORWARD_REWRITES[node.op_type];
+    return rewrite && active.has(node.input[0]!) ? rewrite(node, g) : node;
+  });
+  nodes.forEach((n) => g.adopt(n));
+
+  const ctx = new GradContext(g, opset, shapes, fwd.consts, active, 'cot', options.shareWeights ?? false);
+  const gx = sweep(nodes, ctx, active, fwd.output, normalisationHead(ctx, fwd.output), IMAGE_INPUT);
+  outputHeads(g, ctx, fwd, gx);
   return g.serialize({ opset, doc: `gradient graph of ${options.name ?? model.graph.name ?? 'model'} (xfv-edge compiler)` });
 }

@@ -11,8 +11,8 @@ import type { ConstTensor } from './tensors.js';
 
 /** A compile error naming the op, the node and what is supported. */
 export class CompileError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'CompileError';
   }
 }
@@ -68,10 +68,9 @@ export class GradContext {
     return this.g.op(type, inputs, attrs);
   }
 
-  /** ReduceSum / ReduceMean over `axes` (axes as an input from opset 13 / 18). */
+  /** ReduceSum / ReduceMean over `axes` (ReduceSum takes axes as an input in every opset we emit, ≥ 17; ReduceMean from 18). */
   reduce(type: 'ReduceSum' | 'ReduceMean', x: string, axes: number[], keepdims: boolean): string {
-    const asInput = type === 'ReduceSum' ? this.opset >= 13 : this.opset >= 18;
-    if (asInput) return this.op(type, [x, this.i64('axes', axes)], { keepdims: keepdims ? 1 : 0 });
+    if (type === 'ReduceSum' || this.opset >= 18) return this.op(type, [x, this.i64('axes', axes)], { keepdims: keepdims ? 1 : 0 });
     return this.op(type, [x], { axes, keepdims: keepdims ? 1 : 0 });
   }
 

@@ -113,13 +113,8 @@ const clip: BackwardRule = (node, gy, ctx) => {
   const x = node.input[0]!;
   let lo: number | undefined;
   let hi: number | undefined;
-  if (ctx.opset < 11) {
-    lo = attrFloat(node, 'min', -Infinity);
-    hi = attrFloat(node, 'max', Infinity);
-  } else {
-    if (node.input[1]) lo = ctx.constValue(node, node.input[1], 'min').data[0];
-    if (node.input[2]) hi = ctx.constValue(node, node.input[2], 'max').data[0];
-  }
+  if (node.input[1]) lo = ctx.constValue(node, node.input[1], 'min').data[0];
+  if (node.input[2]) hi = ctx.constValue(node, node.input[2], 'max').data[0];
   let mask: string | undefined;
   if (lo !== undefined && lo > -Infinity) mask = ctx.op('Greater', [x, ctx.f32('clip_min', [lo], [])]);
   if (hi !== undefined && hi < Infinity) {
@@ -229,7 +224,7 @@ const pad: BackwardRule = (node, gy, ctx) => {
   if (mode !== 'constant') throw ctx.unsupported(node, `mode ${mode} is unsupported (only constant)`);
   const inShape = ctx.shape(node.input[0]!);
   const r = inShape.length;
-  const raw = ctx.opset < 11 ? attrInts(node, 'pads')! : Array.from(ctx.constValue(node, node.input[1], 'pads').data);
+  const raw = Array.from(ctx.constValue(node, node.input[1], 'pads').data);
   const axes = node.input[3] ? Array.from(ctx.constValue(node, node.input[3], 'axes').data).map((a) => (a < 0 ? a + r : a)) : inShape.map((_, i) => i);
   const begin = Array(r).fill(0);
   const end = Array(r).fill(0);
@@ -270,9 +265,9 @@ const slice: BackwardRule = (node, gy, ctx) => {
   const inShape = ctx.shape(node.input[0]!);
   const r = inShape.length;
   const values = (i: number, what: string) => (node.input[i] ? Array.from(ctx.constValue(node, node.input[i], what).data) : undefined);
-  const starts = ctx.opset < 10 ? attrInts(node, 'starts')! : values(1, 'starts')!;
-  const ends = ctx.opset < 10 ? attrInts(node, 'ends')! : values(2, 'ends')!;
-  const axes = (ctx.opset < 10 ? attrInts(node, 'axes') : values(3, 'axes')) ?? starts.map((_, i) => i);
+  const starts = values(1, 'starts')!;
+  const ends = values(2, 'ends')!;
+  const axes = values(3, 'axes') ?? starts.map((_, i) => i);
   const steps = values(4, 'steps') ?? starts.map(() => 1);
   if (steps.some((s) => s !== 1)) throw ctx.unsupported(node, 'steps other than 1 are unsupported');
   const padBegin = Array(r).fill(0);

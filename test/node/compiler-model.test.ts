@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { CompileError, SUPPORTED_OPS, compileGradient } from '../../models/compiler/compile.js';
 import { GraphBuilder } from '../../models/onnx/builder.js';
+import { BACKWARD_RULES } from '../../models/compiler/rules.js';
 import { DataType, decodeModel } from '../../models/onnx/proto.js';
 import { ortWeb, webSession } from '../../eval/lib/ort.js';
 import { evaluate, normalised } from '../oracle/f64.js';
@@ -64,14 +65,33 @@ describe('MobileFaceNet-style graph', () => {
   });
 });
 
-function tinyModel(edit: (g: GraphBuilder, x: string) => string, inputShape: (number | string)[] = ['B', 1, 4, 4], extraInput = false): Uint8Array {
+function tinyModel(edit: (g: GraphBuilder, x: string) => string, inputShape: (number | string)[] = ['B', 1, 4, 4], extraInput = false, inputName = 'x'): Uint8Array {
   const g = new GraphBuilder('tiny');
-  const x = g.input('x', DataType.FLOAT, inputShape);
+  const x = g.input(inputName, DataType.FLOAT, inputShape);
   if (extraInput) g.input('y', DataType.FLOAT, [1, 4]);
   const out = g.node('Flatten', [edit(g, x)], {}, ['emb'])[0]!;
   g.output(out, DataType.FLOAT, ['B', 16]);
   return g.serialize();
 }
+
+describe('input binding', () => {
+  it('names the image input x whatever the forward model calls it, and computes the same gradient', async () => {
+    const net = (g: GraphBuilder, x: string) => g.op('Relu', [g.op('Conv', [x, g.constant('w', Float32Array.from({ length: 9 }, (_, i) => (i - 4) / 7), [1, 1, 3, 3])], { pads: [1, 1, 1, 1] })]);
+    const [named, plain] = await Promise.all([compileGradient(tinyModel(net, ['B', 1, 4, 4], false, 'input_1')), compileGradient(tinyModel(net))]);
+    const x = Float32Array.from({ length: 16 }, (_, i) => Math.sin(i + 1));
+    const cot = Float32Array.from({ length: 2 * 16 }, (_, i) => (i % 16 === i >> 4 ? 1 : 0.25));
+    const grads: Float32Array[] = [];
+    for (const bytes of [named, plain]) {
+      const session = await webSession(bytes);
+      expect(session.inputNames).toEqual(['x', 'cot', 'mean']);
+      const out = await session.run({ x: new ortWeb.Tensor('float32', x, [1, 1, 4, 4]), cot: new ortWeb.Tensor('float32', cot, [2, 16]), mean: new ortWeb.Tensor('float32', new Float32Array(16), [1, 16]) }, ['grad']);
+      grads.push(out.grad!.data as Float32Array);
+      await session.release();
+    }
+    expect(grads[0]!.some((v) => v !== 0)).toBe(true);
+    expect(Array.from(grads[0]!)).toEqual(Array.from(grads[1]!));
+  });
+});
 
 describe('compile errors', () => {
   it('names an unsupported op, its node and the supported list', async () => {
@@ -85,6 +105,16 @@ describe('compile errors', () => {
   it('names an unsupported attribute', async () => {
     const bytes = tinyModel((g, x) => g.op('Pad', [x, g.constant('p', BigInt64Array.from([0n, 0n, 1n, 1n, 0n, 0n, 1n, 1n]), [8])], { mode: 'reflect' }));
     await expect(compileGradient(bytes)).rejects.toThrow(/Pad node "n_Pad_0": mode reflect is unsupported \(only constant\)/);
+  });
+
+  it('stops when a backward rule breaks its contract (no gradient for an image-dependent input)', async () => {
+    const relu = BACKWARD_RULES.Relu!;
+    BACKWARD_RULES.Relu = () => [];
+    try {
+      await expect(compileGradient(tinyModel((g, x) => g.op('Relu', [x])))).rejects.toThrow(/the backward rule for Relu returned no gradient for input 0 \(x\), which depends on the image/);
+    } finally {
+      BACKWARD_RULES.Relu = relu;
+    }
   });
 
   it('refuses two inputs', async () => {
