@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST_DIR } from '../models/build.js';
-import { explainPair } from '../src/engine/explain.js';
+import { explainPair } from '../src/engine/explanation.js';
 import type { OrtModule } from '../src/engine/embed.js';
-import { BASIS_CHUNK, gradientRunner } from '../src/engine/gradient.js';
+import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';
 import { FACES_DIR, loadModelInput } from '../eval/lib/faces.js';
 import { distGradient, ortWeb, webSession } from '../eval/lib/ort.js';
@@ -18,7 +18,7 @@ import { machine, markdownTable, spliceReadme, writeResults } from './lib/report
 
 const manifest = JSON.parse(readFileSync(join(DIST_DIR, 'manifest.json'), 'utf8')) as ModelManifest;
 const gradient = distGradient(DIST_DIR);
-const runner = gradientRunner(ortWeb as unknown as OrtModule, await webSession(gradient.graph, gradient.options), { channels: 3, size: 150, n: 128, chunk: BASIS_CHUNK });
+const runner = gradientRunner(ortWeb as unknown as OrtModule, await webSession(gradient.graph, gradient.options), gradientShape(manifest));
 const rows: { pair: string; image: string; maxAbsOverRange: number }[] = [];
 for (const [pa, pb] of [['amy/amy1.png', 'amy/amy2.png'], ['amy/amy1.png', 'raj/raj2.png']] as const) {
   const images = [pa, pb].map((p, i) => ({ x: loadModelInput(join(FACES_DIR, 'bbt', p)), basisKey: String(i) })) as [never, never];

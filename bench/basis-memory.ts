@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST_DIR } from '../models/build.js';
 import { compileGradient } from '../models/compiler/compile.js';
-import { BASIS_CHUNK, gradientRunner } from '../src/engine/gradient.js';
+import { BASIS_CHUNK, gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import type { OrtModule } from '../src/engine/embed.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';
 import { REPO_ROOT, loadModelInput, FACES_DIR } from '../eval/lib/faces.js';
@@ -42,11 +42,11 @@ async function child(config: Config) {
     ? await webSession(split.graph, { ...split.options, ...prepack })
     : await webSession(await compileGradient(readFileSync(join(DIST_DIR, manifest.files.fp32.path)), { name: manifest.id, shareWeights: true }), config.prepack ? {} : { extra: split.options.extra });
   const afterLoad = heap();
-  const runner = gradientRunner(ortWeb as unknown as OrtModule, session, { channels: 3, size: 150, n: 128, chunk: config.k });
+  const runner = gradientRunner(ortWeb as unknown as OrtModule, session, gradientShape(manifest, config.k));
   const ms: number[] = [];
   for (let i = 0; i <= RUNS; i++) {
     const t = performance.now();
-    await runner.basis(x, new Float32Array(128), () => undefined);
+    await runner.basis(x, new Float32Array(128), 'f32', () => undefined);
     if (i > 0) ms.push(performance.now() - t);
   }
   console.log(JSON.stringify({ afterInt8, afterLoad, afterBasis: heap(), basisMs: median(ms) }));

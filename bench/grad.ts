@@ -18,7 +18,7 @@ import { DIST_DIR } from '../models/build.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';
 import { REPO_ROOT } from '../eval/lib/faces.js';
 import { compileGradient } from '../models/compiler/compile.js';
-import { gradientRunner } from '../src/engine/gradient.js';
+import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import type { OrtModule } from '../src/engine/embed.js';
 import { distGradient, nodeSession, ortNode, ortWeb, webSession } from '../eval/lib/ort.js';
 import { loadFaceApiOracle } from '../test/oracle/faceapi.js';
@@ -143,10 +143,10 @@ async function main() {
       const g = await compileGradient(file('fp32'), { name: manifest.id, shareWeights });
       forms[i]!.graphMB = g.length / 1e6;
       const s = await webSession(g);
-      const r = gradientRunner(ortWeb as unknown as OrtModule, s, { channels: 3, size: S, n: N, chunk: 16 });
-      await r.basis(image(), new Float32Array(N), () => undefined);
+      const r = gradientRunner(ortWeb as unknown as OrtModule, s, gradientShape(manifest, 16));
+      await r.basis(image(), new Float32Array(N), 'f32', () => undefined);
       const t = performance.now();
-      await r.basis(image(), new Float32Array(N), () => undefined);
+      await r.basis(image(), new Float32Array(N), 'f32', () => undefined);
       forms[i]!.ms.push(performance.now() - t);
       await s.release();
     }

@@ -16,8 +16,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, relative, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { embedBatch, type OrtModule, type OrtSession } from '../src/engine/embed.js';
-import { type BasisCache, type ExplainMethod, explainPair } from '../src/engine/explain.js';
-import { BASIS_CHUNK, gradientRunner } from '../src/engine/gradient.js';
+import { type BasisCache, type ExplainMethod, explainPair } from '../src/engine/explanation.js';
+import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import { bytesBasisCache } from '../src/store/basis.js';
 import { randomMap } from '../src/xfv/baselines.js';
 import { CORRRISE_DEFAULTS, corrRiseMasks, correlationMap } from '../src/xfv/corrrise.js';
@@ -104,7 +104,7 @@ export async function runEvaluation(opts: EvalOptions) {
   const session = (bytes: Uint8Array, options = {}) => (opts.runtime === 'node' ? nodeSession(bytes, options) : webSession(bytes, options)) as Promise<OrtSession>;
   const int8 = await session(dist(manifest.files.int8.path));
   const gradient = distGradient(join(REPO_ROOT, 'models', 'dist'));
-  const runner = gradientRunner(ort, await session(gradient.graph, gradient.options), { channels: 3, size: manifest.input.size, n: manifest.output.size, chunk: BASIS_CHUNK });
+  const runner = gradientRunner(ort, await session(gradient.graph, gradient.options), gradientShape(manifest));
   const size = manifest.input.size;
   const pixels = size * size;
   const θ = manifest.decision.threshold;

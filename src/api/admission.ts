@@ -51,10 +51,11 @@ export const imageAdmission: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 /**
- * Run gradient-graph work for this request: its image slot is handed back first (a basis
- * takes seconds; cached pairs should not wait behind it), then it queues for the graph.
+ * The wrapper for this request's gradient-graph work: it frees the request's image slot
+ * first (a basis takes seconds; cached pairs should not wait behind it), then queues for
+ * the graph.
  */
-export function gradientAdmission(c: Context<AppEnv>) {
+export function gradientWorkFreeingImageSlot(c: Context<AppEnv>) {
   const g = gate('gradient', 1, intVar(c.env.GRADIENT_QUEUE, ADMISSION_DEFAULTS.gradientQueue, { min: 0 }), 120_000);
   return async <T>(task: () => Promise<T>): Promise<T> => {
     c.get('releaseImageSlot')?.();

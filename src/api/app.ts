@@ -12,7 +12,9 @@ import { requestId } from 'hono/request-id';
 import { type EngineSource, getEngine } from '../engine/engine.js';
 import { ModelUnavailableError } from '../store/models.js';
 import { docsPage, problemPage } from './docs.js';
-import { DEFAULT_LIMITS } from './images.js';
+import { DEFAULT_LIMITS } from '../engine/verify.js';
+import { ImageError } from '../image/index.js';
+import { imageProblem } from './images.js';
 import { registerMeta } from './meta.js';
 import { PROBLEMS, ProblemError, type ProblemKind, problem } from './problem.js';
 import type { AppEnv } from './types.js';
@@ -105,6 +107,7 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   });
 
   app.onError((err, c) => {
+    if (err instanceof ImageError) err = imageProblem(err);
     if (err instanceof ProblemError) return problem(c, err.kind, err.message, err.extra, err.headers);
     if (err instanceof ModelUnavailableError) return problem(c, 'model-unavailable', err.message, {}, { 'Retry-After': '30' });
     if (err instanceof HTTPException) {

@@ -1,9 +1,7 @@
 /**
  * @module api/encoding
- * Small byte encodings the API needs: base64 (for data: URIs) and hex SHA-256 content
- * addresses.
+ * base64 for data: URIs.
  */
-import { sha256Hex } from '../store/models.js';
 
 export function toBase64(bytes: Uint8Array): string {
   let binary = '';
@@ -11,6 +9,3 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-export const sha256OfFloats = (x: Float32Array) => sha256Hex(new Uint8Array(x.buffer as ArrayBuffer, x.byteOffset, x.byteLength));
-
-export const sha256OfText = (text: string) => sha256Hex(new TextEncoder().encode(text));

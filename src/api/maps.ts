@@ -1,17 +1,18 @@
 /**
  * @module api/maps
  * `GET /v1/maps/{resultId}/{a|b}/{similarity|dissimilarity}.{png|overlay.png|f32|json}`
- * from the stored result (store/results): `.f32` streams a ranged read of the result
+ * from the tenant's result store (store/results): `.f32` streams a ranged read of the result
  * object (never buffered); `.json` is built from its record; a PNG streams from its own
  * object once rendered, and is rendered from the raw map and face (then kept) on first
  * request. Content-Type, Content-Length, a strong ETag and an immutable Cache-Control (the
  * ids are content addresses), If-None-Match → 304 and single byte ranges → 206 / 416.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { CONTENT_TYPES, type ExplanationRecord, MAP_FORMATS, MAP_IMAGES, MAP_KINDS, type MapFormat, type MapImage, type MapKind, renderPng, sidecarBytes } from './artifacts.js';
+import { CONTENT_TYPES, type ExplanationRecord, MAP_FORMATS, type MapFormat, renderPng, sidecarBytes } from '../engine/artifacts.js';
 import { etagMatches, requestedRange } from './ranges.js';
 import { DEFAULT_TENANT } from '../store/keys.js';
-import { type Slice, layoutOf, renderedKey, resultKey } from '../store/results.js';
+import { type Slice, ResultGoneError, r2ResultStore } from '../store/results.js';
+import { MAP_IMAGES, MAP_KINDS, type MapImage, type MapKind } from '../xfv/maps.js';
 import { ProblemError } from './problem.js';
 import { problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
@@ -61,12 +62,9 @@ export function registerMaps(app: OpenAPIHono<AppEnv>) {
       throw new ProblemError('not-found', `no map ${resultId}/${image}/${file}: expected /v1/maps/<32 hex>/<a|b>/<similarity|dissimilarity>.<png|overlay.png|f32|json>`);
     }
     const [kind, format] = [match[1] as MapKind, match[2] as MapFormat];
-    const tenant = DEFAULT_TENANT;
-    const bucket = c.env.DATA;
-    const key = resultKey(tenant, resultId);
-    const stored = await bucket.head(key);
-    const layout = layoutOf(stored?.customMetadata);
-    if (!stored || !layout) throw new ProblemError('not-found', `no map ${resultId}/${image}/${file} (unknown result, or explained with store: false)`);
+    const results = r2ResultStore(c.env.DATA, DEFAULT_TENANT);
+    const layout = await results.layout(resultId);
+    if (!layout) throw new ProblemError('not-found', `no map ${resultId}/${image}/${file} (unknown result, or explained with store: false)`);
 
     // Content-addressed: the result id and the file name determine the bytes.
     const etag = `"${resultId}-${image}-${file}"`;
@@ -74,22 +72,25 @@ export function registerMaps(app: OpenAPIHono<AppEnv>) {
     if (etagMatches(c.req.header('if-none-match'), etag)) return new Response(null, { status: 304, headers });
     const rangeHeader = c.req.header('range');
     const map = layout.map(`${image as MapImage}.${kind}`);
-    const readSlice = async (slice: Slice) => {
-      const object = await bucket.get(key, { range: slice });
-      if (!object) throw new ProblemError('not-found', `result ${resultId} disappeared while reading`);
-      return object;
+    const read = async (slice: Slice) => {
+      try {
+        return await results.read(resultId, slice);
+      } catch (e) {
+        if (e instanceof ResultGoneError) throw new ProblemError('not-found', e.message);
+        throw e;
+      }
     };
 
     if (format === 'f32') {
       headers.set('X-Map-Shape', `${layout.size},${layout.size}`);
       const range = requestedRange(rangeHeader, map.length);
       const part = range ?? { offset: 0, length: map.length };
-      const object = await readSlice({ offset: map.offset + part.offset, length: part.length });
-      return bodyResponse(object.body, map.length, range, headers);
+      const stored = await read({ offset: map.offset + part.offset, length: part.length });
+      return bodyResponse(stored.body, map.length, range, headers);
     }
 
     if (format === 'json') {
-      const record = (await (await readSlice(layout.record)).json()) as ExplanationRecord;
+      const record = JSON.parse(new TextDecoder().decode(await (await read(layout.record)).bytes())) as ExplanationRecord;
       const bytes = sidecarBytes(record, image as MapImage, kind);
       const range = requestedRange(rangeHeader, bytes.length);
       return bodyResponse(sliceOf(bytes, range), bytes.length, range, headers);
@@ -97,16 +98,16 @@ export function registerMaps(app: OpenAPIHono<AppEnv>) {
 
     // PNGs: kept beside the result once rendered; streamed from there (a byte range of
     // a PNG, rare, is cut from the few tens of KB in memory).
-    const pngKey = renderedKey(tenant, resultId, `${image}/${file}`);
-    const png = await bucket.get(pngKey);
+    const path = `${image}/${file}`;
+    const png = await results.rendered(resultId, path);
     if (png) {
       const range = requestedRange(rangeHeader, png.size);
       if (!range) return bodyResponse(png.body, png.size, undefined, headers);
-      return bodyResponse(sliceOf(new Uint8Array(await png.arrayBuffer()), range), png.size, range, headers);
+      return bodyResponse(sliceOf(await png.bytes(), range), png.size, range, headers);
     }
-    const [raw, face] = await Promise.all([map, layout.face(image as MapImage)].map(async (slice) => new Uint8Array(await (await readSlice(slice)).arrayBuffer())));
+    const [raw, face] = await Promise.all([map, layout.face(image as MapImage)].map(async (slice) => (await read(slice)).bytes()));
     const bytes = renderPng(format, new Float32Array(raw!.buffer, raw!.byteOffset, raw!.length / 4), face!, layout.size);
-    await bucket.put(pngKey, bytes, { httpMetadata: { contentType: 'image/png' } });
+    await results.keepRendered(resultId, path, bytes, 'image/png');
     const range = requestedRange(rangeHeader, bytes.length);
     return bodyResponse(sliceOf(bytes, range), bytes.length, range, headers);
   });

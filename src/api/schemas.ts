@@ -4,6 +4,8 @@
  * OpenAPI document.
  */
 import { z } from '@hono/zod-openapi';
+import { EXPLAIN_METHODS } from '../engine/explanation.js';
+import { MAP_SELECTORS } from '../xfv/maps.js';
 
 export const ImageJson = z
   .object({ base64: z.base64().openapi({ description: 'PNG or JPEG bytes, standard base64', example: 'iVBORw0KGgo…' }) })
@@ -66,11 +68,9 @@ export const problemResponses = (codes: number[]) =>
     codes.map((code) => [code, { description: `Problem (${code})`, content: { 'application/problem+json': { schema: Problem } } }]),
   );
 
-export const METHODS = ['fggb', 'xssab', 'gradient'] as const;
-export const MAP_SELECTORS = ['a.similarity', 'a.dissimilarity', 'b.similarity', 'b.dissimilarity'] as const;
 
 const explainFields = {
-  method: z.enum(METHODS).default('fggb').openapi({ description: 'fggb (default), or the baselines xssab and gradient' }),
+  method: z.enum(EXPLAIN_METHODS).default('fggb').openapi({ description: 'fggb (default), or the baselines xssab and gradient' }),
   centre: z.boolean().default(false).openapi({ description: "Centre embeddings on the model's mean μ (optional mode, its own θ); default false = the paper's FGGB" }),
   maps: z.array(z.enum(MAP_SELECTORS)).min(1).default([...MAP_SELECTORS]).openapi({ description: 'Which maps to produce' }),
   store: z.boolean().default(true).openapi({ description: 'false: keep nothing (no bases, no maps) after the response; maps come back inline as data: URIs' }),
@@ -97,7 +97,7 @@ const MapLinks = z
 export const ExplainResult = VerifyResult.extend({
   resultId: z.string().openapi({ description: 'Content address of this explanation (same inputs and options → same id)' }),
   explanation: z.object({
-    method: z.enum(METHODS),
+    method: z.enum(EXPLAIN_METHODS),
     centre: z.boolean(),
     threshold: z.number().openapi({ description: 'θ in the FGGB weights w_k = f̂_A[k]f̂_B[k] − θ/N' }),
     cosine: z.number().openapi({ description: 'Cosine of the fp32 f̂ the explanation decomposes (Σ_k w_k = cosine − θ)' }),

@@ -3,10 +3,10 @@
  * Hono context types shared by the routes.
  */
 import type { Engine } from '../engine/engine.js';
-import type { Env } from '../env.js';
-import type { ImageLimits } from './images.js';
+import type { ImageLimits } from '../engine/verify.js';
 
 export interface AppEnv {
+  /** The Worker's bindings, generated from wrangler.toml by `npm run types` (src/worker-configuration.d.ts). */
   Bindings: Env;
   Variables: {
     requestId: string;

@@ -1,17 +1,18 @@
 /**
  * @module engine/engine
- * The per-isolate inference engine: the manifest and the int8 embedding session, loaded
- * from R2 on first use and kept for the isolate's life. Runs are serialised (one WASM
+ * The inference engine: the manifest and the int8 embedding session, loaded from a model
+ * source (R2 in the Worker, models/dist in Node) on first use and, in the Worker, kept for
+ * the isolate's life (`getEngine`). Runs are serialised (one WASM
  * thread); a failed load is not cached, so a later request retries after the bucket is
  * fixed, but a failed ORT initialisation is (it poisons the isolate).
  */
-import type { ModelManifest } from '../xfv/manifest.js';
-import { ModelUnavailableError, readManifest, readModelFile } from '../store/models.js';
+import type { ModelFile, ModelManifest } from '../xfv/manifest.js';
+import { ModelUnavailableError, r2ModelSource } from '../store/models.js';
 import { type OrtModule, type OrtSession, embedBatch } from './embed.js';
 import { releaseBuffer } from '../release.js';
 import { Gate } from './gate.js';
 import { Shared } from './shared-wait.js';
-import { BASIS_CHUNK, type GradientRunner, gradientRunner, gradientSessionOptions } from './gradient.js';
+import { type GradientRunner, loadGradientRunner } from './gradient.js';
 
 export interface Engine {
   manifest: ModelManifest;
@@ -21,10 +22,18 @@ export interface Engine {
   gradient(): Promise<GradientRunner>;
 }
 
+/** Where the manifest and the model files come from (each file checked against the manifest). */
+export interface ModelSource {
+  manifest(): Promise<ModelManifest>;
+  file(file: ModelFile): Promise<Uint8Array<ArrayBuffer>>;
+}
+
 export interface EngineSource {
   loadOrt: () => Promise<OrtModule>;
   bucket: R2Bucket;
 }
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 let engine: Shared<Engine> | undefined;
 let ortFailure: Error | undefined;
@@ -32,11 +41,12 @@ let ortFailure: Error | undefined;
 // held for 30 s belongs to a cancelled request).
 const queue = new Gate('wasm', 1, Infinity, { maxHoldMs: 30_000 });
 
-async function createEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> {
+/** An engine over a model source, not cached (Node scripts and the CLI; the Worker uses getEngine). */
+export async function createEngine(loadOrt: () => Promise<OrtModule>, models: ModelSource): Promise<Engine> {
   let ort: OrtModule;
   if (ortFailure) throw ortFailure;
-  const manifest = await readManifest(bucket);
-  const bytes = await readModelFile(bucket, manifest.files.int8);
+  const manifest = await models.manifest();
+  const bytes = await models.file(manifest.files.int8);
   let session: OrtSession;
   try {
     ort = await loadOrt();
@@ -44,26 +54,23 @@ async function createEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> 
     // onnxruntime copied the model into its heap: the file's bytes are not needed any more.
     releaseBuffer(bytes);
   } catch (e) {
-    ortFailure = new ModelUnavailableError(`onnxruntime could not start: ${e instanceof Error ? e.message : String(e)}`);
+    ortFailure = new ModelUnavailableError(`onnxruntime could not start: ${errorText(e)}`, { cause: e });
     throw ortFailure;
   }
   let gradient: Shared<GradientRunner> | undefined;
   const loadGradient = async (): Promise<GradientRunner> => {
     const { grad, gradWeights } = manifest.files;
     if (!grad || !gradWeights) throw new ModelUnavailableError('the manifest lists no gradient graph (files.grad, files.gradWeights): rebuild and reseed the models');
-    const [graph, weights] = await Promise.all([readModelFile(bucket, grad), readModelFile(bucket, gradWeights)]);
-    let gradSession: OrtSession;
+    const [graph, weights] = await Promise.all([models.file(grad), models.file(gradWeights)]);
     try {
-      gradSession = await ort.InferenceSession.create(graph, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', ...gradientSessionOptions(gradWeights.path, weights) });
+      return await loadGradientRunner(ort, manifest, { graph, weights }, { serialise: (task) => queue.run(task) });
     } catch (e) {
-      throw new ModelUnavailableError(`the gradient graph could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
+      throw new ModelUnavailableError(`the gradient graph could not be loaded: ${errorText(e)}`, { cause: e });
     } finally {
       // Copied into the heap (or failed): 22.6 MB given back now, not at the next GC.
       releaseBuffer(graph);
       releaseBuffer(weights);
     }
-    const shape = { channels: 3, size: manifest.input.size, n: manifest.output.size, chunk: BASIS_CHUNK };
-    return gradientRunner(ort, gradSession, shape, (task) => queue.run(task));
   };
   return {
     manifest,
@@ -80,10 +87,10 @@ async function createEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> 
   };
 }
 
-/** The isolate's engine, created on first call. */
-export function getEngine(source: EngineSource): Promise<Engine> {
+/** The isolate's engine over the models bucket, created on first call. */
+export function getEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> {
   if (!engine) {
-    const loading = (engine = new Shared(createEngine(source)));
+    const loading = (engine = new Shared(createEngine(loadOrt, r2ModelSource(bucket))));
     loading.promise.catch(() => {
       if (engine === loading) engine = undefined;
     });

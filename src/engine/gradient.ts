@@ -6,6 +6,19 @@
  */
 import type { OrtModule, OrtSession } from './embed.js';
 import { releaseBuffer } from '../release.js';
+import type { BasisDtype } from '../store/basis.js';
+import { HALF_TABLE } from '../store/float16.js';
+import type { BasisBlock } from '../xfv/fggb.js';
+import type { ModelManifest } from '../xfv/manifest.js';
+
+/** One chunk of a basis: channels k0…k0+count−1, as the accumulator reads them and as bytes to store. */
+export interface BasisChunk {
+  k0: number;
+  count: number;
+  block: BasisBlock;
+  /** The same values as stored (float32 LE, or float16 bit patterns). */
+  bytes: Uint8Array;
+}
 
 export interface GradientRunner {
   /** Raw embedding F of one preprocessed image (the forward part only). */
@@ -13,13 +26,11 @@ export interface GradientRunner {
   /** grad rows [K,C,H,W] for the given cotangent rows. */
   vjp(x: Float32Array, cot: Float32Array[], mean: Float32Array): Promise<Float32Array>;
   /**
-   * The N×H×W basis, delivered chunk by chunk: onChunk(k0, maps [count,H,W], count), as
-   * float32 values, or with dtype 'f16' as float16 bit patterns (the graph's `basis16`,
-   * half the bytes to copy out of the wasm heap). A chunk's array is valid only until its
-   * onChunk settles: it is released then (copy what must outlive the call).
+   * The N×H×W basis, delivered chunk by chunk as `dtype` (f16: the graph's `basis16`, half
+   * the bytes to copy out of the wasm heap). A chunk is valid only until its onChunk
+   * settles: it is released then (copy what must outlive the call).
    */
-  basis(x: Float32Array, mean: Float32Array, onChunk: (k0: number, maps: Float32Array, count: number) => Promise<void> | void): Promise<void>;
-  basis(x: Float32Array, mean: Float32Array, onChunk: (k0: number, codes: Uint16Array, count: number) => Promise<void> | void, dtype: 'f16'): Promise<void>;
+  basis(x: Float32Array, mean: Float32Array, dtype: BasisDtype, onChunk: (chunk: BasisChunk) => Promise<void> | void): Promise<void>;
 }
 
 /** Rows per basis run: the heap grows with it (README "Explanations": `npm run bench:basis-memory`). */
@@ -65,14 +76,15 @@ export function gradientRunner(ort: OrtModule, session: OrtSession, shape: Gradi
       cot.forEach((c, i) => rows.set(c, i * n));
       return run(x, rows, cot.length, mean, 'grad');
     },
-    basis: async (x: Float32Array, mean: Float32Array, onChunk: (k0: number, maps: never, count: number) => Promise<void> | void, dtype: 'f32' | 'f16' = 'f32') => {
+    basis: async (x, mean, dtype, onChunk) => {
       for (let k0 = 0; k0 < n; k0 += chunk) {
         const count = Math.min(chunk, n - k0);
         const cot = new Float32Array(count * n);
         for (let i = 0; i < count; i++) cot[i * n + k0 + i] = 1;
-        const maps = await run<Float32Array | Uint16Array>(x, cot, count, mean, dtype === 'f16' ? 'basis16' : 'basis');
-        await onChunk(k0, maps as never, count);
-        releaseBuffer(maps);
+        const values = await run<Float32Array | Uint16Array>(x, cot, count, mean, dtype === 'f16' ? 'basis16' : 'basis');
+        const block: BasisBlock = values instanceof Uint16Array ? { codes: values, table: HALF_TABLE } : values;
+        await onChunk({ k0, count, block, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
+        releaseBuffer(values);
         // A basis is seconds of synchronous wasm: give the event loop a turn between chunks
         // so other requests in the isolate (and the runtime's own pings) are not starved.
         await new Promise((resolve) => setTimeout(resolve, 0));
@@ -80,3 +92,19 @@ export function gradientRunner(ort: OrtModule, session: OrtSession, shape: Gradi
     },
   };
 }
+
+/** The session and shape for a manifest's gradient graph, from its file bytes (any onnxruntime). */
+export async function loadGradientRunner(
+  ort: OrtModule,
+  manifest: ModelManifest,
+  files: { graph: Uint8Array; weights: Uint8Array },
+  { serialise, sessionOptions = { executionProviders: ['wasm'] } }: { serialise?: <T>(task: () => Promise<T>) => Promise<T>; sessionOptions?: Record<string, unknown> } = {},
+): Promise<GradientRunner> {
+  const weightsPath = manifest.files.gradWeights?.path;
+  if (!weightsPath) throw new Error('the manifest lists no gradient weights (files.gradWeights)');
+  const session = await ort.InferenceSession.create(files.graph, { graphOptimizationLevel: 'all', ...sessionOptions, ...gradientSessionOptions(weightsPath, files.weights) });
+  return gradientRunner(ort, session, gradientShape(manifest), serialise);
+}
+
+/** The basis shape of a manifest's model, in BASIS_CHUNK rows per run. */
+export const gradientShape = (manifest: ModelManifest, chunk = BASIS_CHUNK): GradientShape => ({ channels: 3, size: manifest.input.size, n: manifest.output.size, chunk });

@@ -18,8 +18,14 @@ export type ImageFormat = 'png' | 'jpeg';
 
 /** Why an image was refused: `unsupported` (not PNG/JPEG), `too-large`, `undecodable`. */
 export class ImageError extends Error {
-  constructor(readonly kind: 'unsupported' | 'too-large' | 'too-small' | 'undecodable', message: string) {
-    super(message);
+  constructor(
+    readonly kind: 'unsupported' | 'too-large' | 'too-small' | 'undecodable',
+    message: string,
+    /** Which input it was (e.g. `a`), when known. */
+    readonly field?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
     this.name = 'ImageError';
   }
 }
@@ -145,6 +151,6 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Rgb
   } catch (e) {
     if (e instanceof ImageError) throw e;
     const reason = e instanceof Error ? e.message : String(e);
-    throw new ImageError('undecodable', `${format.toUpperCase()} could not be decoded: ${reason}`);
+    throw new ImageError('undecodable', `${format.toUpperCase()} could not be decoded: ${reason}`, undefined, { cause: e });
   }
 }

@@ -7,8 +7,8 @@ import type { ModelFile, ModelManifest } from '../xfv/manifest.js';
 import { MANIFEST_KEY, modelKey } from './keys.js';
 
 export class ModelUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'ModelUnavailableError';
   }
 }
@@ -18,6 +18,17 @@ export async function sha256Hex(bytes: ArrayBuffer | Uint8Array<ArrayBuffer>): P
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Checks a model file's bytes against its manifest entry (size and sha256). */
+export async function checkModelFile(name: string, bytes: Uint8Array<ArrayBuffer>, file: ModelFile): Promise<Uint8Array<ArrayBuffer>> {
+  if (bytes.length !== file.bytes) throw new ModelUnavailableError(`model file ${name} is corrupt: ${bytes.length} bytes, manifest says ${file.bytes}`);
+  const hash = await sha256Hex(bytes);
+  if (hash !== file.sha256) throw new ModelUnavailableError(`model file ${name} is corrupt: sha256 ${hash} does not match the manifest`);
+  return bytes;
+}
+
+/** The models bucket as the engine's model source. */
+export const r2ModelSource = (bucket: R2Bucket) => ({ manifest: () => readManifest(bucket), file: (file: ModelFile) => readModelFile(bucket, file) });
+
 export async function readManifest(bucket: R2Bucket): Promise<ModelManifest> {
   const object = await bucket.get(MANIFEST_KEY);
   if (!object) throw new ModelUnavailableError(`model manifest ${MANIFEST_KEY} is not in the models bucket (seed it with \`npm run seed\`)`);
@@ -26,7 +37,7 @@ export async function readManifest(bucket: R2Bucket): Promise<ModelManifest> {
     if (!manifest?.files?.int8 || !manifest.input || !manifest.decision) throw new Error('required fields are missing');
     return manifest;
   } catch (e) {
-    throw new ModelUnavailableError(`model manifest ${MANIFEST_KEY} is invalid: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ModelUnavailableError(`model manifest ${MANIFEST_KEY} is invalid: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
 }
 
@@ -35,11 +46,5 @@ export async function readModelFile(bucket: R2Bucket, file: ModelFile): Promise<
   const key = modelKey(file.path);
   const object = await bucket.get(key);
   if (!object) throw new ModelUnavailableError(`model file ${key} is not in the models bucket`);
-  const bytes = new Uint8Array(await object.arrayBuffer());
-  if (bytes.length !== file.bytes) {
-    throw new ModelUnavailableError(`model file ${key} is corrupt: ${bytes.length} bytes, manifest says ${file.bytes}`);
-  }
-  const hash = await sha256Hex(bytes);
-  if (hash !== file.sha256) throw new ModelUnavailableError(`model file ${key} is corrupt: sha256 ${hash} does not match the manifest`);
-  return bytes;
+  return checkModelFile(key, new Uint8Array(await object.arrayBuffer()), file);
 }

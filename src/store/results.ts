@@ -6,13 +6,14 @@
  * the model saw them (RGB bytes, H×W×3 each) and a JSON record, at offsets that follow from
  * H and the record's length (both in the object's custom metadata). `.f32` and `.json`
  * are served as ranged reads of it; PNGs are rendered from it on first request and kept
- * beside it under `<image>/<kind>.<png|overlay.png>`.
+ * beside it under `<image>/<kind>.<png|overlay.png>`. `r2ResultStore` is the adapter the
+ * pipeline and the maps route use (shaped like the basis cache).
  */
+import { MAP_SELECTORS as RESULT_MAPS, type MapSelector as ResultMap } from '../xfv/maps.js';
 import { tenantPrefix } from './keys.js';
 
+export { RESULT_MAPS, type ResultMap };
 export const RESULT_LAYOUT = 'xfv-result/1';
-export const RESULT_MAPS = ['a.similarity', 'a.dissimilarity', 'b.similarity', 'b.dissimilarity'] as const;
-export type ResultMap = (typeof RESULT_MAPS)[number];
 
 export const resultKey = (tenant: string, resultId: string) => `${tenantPrefix(tenant)}results/${resultId}/result.bin`;
 export const renderedKey = (tenant: string, resultId: string, path: string) => `${tenantPrefix(tenant)}results/${resultId}/${path}`;
@@ -76,4 +77,58 @@ export function encodeResult({ size, maps, faces, record }: ResultParts): { part
   }
   parts.push(json);
   return { parts, byteLength: layout.byteLength, customMetadata: { layout: RESULT_LAYOUT, size: String(size), record: String(json.length) } };
+}
+
+/** A stored body: its size, a stream of it, or its bytes. */
+export interface StoredBody {
+  size: number;
+  body: ReadableStream;
+  bytes(): Promise<Uint8Array>;
+}
+
+/** Stored explanations of one tenant, by result id. */
+export interface ResultStore {
+  put(resultId: string, parts: ResultParts): Promise<void>;
+  /** The layout of a stored result, or undefined when there is none. */
+  layout(resultId: string): Promise<ResultLayout | undefined>;
+  /** A byte range of a stored result (it must exist). */
+  read(resultId: string, slice: Slice): Promise<StoredBody>;
+  /** A file rendered from a result and kept beside it (e.g. `a/similarity.png`). */
+  rendered(resultId: string, path: string): Promise<StoredBody | undefined>;
+  keepRendered(resultId: string, path: string, bytes: Uint8Array, contentType: string): Promise<void>;
+}
+
+/** A result that vanished between its layout and a read of it. */
+export class ResultGoneError extends Error {
+  constructor(resultId: string) {
+    super(`result ${resultId} disappeared while reading`);
+    this.name = 'ResultGoneError';
+  }
+}
+
+const storedBody = (object: R2ObjectBody): StoredBody => ({ size: object.size, body: object.body, bytes: async () => new Uint8Array(await object.arrayBuffer()) });
+
+export function r2ResultStore(bucket: R2Bucket, tenant: string): ResultStore {
+  return {
+    async put(resultId, parts) {
+      const body = encodeResult(parts);
+      await bucket.put(resultKey(tenant, resultId), new Blob(body.parts as BlobPart[]), { httpMetadata: { contentType: 'application/x-xfv-result' }, customMetadata: body.customMetadata });
+    },
+    async layout(resultId) {
+      const stored = await bucket.head(resultKey(tenant, resultId));
+      return stored ? layoutOf(stored.customMetadata) : undefined;
+    },
+    async read(resultId, slice) {
+      const object = await bucket.get(resultKey(tenant, resultId), { range: slice });
+      if (!object) throw new ResultGoneError(resultId);
+      return storedBody(object);
+    },
+    async rendered(resultId, path) {
+      const object = await bucket.get(renderedKey(tenant, resultId, path));
+      return object ? storedBody(object) : undefined;
+    },
+    async keepRendered(resultId, path, bytes, contentType) {
+      await bucket.put(renderedKey(tenant, resultId, path), bytes, { httpMetadata: { contentType } });
+    },
+  };
 }

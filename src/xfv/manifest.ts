@@ -2,7 +2,8 @@
  * @module xfv/manifest
  * Data shapes shared by the model toolchain and the service: `models/calibration.json`
  * (what `npm run calibrate` measures) and `models/dist/manifest.json` (what the Worker
- * reads from R2 to find, verify and use the model files). Types only.
+ * reads from R2 to find, verify and use the model files), and the few facts every caller
+ * derives from a manifest (model reference, input spec, the explanation's θ), defined once.
  */
 export interface OperatingPoint {
   /** Accept when cosine ≥ threshold. */
@@ -66,4 +67,25 @@ export interface ModelManifest {
   files: { fp32: ModelFile; int8: ModelFile; grad?: ModelFile; gradWeights?: ModelFile };
   /** The gradient graph (x, cot, mean → embedding, grad, basis) and the fp32 θs FGGB uses. */
   gradient?: { inputs: string[]; outputs: string[]; thresholdFp32: number; centredThresholdFp32: number };
+}
+
+/** How responses and storage keys name the model: its id and the first 12 hex of its build key. */
+export interface ModelRef {
+  id: string;
+  version: string;
+}
+
+export const modelRef = (manifest: ModelManifest): ModelRef => ({ id: manifest.id, version: manifest.buildKey.slice(0, 12) });
+
+/** What preprocessing needs (image/preprocess's ModelInputSpec): input side, mean RGB and scale. */
+export const inputSpec = (manifest: ModelManifest): Pick<ModelManifest['input'], 'size' | 'mean' | 'scale'> => ({ size: manifest.input.size, mean: manifest.input.mean, scale: manifest.input.scale });
+
+/**
+ * θ in the explanation's weights (on the fp32 cosine the gradient graph sees): the centred
+ * mode always uses its own calibrated θ; the plain mode the caller's threshold if given,
+ * else the calibrated one.
+ */
+export function explanationThreshold(manifest: ModelManifest, { centre, threshold }: { centre: boolean; threshold?: number | undefined }): number {
+  if (!manifest.gradient) throw new Error('the manifest has no gradient graph');
+  return centre ? manifest.gradient.centredThresholdFp32 : (threshold ?? manifest.gradient.thresholdFp32);
 }

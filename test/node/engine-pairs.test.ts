@@ -1,40 +1,51 @@
 /**
- * All 780 BBT pairs through the service's engine path (decode → preprocess → int8 embed in
- * onnxruntime-web → cosine → decision at the manifest's θ): the accept/reject rates are
- * the ones the manifest's EER predicts.
+ * All 780 BBT pairs through the service's verify pipeline (engine/verify: decode →
+ * preprocess → int8 embed in onnxruntime-web → cosine → decision at the manifest's θ), the
+ * same code the Worker runs: the accept/reject rates are the ones the manifest's EER predicts.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
-import { embedBatch } from '../../src/engine/embed.js';
-import { decodeImage, toModelInput } from '../../src/image/index.js';
-import { cosine } from '../../src/xfv/verification.js';
+import { distEngine } from '../../src/cli/dist-engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { DEFAULT_LIMITS, verifyPair } from '../../src/engine/verify.js';
+import type { EmbeddingCache } from '../../src/store/embedding-cache.js';
 import { loadPairs } from '../../eval/lib/faces.js';
-import { ortWeb, webSession } from '../../eval/lib/ort.js';
-import { describeWithFaces, distFile, distManifest } from './helpers.js';
+import { describeWithFaces, distManifest } from './helpers.js';
 
-describeWithFaces('engine on all 780 pairs', () => {
+/** Embeddings by input hash in memory: each of the 40 faces is embedded once. */
+function memoryEmbeddingCache(): EmbeddingCache & { size: number } {
+  const stored = new Map<string, Float32Array>();
+  return {
+    get: async (sha) => stored.get(sha),
+    put: async (sha, e) => void stored.set(sha, e),
+    get size() {
+      return stored.size;
+    },
+  };
+}
+
+describeWithFaces('verify pipeline on all 780 pairs', () => {
   const { pairs, images } = loadPairs();
   const manifest = distManifest();
-  const embeddings = new Map<string, Float32Array>();
+  let engine: Engine;
 
   beforeAll(async () => {
-    const session = await webSession(distFile('int8'));
-    const spec = { size: manifest.input.size, mean: manifest.input.mean, scale: manifest.input.scale };
-    for (const path of images) {
-      const [e] = await embedBatch(ortWeb, session, [toModelInput(decodeImage(readFileSync(path)), spec)], spec.size);
-      embeddings.set(path, e!);
-    }
+    engine = await distEngine();
   });
 
-  it('accepts genuine and rejects impostor pairs at the rates the manifest EER predicts', () => {
-    const θ = manifest.decision.threshold;
+  it('accepts genuine and rejects impostor pairs at the rates the manifest EER predicts', async () => {
+    const bytes = new Map(images.map((p) => [p, new Uint8Array(readFileSync(p))]));
+    const embeddings = memoryEmbeddingCache();
     let falseReject = 0;
     let falseAccept = 0;
     for (const p of pairs) {
-      const accept = cosine(embeddings.get(p.a)!, embeddings.get(p.b)!) >= θ;
+      const { result } = await verifyPair(engine, { a: bytes.get(p.a)!, b: bytes.get(p.b)! }, { limits: DEFAULT_LIMITS, embeddings });
+      expect(result.threshold).toBe(manifest.decision.threshold);
+      const accept = result.decision === 'accept';
       if (p.same && !accept) falseReject++;
       if (!p.same && accept) falseAccept++;
     }
+    expect(embeddings.size).toBe(images.length);
     const genuine = pairs.filter((p) => p.same).length;
     const frr = falseReject / genuine;
     const far = falseAccept / (pairs.length - genuine);

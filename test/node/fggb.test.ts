@@ -5,9 +5,9 @@
  * for xssab and gradient. Cached bases give the same maps as fresh ones.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BasisCache, explainPair } from '../../src/engine/explain.js';
+import { type BasisCache, explainPair } from '../../src/engine/explanation.js';
 import { bytesBasisCache } from '../../src/store/basis.js';
-import { BASIS_CHUNK, gradientRunner, type GradientRunner } from '../../src/engine/gradient.js';
+import { gradientRunner, type GradientRunner, gradientShape } from '../../src/engine/gradient.js';
 import type { OrtModule } from '../../src/engine/embed.js';
 import { FggbAccumulator, fggbWeights, splitSigned, summariseWeights } from '../../src/xfv/fggb.js';
 import { blurFor, displayMap, gaussianBlur, minMax } from '../../src/xfv/display.js';
@@ -107,7 +107,7 @@ describeWithFaces('explanations vs the TFJS oracle', () => {
   beforeAll(async () => {
     const gradient = distGradient(DIST_DIR);
     const session = await webSession(gradient.graph, gradient.options);
-    runner = gradientRunner(ortWeb as unknown as OrtModule, session, { channels: 3, size: 150, n: 128, chunk: BASIS_CHUNK });
+    runner = gradientRunner(ortWeb as unknown as OrtModule, session, gradientShape(manifest));
     const rgbs = files.map((f, i) => ditheredFace(`bbt/${f}`, 101 + i));
     inputs = rgbs.map(rgbToInput);
     images = await Promise.all(rgbs.map((r) => tfjsImage(r)));

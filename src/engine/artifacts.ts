@@ -1,6 +1,7 @@
 /**
- * @module api/artifacts
- * The files an explanation produces, for the API (stored in R2 or inlined) and the CLI
+ * @module engine/artifacts
+ * The last stage of the explain pipeline: the files an explanation produces, for the API
+ * (stored in R2 or inlined) and the CLI
  * (written to disk): per image and kind, the raw map as float32 little-endian (`.f32`,
  * S⁺ or S⁻ before blur and min–max) with a JSON sidecar, a grey PNG of the display map
  * (blurred, min–max) and a colour overlay on the face. The Worker stores only the raw maps,
@@ -8,16 +9,11 @@
  */
 import { greyPng, overlayPng } from '../image/render.js';
 import { blurFor, displayMap } from '../xfv/display.js';
-import type { Explanation } from '../engine/explain.js';
+import { MAP_SELECTORS, type MapImage, type MapKind, type MapSelector, parseSelector } from '../xfv/maps.js';
+import type { Explanation } from './explanation.js';
 
-export const MAP_IMAGES = ['a', 'b'] as const;
-export const MAP_KINDS = ['similarity', 'dissimilarity'] as const;
 export const MAP_FORMATS = ['png', 'overlay.png', 'f32', 'json'] as const;
-export type MapImage = (typeof MAP_IMAGES)[number];
-export type MapKind = (typeof MAP_KINDS)[number];
 export type MapFormat = (typeof MAP_FORMATS)[number];
-export type MapSelector = `${MapImage}.${MapKind}`;
-export const ALL_MAPS: MapSelector[] = MAP_IMAGES.flatMap((i) => MAP_KINDS.map((k) => `${i}.${k}` as MapSelector));
 
 export const CONTENT_TYPES: Record<MapFormat, string> = {
   png: 'image/png',
@@ -56,6 +52,12 @@ export interface ExplanationRecord {
   stats: Record<MapSelector, MapStats>;
 }
 
+/** The raw map a selector names. */
+export const mapOf = (expl: Explanation, selector: MapSelector): Float32Array => {
+  const [image, kind] = parseSelector(selector);
+  return expl[image].maps[kind];
+};
+
 export function mapStats(raw: ArrayLike<number>): MapStats {
   let min = Infinity;
   let max = -Infinity;
@@ -70,10 +72,7 @@ export function mapStats(raw: ArrayLike<number>): MapStats {
 }
 
 export function explanationRecord(expl: Explanation, size: number, extra: { centre: boolean; threshold: number; resultId?: string }): ExplanationRecord {
-  const stats = Object.fromEntries(ALL_MAPS.map((sel) => {
-    const [image, kind] = sel.split('.') as [MapImage, MapKind];
-    return [sel, mapStats(expl[image].maps[kind])];
-  })) as Record<MapSelector, MapStats>;
+  const stats = Object.fromEntries(MAP_SELECTORS.map((sel) => [sel, mapStats(mapOf(expl, sel))])) as Record<MapSelector, MapStats>;
   return { method: expl.method, centre: extra.centre, threshold: extra.threshold, size, ...(extra.resultId ? { resultId: extra.resultId } : {}), stats };
 }
 
@@ -106,13 +105,13 @@ export function renderPng(format: 'png' | 'overlay.png', raw: Float32Array, face
 }
 
 /** Every file of the wanted maps, rendered (the CLI, and inline answers when nothing is stored). */
-export function renderArtifacts(expl: Explanation, faces: [Uint8Array, Uint8Array], size: number, wanted: MapSelector[], extra: { centre: boolean; threshold: number; resultId?: string }): MapArtifact[] {
+export function renderArtifacts(expl: Explanation, faces: [Uint8Array, Uint8Array], size: number, wanted: readonly MapSelector[], extra: { centre: boolean; threshold: number; resultId?: string }): MapArtifact[] {
   const out: MapArtifact[] = [];
   const shape = `${size},${size}`;
   const record = explanationRecord(expl, size, extra);
   for (const selector of wanted) {
-    const [image, kind] = selector.split('.') as [MapImage, MapKind];
-    const raw = expl[image].maps[kind];
+    const [image, kind] = parseSelector(selector);
+    const raw = mapOf(expl, selector);
     const face = faces[image === 'a' ? 0 : 1];
     const add = (format: MapFormat, bytes: Uint8Array) => out.push({ image, kind, format, bytes, contentType: CONTENT_TYPES[format], shape });
     add('f32', new Uint8Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));

@@ -1,0 +1,28 @@
+/**
+ * @module store/tenant
+ * Everything one tenant keeps for one model, in one object: basis cache (with its key
+ * scheme), embedding cache and result store, all under `t/<tenant>/` in the data bucket.
+ */
+import { type BasisCache, type BasisDtype } from './basis.js';
+import { basisKey, r2BasisCache } from './basis-cache.js';
+import { type EmbeddingCache, r2EmbeddingCache } from './embedding-cache.js';
+import { type ResultStore, r2ResultStore } from './results.js';
+
+export interface TenantStores {
+  tenant: string;
+  bases: BasisCache;
+  /** The content address of an input's basis in this tenant's cache. */
+  basisKey(centred: boolean, inputSha: string, dtype: BasisDtype): string;
+  embeddings: EmbeddingCache;
+  results: ResultStore;
+}
+
+export function r2TenantStores(bucket: R2Bucket, tenant: string, model: { id: string; version: string }, embeddingSize: number): TenantStores {
+  return {
+    tenant,
+    bases: r2BasisCache(bucket, embeddingSize),
+    basisKey: (centred, inputSha, dtype) => basisKey(tenant, model, centred, inputSha, dtype),
+    embeddings: r2EmbeddingCache(bucket, tenant, model),
+    results: r2ResultStore(bucket, tenant),
+  };
+}
