@@ -21,8 +21,17 @@ const WARM = Number(process.env.BENCH_RUNS ?? 200);
 function multipart(a: Uint8Array, b: Uint8Array): { body: Buffer; type: string } {
   const boundary = 'xfvbench0123456789';
   const part = (name: string, bytes: Uint8Array) =>
-    Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.png"\r\nContent-Type: image/png\r\n\r\n`), bytes, Buffer.from('\r\n')]);
-  return { body: Buffer.concat([part('a', a), part('b', b), Buffer.from(`--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
+    Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.png"\r\nContent-Type: image/png\r\n\r\n`,
+      ),
+      bytes,
+      Buffer.from('\r\n'),
+    ]);
+  return {
+    body: Buffer.concat([part('a', a), part('b', b), Buffer.from(`--${boundary}--\r\n`)]),
+    type: `multipart/form-data; boundary=${boundary}`,
+  };
 }
 
 async function main() {
@@ -73,9 +82,25 @@ async function main() {
       readyMs: server.readyMs,
       coldVerifyMs: cold.ms,
       coldTiming: cold.timing,
-      warm: { runs: WARM, p50: median(lat), p95: quantile(lat, 0.95), decodeMs: share('decodeMs'), preprocessMs: share('preprocessMs'), inferenceMs: share('inferenceMs') },
+      warm: {
+        runs: WARM,
+        p50: median(lat),
+        p95: quantile(lat, 0.95),
+        decodeMs: share('decodeMs'),
+        preprocessMs: share('preprocessMs'),
+        inferenceMs: share('inferenceMs'),
+      },
       healthz: { p50: median(health), p95: quantile(health, 0.95) },
-      load: { connections: 2, durationS: load.duration, requests: load.requests.total, ok: load['2xx'], failed, reqPerSec: load.requests.average, latencyP50: load.latency.p50, latencyP97_5: load.latency.p97_5 },
+      load: {
+        connections: 2,
+        durationS: load.duration,
+        requests: load.requests.total,
+        ok: load['2xx'],
+        failed,
+        reqPerSec: load.requests.average,
+        latencyP50: load.latency.p50,
+        latencyP97_5: load.latency.p97_5,
+      },
     };
     const path = writeResults('api', result);
     const w = result.warm;
@@ -85,12 +110,24 @@ async function main() {
         ['wrangler dev ready (spawn → first /healthz)', `${fmt(result.readyMs)} ms`],
         ['cold /v1/verify (ORT init + model load from R2 + inference)', `${fmt(result.coldVerifyMs)} ms`],
         [`warm /v1/verify p50 / p95 (${WARM} sequential)`, `${fmt(w.p50)} / ${fmt(w.p95)} ms`],
-        ['… of which decode / preprocess / inference (server medians)', `${fmt(w.decodeMs)} / ${fmt(w.preprocessMs)} / ${fmt(w.inferenceMs)} ms`],
-        ['baseline: GET /healthz p50 (same run)', `${fmt(result.healthz.p50)} ms (verify = ${(w.p50 / result.healthz.p50).toFixed(1)}× healthz)`],
-        ['load: autocannon, 2 connections, 20 s', `${result.load.reqPerSec.toFixed(1)} req/s, p50 ${result.load.latencyP50} ms, ${result.load.ok} ok, ${failed} failed`],
+        [
+          '… of which decode / preprocess / inference (server medians)',
+          `${fmt(w.decodeMs)} / ${fmt(w.preprocessMs)} / ${fmt(w.inferenceMs)} ms`,
+        ],
+        [
+          'baseline: GET /healthz p50 (same run)',
+          `${fmt(result.healthz.p50)} ms (verify = ${(w.p50 / result.healthz.p50).toFixed(1)}× healthz)`,
+        ],
+        [
+          'load: autocannon, 2 connections, 20 s',
+          `${result.load.reqPerSec.toFixed(1)} req/s, p50 ${result.load.latencyP50} ms, ${result.load.ok} ok, ${failed} failed`,
+        ],
       ],
     );
-    spliceReadme('api', `${table}\n\n_Two 150×150 PNG faces per request, loopback, ${result.machine.date.slice(0, 10)}. Reproduce: \`npm run bench:api\`._`);
+    spliceReadme(
+      'api',
+      `${table}\n\n_Two 150×150 PNG faces per request, loopback, ${result.machine.date.slice(0, 10)}. Reproduce: \`npm run bench:api\`._`,
+    );
     console.log(`\n${table}\nwrote ${path}`);
   } finally {
     await server.stop();

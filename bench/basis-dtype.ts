@@ -20,10 +20,23 @@ const manifest = JSON.parse(readFileSync(join(DIST_DIR, 'manifest.json'), 'utf8'
 const gradient = distGradient(DIST_DIR);
 const runner = gradientRunner(ortWeb as unknown as OrtModule, await webSession(gradient.graph, gradient.options), gradientShape(manifest));
 const rows: { pair: string; image: string; maxAbsOverRange: number }[] = [];
-for (const [pa, pb] of [['amy/amy1.png', 'amy/amy2.png'], ['amy/amy1.png', 'raj/raj2.png']] as const) {
+for (const [pa, pb] of [
+  ['amy/amy1.png', 'amy/amy2.png'],
+  ['amy/amy1.png', 'raj/raj2.png'],
+] as const) {
   const images = [pa, pb].map((p, i) => ({ x: loadModelInput(join(FACES_DIR, 'bbt', p)), basisKey: String(i) })) as [never, never];
   const run = (dtype: 'f32' | 'f16') =>
-    explainPair(runner, images, { method: 'fggb', centre: false, threshold: manifest.gradient!.thresholdFp32, mean: new Float32Array(128), modelId: manifest.id, size: 150, channels: 3, dtype, store: false });
+    explainPair(runner, images, {
+      method: 'fggb',
+      centre: false,
+      threshold: manifest.gradient!.thresholdFp32,
+      mean: new Float32Array(128),
+      modelId: manifest.id,
+      size: 150,
+      channels: 3,
+      dtype,
+      store: false,
+    });
   const [full, half] = [await run('f32'), await run('f16')];
   for (const img of ['a', 'b'] as const) {
     const r1 = full[img].maps.raw;
@@ -40,6 +53,9 @@ for (const [pa, pb] of [['amy/amy1.png', 'amy/amy2.png'], ['amy/amy1.png', 'raj/
   }
 }
 writeResults('basis-dtype', { machine: machine(), rows });
-const table = markdownTable(['pair', 'image', 'max abs(S_f16 − S_f32) / range of S_f32'], rows.map((r) => [r.pair, r.image, r.maxAbsOverRange.toExponential(2)]));
+const table = markdownTable(
+  ['pair', 'image', 'max abs(S_f16 − S_f32) / range of S_f32'],
+  rows.map((r) => [r.pair, r.image, r.maxAbsOverRange.toExponential(2)]),
+);
 spliceReadme('basis-dtype', `${table}\n\n_Reproduce: \`npm run bench:basis-dtype\`._`);
 console.log(table);

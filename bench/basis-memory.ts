@@ -40,7 +40,10 @@ async function child(config: Config) {
   const prepack = config.prepack ? { extra: {} } : {};
   const session = config.external
     ? await webSession(split.graph, { ...split.options, ...prepack })
-    : await webSession(await compileGradient(readFileSync(join(DIST_DIR, manifest.files.fp32.path)), { name: manifest.id, shareWeights: true }), config.prepack ? {} : { extra: split.options.extra });
+    : await webSession(
+        await compileGradient(readFileSync(join(DIST_DIR, manifest.files.fp32.path)), { name: manifest.id, shareWeights: true }),
+        config.prepack ? {} : { extra: split.options.extra },
+      );
   const afterLoad = heap();
   const runner = gradientRunner(ortWeb as unknown as OrtModule, session, gradientShape(manifest, config.k));
   const ms: number[] = [];
@@ -60,18 +63,42 @@ async function main() {
   ];
   const rows: (Config & { afterInt8: number; afterLoad: number; afterBasis: number; basisMs: number })[] = [];
   for (const config of configs) {
-    const out = execFileSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['bench/basis-memory.ts', '--child', JSON.stringify(config)], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const out = execFileSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['bench/basis-memory.ts', '--child', JSON.stringify(config)], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
     const r = JSON.parse(out.trim().split('\n').pop()!) as (typeof rows)[number];
     rows.push({ ...config, ...r });
-    console.log(`${config.label}, K=${config.k}: heap ${(r.afterLoad / MB).toFixed(1)} → ${(r.afterBasis / MB).toFixed(1)} MB, basis ${fmt(r.basisMs)} ms`);
+    console.log(
+      `${config.label}, K=${config.k}: heap ${(r.afterLoad / MB).toFixed(1)} → ${(r.afterBasis / MB).toFixed(1)} MB, basis ${fmt(r.basisMs)} ms`,
+    );
   }
   const base = rows[0]!;
   writeResults('basis-memory', { machine: machine(), runs: RUNS, served: { k: BASIS_CHUNK }, rows });
   const table = markdownTable(
-    ['gradient session', 'K', 'heap after int8 (MB)', 'after loading the graph (MB)', 'after a full basis (MB)', 'full basis (ms)', 'time vs previous'],
-    rows.map((r) => [r.label + (r.external && !r.prepack && r.k === BASIS_CHUNK ? ' **(served)**' : ''), r.k, (r.afterInt8 / MB).toFixed(1), (r.afterLoad / MB).toFixed(1), (r.afterBasis / MB).toFixed(1), fmt(r.basisMs), ratio(r.basisMs / base.basisMs)]),
+    [
+      'gradient session',
+      'K',
+      'heap after int8 (MB)',
+      'after loading the graph (MB)',
+      'after a full basis (MB)',
+      'full basis (ms)',
+      'time vs previous',
+    ],
+    rows.map((r) => [
+      r.label + (r.external && !r.prepack && r.k === BASIS_CHUNK ? ' **(served)**' : ''),
+      r.k,
+      (r.afterInt8 / MB).toFixed(1),
+      (r.afterLoad / MB).toFixed(1),
+      (r.afterBasis / MB).toFixed(1),
+      fmt(r.basisMs),
+      ratio(r.basisMs / base.basisMs),
+    ]),
   );
-  spliceReadme('basis-memory', `${table}\n\n_onnxruntime-web 1 thread under Node; heap = the wasm Memory's size (it never shrinks); median of ${RUNS} full bases after a warm-up, each configuration in its own process. Reproduce: \`npm run bench:basis-memory\` (${machine().date.slice(0, 10)})._`);
+  spliceReadme(
+    'basis-memory',
+    `${table}\n\n_onnxruntime-web 1 thread under Node; heap = the wasm Memory's size (it never shrinks); median of ${RUNS} full bases after a warm-up, each configuration in its own process. Reproduce: \`npm run bench:basis-memory\` (${machine().date.slice(0, 10)})._`,
+  );
   console.log(`\n${table}`);
 }
 

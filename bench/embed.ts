@@ -49,7 +49,8 @@ async function main() {
     }
   }
 
-  const get = (runtime: string, m: string, batch: number) => rows.find((r) => r.runtime === runtime && r.model === m && r.batch === batch)!.medianMsPerImage;
+  const get = (runtime: string, m: string, batch: number) =>
+    rows.find((r) => r.runtime === runtime && r.model === m && r.batch === batch)!.medianMsPerImage;
   const table = markdownTable(
     ['runtime (1 thread)', 'model', 'batch', 'median ms/image', 'p95 ms/image', 'vs TFJS-wasm', 'int8/fp32'],
     rows.map((r) => [

@@ -36,11 +36,31 @@ async function main() {
   const gradient = distGradient(DIST_DIR);
   const session = await webSession(gradient.graph, gradient.options);
   const runner = gradientRunner(ortWeb as unknown as OrtModule, session, gradientShape(manifest));
-  const options = { method: 'fggb' as const, centre: false, threshold: θ, mean: new Float32Array(128), modelId: manifest.id, size: 150, channels: 3, dtype: 'f16' as const, store: false };
+  const options = {
+    method: 'fggb' as const,
+    centre: false,
+    threshold: θ,
+    mean: new Float32Array(128),
+    modelId: manifest.id,
+    size: 150,
+    channels: 3,
+    dtype: 'f16' as const,
+    store: false,
+  };
   const nodeNew: number[] = [];
-  for (const [a, b] of [['amy/amy1.png', 'raj/raj2.png'], ['penny/penny1.png', 'howard/howard1.png']] as const) {
+  for (const [a, b] of [
+    ['amy/amy1.png', 'raj/raj2.png'],
+    ['penny/penny1.png', 'howard/howard1.png'],
+  ] as const) {
     const t = performance.now();
-    await explainPair(runner, [{ x: loadModelInput(face(a)), basisKey: a }, { x: loadModelInput(face(b)), basisKey: b }], options);
+    await explainPair(
+      runner,
+      [
+        { x: loadModelInput(face(a)), basisKey: a },
+        { x: loadModelInput(face(b)), basisKey: b },
+      ],
+      options,
+    );
     nodeNew.push(performance.now() - t);
   }
   console.log(`node ort-web new pair: ${nodeNew.map(fmt).join(', ')} ms`);
@@ -59,14 +79,23 @@ async function main() {
   const inspector = await connectInspector(inspectorPort);
   try {
     const MB = 2 ** 20;
-    const wasmHeap = async () => ((await (await fetch(`${server.url}/v1/models`, { signal: AbortSignal.timeout(120_000) })).json()) as { runtime: { wasmHeapBytes: number | null } }).runtime.wasmHeapBytes ?? 0;
+    const wasmHeap = async () =>
+      (
+        (await (await fetch(`${server.url}/v1/models`, { signal: AbortSignal.timeout(120_000) })).json()) as {
+          runtime: { wasmHeapBytes: number | null };
+        }
+      ).runtime.wasmHeapBytes ?? 0;
     const post = async (a: string, b: string) => {
       const fd = new FormData();
       fd.append('a', new Blob([readFileSync(face(a))]), 'a.png');
       fd.append('b', new Blob([readFileSync(face(b))]), 'b.png');
       const t = performance.now();
       const res = await fetch(`${server.url}/v1/explain`, { method: 'POST', body: fd, signal: AbortSignal.timeout(120_000) });
-      const body = (await res.json()) as { explanation: { basis: { a: string; b: string } }; maps: Record<string, Record<string, Record<string, string>>>; timing: Record<string, number> };
+      const body = (await res.json()) as {
+        explanation: { basis: { a: string; b: string } };
+        maps: Record<string, Record<string, Record<string, string>>>;
+        timing: Record<string, number>;
+      };
       if (res.status !== 200) throw new Error(`explain answered ${res.status}: ${JSON.stringify(body)}`);
       return { ms: performance.now() - t, basis: body.explanation.basis, timing: body.timing, maps: body.maps };
     };
@@ -98,7 +127,13 @@ async function main() {
       }
       const peak = samples.reduce((x, y) => (y.js + y.buffers > x.js + x.buffers ? y : x));
       const atPeak = { jsHeapMB: peak.js / MB, arrayBuffersMB: peak.buffers / MB, wasmHeapMB: (await wasmHeap()) / MB };
-      return { result, samples: samples.length, unanswered: lost, peakMB: atPeak.jsHeapMB + atPeak.arrayBuffersMB + atPeak.wasmHeapMB, atPeak };
+      return {
+        result,
+        samples: samples.length,
+        unanswered: lost,
+        peakMB: atPeak.jsHeapMB + atPeak.arrayBuffersMB + atPeak.wasmHeapMB,
+        atPeak,
+      };
     };
     // New pairs: images 1 of four people, never seen by this server.
     const { result: fresh, ...freshMemory } = await sampleWhile(async () => {
@@ -114,14 +149,15 @@ async function main() {
       return { jsHeapMB: u.usedSize / MB, arrayBuffersMB: (u.backingStorageSize ?? 0) / MB, wasmHeapMB: (await wasmHeap()) / MB };
     };
     const afterNewPairsLiveMB = await live();
-    console.log(`wrangler dev new pair: ${fresh.map((f) => fmt(f.ms)).join(', ')} ms; isolate peak ${freshMemory.peakMB.toFixed(1)} MB (${freshMemory.samples} samples)`);
+    console.log(
+      `wrangler dev new pair: ${fresh.map((f) => fmt(f.ms)).join(', ')} ms; isolate peak ${freshMemory.peakMB.toFixed(1)} MB (${freshMemory.samples} samples)`,
+    );
 
     // Cached pairs: new combinations of the four now-cached images (no sampling).
     const cachedImages = [0, 1, 2, 3].map((i) => `${PEOPLE[i]}/${PEOPLE[i]}1.png`);
     const cached: Awaited<ReturnType<typeof post>>[] = [];
     for (let rep = 0; rep < 3; rep++)
-      for (let i = 0; i < 4; i++)
-        for (let j = 0; j < 4; j++) if (i !== j) cached.push(await post(cachedImages[i]!, cachedImages[j]!));
+      for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) if (i !== j) cached.push(await post(cachedImages[i]!, cachedImages[j]!));
     if (cached.some((c) => c.basis.a !== 'hit' || c.basis.b !== 'hit')) throw new Error('a cached-pair request recomputed a basis');
     const lat = cached.map((c) => c.ms);
     const part = (k: string) => median(cached.map((c) => c.timing[k] ?? 0));
@@ -155,7 +191,9 @@ async function main() {
     };
     const { result: burstDone, ...burstMemory } = await sampleWhile(rounds);
     const { result: _liveDone, ...burstLive } = await sampleWhile(rounds, { collect: true });
-    console.log(`wrangler dev ${burstDone.length} concurrent cached pairs: isolate peak ${burstMemory.peakMB.toFixed(1)} MB, live ${burstLive.peakMB.toFixed(1)} MB`);
+    console.log(
+      `wrangler dev ${burstDone.length} concurrent cached pairs: isolate peak ${burstMemory.peakMB.toFixed(1)} MB, live ${burstLive.peakMB.toFixed(1)} MB`,
+    );
 
     // After ~100 more requests: what the isolate keeps (live, after a full GC).
     const memory = {
@@ -173,7 +211,18 @@ async function main() {
       wranglerDev: {
         newPairMs: fresh.map((f) => f.ms),
         newPairTiming: fresh.map((f) => f.timing),
-        cachedPair: { runs: lat.length, p50: median(lat), p95: quantile(lat, 0.95), decodeMs: part('decodeMs'), preprocessMs: part('preprocessMs'), inferenceMs: part('inferenceMs'), embeddingMs: part('embeddingMs'), combineMs: part('combineMs'), storeMs: part('storeMs'), serverTotalMs: part('totalMs') },
+        cachedPair: {
+          runs: lat.length,
+          p50: median(lat),
+          p95: quantile(lat, 0.95),
+          decodeMs: part('decodeMs'),
+          preprocessMs: part('preprocessMs'),
+          inferenceMs: part('inferenceMs'),
+          embeddingMs: part('embeddingMs'),
+          combineMs: part('combineMs'),
+          storeMs: part('storeMs'),
+          serverTotalMs: part('totalMs'),
+        },
         mapGets: gets,
         isolateMemory: memory,
       },
@@ -184,24 +233,57 @@ async function main() {
     writeResults('explain', result);
     const w = result.wranglerDev;
     const mb = (v: number) => `${v.toFixed(1)} MB`;
-    const split = (m: { jsHeapMB: number; arrayBuffersMB: number; wasmHeapMB: number }) => `(${mb(m.jsHeapMB)} + ${mb(m.arrayBuffersMB)} + ${mb(m.wasmHeapMB)})`;
+    const split = (m: { jsHeapMB: number; arrayBuffersMB: number; wasmHeapMB: number }) =>
+      `(${mb(m.jsHeapMB)} + ${mb(m.arrayBuffersMB)} + ${mb(m.wasmHeapMB)})`;
     const table = markdownTable(
       ['measure', 'value'],
       [
         ['TFJS-wasm FGGB, one new pair (baseline, same run)', `${fmt(tfjsMs)} ms`],
-        ['onnxruntime-web under Node, new pair (2 bases + maps)', `${nodeNew.map(fmt).join(' / ')} ms (${ratio(tfjsMs / median(nodeNew))} faster)`],
-        ['wrangler dev, new pair (2 bases computed, stored)', `${w.newPairMs.map(fmt).join(' / ')} ms (${ratio(tfjsMs / median(w.newPairMs))} faster)`],
-        [`wrangler dev, cached pair p50 / p95 (${lat.length} requests, new combinations of cached images)`, `${fmt(w.cachedPair.p50)} / ${fmt(w.cachedPair.p95)} ms`],
-        ['… server medians: total / decode / preprocess / int8 embeddings (cached) / combine (R2 stream + sum) / store', `${fmt(w.cachedPair.serverTotalMs)} / ${fmt(w.cachedPair.decodeMs)} / ${fmt(w.cachedPair.preprocessMs)} / ${fmt(w.cachedPair.inferenceMs)} / ${fmt(w.cachedPair.combineMs)} / ${fmt(w.cachedPair.storeMs)} ms`],
-        ['GET overlay.png: first (rendered, then kept) / later (streamed from R2); GET .f32 (ranged read)', `${fmt(gets.overlayFirstMs)} / ${fmt(gets.overlayStoredMs)} ms; ${fmt(gets.f32Ms)} ms`],
+        [
+          'onnxruntime-web under Node, new pair (2 bases + maps)',
+          `${nodeNew.map(fmt).join(' / ')} ms (${ratio(tfjsMs / median(nodeNew))} faster)`,
+        ],
+        [
+          'wrangler dev, new pair (2 bases computed, stored)',
+          `${w.newPairMs.map(fmt).join(' / ')} ms (${ratio(tfjsMs / median(w.newPairMs))} faster)`,
+        ],
+        [
+          `wrangler dev, cached pair p50 / p95 (${lat.length} requests, new combinations of cached images)`,
+          `${fmt(w.cachedPair.p50)} / ${fmt(w.cachedPair.p95)} ms`,
+        ],
+        [
+          '… server medians: total / decode / preprocess / int8 embeddings (cached) / combine (R2 stream + sum) / store',
+          `${fmt(w.cachedPair.serverTotalMs)} / ${fmt(w.cachedPair.decodeMs)} / ${fmt(w.cachedPair.preprocessMs)} / ${fmt(w.cachedPair.inferenceMs)} / ${fmt(w.cachedPair.combineMs)} / ${fmt(w.cachedPair.storeMs)} ms`,
+        ],
+        [
+          'GET overlay.png: first (rendered, then kept) / later (streamed from R2); GET .f32 (ranged read)',
+          `${fmt(gets.overlayFirstMs)} / ${fmt(gets.overlayStoredMs)} ms; ${fmt(gets.f32Ms)} ms`,
+        ],
         ['basis per image (float16, header + embedding + 128×150×150)', `${(basisBytes / 1e6).toFixed(2)} MB`],
-        [`isolate peak while explaining new pairs on a cold isolate (largest JS heap + ArrayBuffers sample, garbage included, + final wasm heap; ${memory.samples} samples)`, `${mb(memory.peakMB)} ${split(memory.atPeak)}`],
-        [`isolate peak with ${memory.concurrentCached.requests} cached-pair requests in flight at once, 4 rounds (same reading; ${memory.concurrentCached.samples} samples)`, `${mb(memory.concurrentCached.peakMB)} ${split(memory.concurrentCached.atPeak)}`],
-        [`… live (a full GC before each of ${memory.concurrentCached.live.samples} samples, 4 more rounds)`, `${mb(memory.concurrentCached.live.peakMB)} ${split(memory.concurrentCached.live.atPeak)}`],
-        ['… live after the new pairs / after all requests (full GC first)', [memory.afterNewPairsLiveMB, memory.afterRunLiveMB].map((m) => `${mb(m.jsHeapMB + m.arrayBuffersMB + m.wasmHeapMB)} ${split(m)}`).join(' / ')],
+        [
+          `isolate peak while explaining new pairs on a cold isolate (largest JS heap + ArrayBuffers sample, garbage included, + final wasm heap; ${memory.samples} samples)`,
+          `${mb(memory.peakMB)} ${split(memory.atPeak)}`,
+        ],
+        [
+          `isolate peak with ${memory.concurrentCached.requests} cached-pair requests in flight at once, 4 rounds (same reading; ${memory.concurrentCached.samples} samples)`,
+          `${mb(memory.concurrentCached.peakMB)} ${split(memory.concurrentCached.atPeak)}`,
+        ],
+        [
+          `… live (a full GC before each of ${memory.concurrentCached.live.samples} samples, 4 more rounds)`,
+          `${mb(memory.concurrentCached.live.peakMB)} ${split(memory.concurrentCached.live.atPeak)}`,
+        ],
+        [
+          '… live after the new pairs / after all requests (full GC first)',
+          [memory.afterNewPairsLiveMB, memory.afterRunLiveMB]
+            .map((m) => `${mb(m.jsHeapMB + m.arrayBuffersMB + m.wasmHeapMB)} ${split(m)}`)
+            .join(' / '),
+        ],
       ],
     );
-    spliceReadme('explain', `${table}\n\n_Reproduce: \`npm run bench:explain\` (${result.machine.date.slice(0, 10)}). Basis chunk K = ${BASIS_CHUNK}. Memory comes from the isolate itself: V8's heap figures over wrangler dev's inspector, sampled every 25 ms from the first request on (the models load during the first explanation), and the ORT wasm heap from \`/v1/models\` (it never shrinks: its final size is its peak). The isolate answers between gradient chunks, so a short spike inside one chunk can be missed. Model files and gradient outputs are released (detached) as soon as they are used, so garbage barely adds to the peak._`);
+    spliceReadme(
+      'explain',
+      `${table}\n\n_Reproduce: \`npm run bench:explain\` (${result.machine.date.slice(0, 10)}). Basis chunk K = ${BASIS_CHUNK}. Memory comes from the isolate itself: V8's heap figures over wrangler dev's inspector, sampled every 25 ms from the first request on (the models load during the first explanation), and the ORT wasm heap from \`/v1/models\` (it never shrinks: its final size is its peak). The isolate answers between gradient chunks, so a short spike inside one chunk can be missed. Model files and gradient outputs are released (detached) as soon as they are used, so garbage barely adds to the peak._`,
+    );
     console.log(`\n${table}`);
   } finally {
     inspector.close();

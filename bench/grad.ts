@@ -40,7 +40,11 @@ function feedsFor(rt: Runtime, k: number, k0 = 0) {
   const T = (rt === 'web' ? ortWeb.Tensor : ortNode.Tensor) as unknown as new (t: 'float32', d: Float32Array, dims: number[]) => unknown;
   const cot = new Float32Array(k * N);
   for (let i = 0; i < k; i++) cot[i * N + ((k0 + i) % N)] = 1;
-  return { x: new T('float32', image(), [1, 3, S, S]), cot: new T('float32', cot, [k, N]), mean: new T('float32', new Float32Array(N), [1, N]) };
+  return {
+    x: new T('float32', image(), [1, 3, S, S]),
+    cot: new T('float32', cot, [k, N]),
+    mean: new T('float32', new Float32Array(N), [1, N]),
+  };
 }
 
 const session = (rt: Runtime, bytes: Uint8Array, options = {}) => (rt === 'web' ? webSession(bytes, options) : nodeSession(bytes, options));
@@ -49,7 +53,8 @@ const session = (rt: Runtime, bytes: Uint8Array, options = {}) => (rt === 'web' 
 async function fullBasis(rt: Runtime, k: number) {
   const s = await session(rt, gradient().graph, gradient().options);
   const run = async () => {
-    for (let k0 = 0; k0 < N; k0 += k) await (s.run as (f: unknown, o: string[]) => Promise<unknown>)(feedsFor(rt, Math.min(k, N - k0), k0), ['basis']);
+    for (let k0 = 0; k0 < N; k0 += k)
+      await (s.run as (f: unknown, o: string[]) => Promise<unknown>)(feedsFor(rt, Math.min(k, N - k0), k0), ['basis']);
   };
   await run();
   const t = performance.now();
@@ -64,12 +69,23 @@ async function child(rt: Runtime, k: number) {
 function tfjsBasisMs(k: number): Promise<number> {
   return (async () => {
     const { tf, net, faceapi } = await loadFaceApiOracle();
-    const rgb = tf.tensor3d(Float32Array.from({ length: S * S * 3 }, (_, i) => (i * 7) % 256), [S, S, 3]);
+    const rgb = tf.tensor3d(
+      Float32Array.from({ length: S * S * 3 }, (_, i) => (i * 7) % 256),
+      [S, S, 3],
+    );
     const t0 = performance.now();
     for (let k0 = 0; k0 < N; k0 += k) {
       const rows = Math.min(k, N - k0);
       const batch = tf.stack(Array.from({ length: rows }, () => rgb));
-      const onehot = tf.oneHot(tf.tensor1d(Array.from({ length: rows }, (_, i) => k0 + i), 'int32'), N).toFloat();
+      const onehot = tf
+        .oneHot(
+          tf.tensor1d(
+            Array.from({ length: rows }, (_, i) => k0 + i),
+            'int32',
+          ),
+          N,
+        )
+        .toFloat();
       const f = (b: unknown) => {
         const emb = net.forwardInput(new faceapi.NetInput(tf.unstack(b), true));
         const unit = tf.div(emb, tf.add(tf.norm(emb, 'euclidean', 1, true), 1e-8));
@@ -94,11 +110,15 @@ async function profileNode(k: number): Promise<{ op: string; ms: number; share: 
   for (let i = 0; i < 3; i++) await s.run(feeds, ['basis']);
   s.endProfiling();
   await s.release();
-  const path = readdirSync(tmpdir()).map((f) => join(tmpdir(), f)).find((f) => f.startsWith(prefix))!;
+  const path = readdirSync(tmpdir())
+    .map((f) => join(tmpdir(), f))
+    .find((f) => f.startsWith(prefix))!;
   const events = JSON.parse(readFileSync(path, 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
   rmSync(path);
   const byOp = new Map<string, number>();
-  for (const e of events) if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) byOp.set(e.args?.op_name ?? '?', (byOp.get(e.args?.op_name ?? '?') ?? 0) + e.dur / 1000 / 3);
+  for (const e of events)
+    if (e.cat === 'Node' && e.name.endsWith('_kernel_time'))
+      byOp.set(e.args?.op_name ?? '?', (byOp.get(e.args?.op_name ?? '?') ?? 0) + e.dur / 1000 / 3);
   const total = [...byOp.values()].reduce((a, b) => a + b, 0);
   return [...byOp.entries()].sort((a, b) => b[1] - a[1]).map(([op, ms]) => ({ op, ms, share: ms / total }));
 }
@@ -117,7 +137,9 @@ async function main() {
     forward1[rt] = median(await timeRuns(() => runFwd(1), 20));
     for (const k of KS) {
       const f = median(await timeRuns(() => runFwd(k), RUNS, 1));
-      const v = median(await timeRuns(() => (grad.run as (f: unknown, o: string[]) => Promise<unknown>)(feedsFor(rt, k), ['basis']), RUNS, 1));
+      const v = median(
+        await timeRuns(() => (grad.run as (f: unknown, o: string[]) => Promise<unknown>)(feedsFor(rt, k), ['basis']), RUNS, 1),
+      );
       rows.push({ runtime: rt, k, forwardBatchKMs: f, vjpMs: v, ratio: v / f });
       console.log(`${rt} K=${k}: forward ${fmt(f)} ms, VJP ${fmt(v)} ms (${(v / f).toFixed(2)}×)`);
     }
@@ -126,7 +148,10 @@ async function main() {
   const bases: { runtime: Runtime; k: number; ms: number; maxRssMB: number }[] = [];
   for (const rt of ['web', 'node'] as const)
     for (const k of [16, 32, 64, 128]) {
-      const out = execFileSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['bench/grad.ts', '--child', rt, String(k)], { cwd: REPO_ROOT, encoding: 'utf8' });
+      const out = execFileSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['bench/grad.ts', '--child', rt, String(k)], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      });
       const r = JSON.parse(out.trim().split('\n').pop()!) as { ms: number; maxRssMB: number };
       bases.push({ runtime: rt, k, ...r });
       console.log(`${rt} full basis K=${k}: ${fmt(r.ms)} ms, peak RSS ${r.maxRssMB.toFixed(0)} MB`);
@@ -162,20 +187,55 @@ async function main() {
   const profile = await profileNode(32);
 
   const best = (rt: Runtime) => bases.filter((b) => b.runtime === rt).sort((a, b) => a.ms - b.ms)[0]!;
-  writeResults('grad', { machine: machine(), runs: RUNS, forwardBatch1Ms: forward1, vjp: rows, fullBasis: bases, tfjsBasis: tfjs, profileNodeK32: profile, backwardForms: forms });
+  writeResults('grad', {
+    machine: machine(),
+    runs: RUNS,
+    forwardBatch1Ms: forward1,
+    vjp: rows,
+    fullBasis: bases,
+    tfjsBasis: tfjs,
+    profileNodeK32: profile,
+    backwardForms: forms,
+  });
   const t1 = markdownTable(
     ['runtime', 'K', 'forward batch K (ms)', 'VJP, K rows (ms)', 'VJP / forward'],
-    rows.map((r) => [r.runtime === 'web' ? 'onnxruntime-web wasm' : 'onnxruntime-node', r.k, fmt(r.forwardBatchKMs), fmt(r.vjpMs), ratio(r.ratio)]),
+    rows.map((r) => [
+      r.runtime === 'web' ? 'onnxruntime-web wasm' : 'onnxruntime-node',
+      r.k,
+      fmt(r.forwardBatchKMs),
+      fmt(r.vjpMs),
+      ratio(r.ratio),
+    ]),
   );
   const t2 = markdownTable(
     ['full 128-row basis, one image', 'chunk K', 'time (ms)', 'peak RSS (MB)', 'speed-up vs TFJS-wasm', '÷ batch-1 forward'],
     [
-      ...bases.map((b) => [b.runtime === 'web' ? 'onnxruntime-web wasm' : 'onnxruntime-node', b.k, fmt(b.ms), b.maxRssMB.toFixed(0), ratio(tfjsBest / b.ms), (b.ms / forward1[b.runtime]).toFixed(0)]),
-      ...tfjs.map((t) => ['TFJS-wasm baseline (batched tf.grad)', t.k, fmt(t.ms), '', '1.00×' + (t.ms === tfjsBest ? ' (best)' : ''), (t.ms / forward1.web).toFixed(0)]),
+      ...bases.map((b) => [
+        b.runtime === 'web' ? 'onnxruntime-web wasm' : 'onnxruntime-node',
+        b.k,
+        fmt(b.ms),
+        b.maxRssMB.toFixed(0),
+        ratio(tfjsBest / b.ms),
+        (b.ms / forward1[b.runtime]).toFixed(0),
+      ]),
+      ...tfjs.map((t) => [
+        'TFJS-wasm baseline (batched tf.grad)',
+        t.k,
+        fmt(t.ms),
+        '',
+        `1.00×${t.ms === tfjsBest ? ' (best)' : ''}`,
+        (t.ms / forward1.web).toFixed(0),
+      ]),
     ],
   );
-  const t3 = markdownTable(['op (onnxruntime-node, K = 32)', 'ms', 'share'], profile.slice(0, 8).map((p) => [p.op, fmt(p.ms), `${(p.share * 100).toFixed(1)} %`]));
-  const t4 = markdownTable(['backward form of stride-1 convs', 'graph (MB)', 'full basis, web K = 16 (ms, two runs)'], forms.map((f) => [f.form, f.graphMB.toFixed(1), f.ms.map(fmt).join(' / ')]));
+  const t3 = markdownTable(
+    ['op (onnxruntime-node, K = 32)', 'ms', 'share'],
+    profile.slice(0, 8).map((p) => [p.op, fmt(p.ms), `${(p.share * 100).toFixed(1)} %`]),
+  );
+  const t4 = markdownTable(
+    ['backward form of stride-1 convs', 'graph (MB)', 'full basis, web K = 16 (ms, two runs)'],
+    forms.map((f) => [f.form, f.graphMB.toFixed(1), f.ms.map(fmt).join(' / ')]),
+  );
   spliceReadme(
     'grad',
     `${t1}\n\n${t2}\n\n${t4}\n\nWhere the time goes (one K = 32 chunk, onnxruntime's profiler):\n\n${t3}\n\n_Best chunk: web K = ${best('web').k}, node K = ${best('node').k}. Batch-1 forward: web ${fmt(forward1.web)} ms, node ${fmt(forward1.node)} ms. ${RUNS} runs per VJP median; one full basis per configuration after a warm-up, each in its own process for its peak RSS. Reproduce: \`npm run bench:grad\`._`,

@@ -49,7 +49,8 @@ async function activationRanges(inputs: Float32Array[]): Promise<Record<string, 
 async function embedAll(model: Uint8Array, inputs: Float32Array[]): Promise<Float32Array[]> {
   const session = await webSession(model);
   const out: Float32Array[] = [];
-  for (let i = 0; i < inputs.length; i += BATCH) out.push(...(await embedBatch(ortWeb, session, inputs.slice(i, i + BATCH), FACE_SPEC.size)));
+  for (let i = 0; i < inputs.length; i += BATCH)
+    out.push(...(await embedBatch(ortWeb, session, inputs.slice(i, i + BATCH), FACE_SPEC.size)));
   await session.release();
   return out;
 }
@@ -105,9 +106,13 @@ async function main() {
   writeFileSync(out, `${JSON.stringify(calibration, null, 1)}\n`);
   const { fp32: f, int8: q } = calibration;
   console.log(`fp32 plain   θ=${f.plain.threshold.toFixed(4)} EER=${(f.plain.eer * 100).toFixed(2)}% AUC=${f.plain.rocAuc.toFixed(4)}`);
-  console.log(`fp32 centred θ=${f.centred.threshold.toFixed(4)} EER=${(f.centred.eer * 100).toFixed(2)}% AUC=${f.centred.rocAuc.toFixed(4)}`);
+  console.log(
+    `fp32 centred θ=${f.centred.threshold.toFixed(4)} EER=${(f.centred.eer * 100).toFixed(2)}% AUC=${f.centred.rocAuc.toFixed(4)}`,
+  );
   console.log(`int8 plain   θ=${q.plain.threshold.toFixed(4)} EER=${(q.plain.eer * 100).toFixed(2)}% AUC=${q.plain.rocAuc.toFixed(4)}`);
-  console.log(`int8 centred θ=${q.centred.threshold.toFixed(4)} EER=${(q.centred.eer * 100).toFixed(2)}% AUC=${q.centred.rocAuc.toFixed(4)}`);
+  console.log(
+    `int8 centred θ=${q.centred.threshold.toFixed(4)} EER=${(q.centred.eer * 100).toFixed(2)}% AUC=${q.centred.rocAuc.toFixed(4)}`,
+  );
   console.log(`int8 vs fp32 cosine: mean ${q.cosineToFp32.mean.toFixed(5)}, min ${q.cosineToFp32.min.toFixed(5)}`);
   console.log(`wrote ${relative(REPO_ROOT, out)}`);
 }

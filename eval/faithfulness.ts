@@ -80,7 +80,12 @@ function parseArgs(argv: string[]): EvalOptions {
 }
 
 /** A seeded sub-sample: up to `genuine` genuine and `impostor` impostor pairs. */
-export function samplePairs(pairs: LabelledPair[], genuine: number, impostor: number, seed: number): { pair: LabelledPair; index: number }[] {
+export function samplePairs(
+  pairs: LabelledPair[],
+  genuine: number,
+  impostor: number,
+  seed: number,
+): { pair: LabelledPair; index: number }[] {
   const noise = randomMap(pairs.length, seed);
   const indexed = pairs.map((pair, index) => ({ pair, index })).sort((x, y) => noise[x.index]! - noise[y.index]!);
   const g = indexed.filter((p) => p.pair.same).slice(0, genuine);
@@ -101,7 +106,8 @@ export async function runEvaluation(opts: EvalOptions) {
   const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'dist', 'manifest.json'), 'utf8')) as ModelManifest;
   const dist = (f: string) => readFileSync(join(REPO_ROOT, 'models', 'dist', f));
   const ort = (opts.runtime === 'node' ? ortNode : ortWeb) as unknown as OrtModule;
-  const session = (bytes: Uint8Array, options = {}) => (opts.runtime === 'node' ? nodeSession(bytes, options) : webSession(bytes, options)) as Promise<OrtSession>;
+  const session = (bytes: Uint8Array, options = {}) =>
+    (opts.runtime === 'node' ? nodeSession(bytes, options) : webSession(bytes, options)) as Promise<OrtSession>;
   const int8 = await session(dist(manifest.files.int8.path));
   const gradient = distGradient(join(REPO_ROOT, 'models', 'dist'));
   const runner = gradientRunner(ort, await session(gradient.graph, gradient.options), gradientShape(manifest));
@@ -117,16 +123,25 @@ export async function runEvaluation(opts: EvalOptions) {
 
   const { pairs } = loadPairs(opts.pairsFile);
   const sample = samplePairs(pairs, opts.genuine, opts.impostor, opts.seed);
-  const config = { pairsFile: relative(REPO_ROOT, opts.pairsFile), seed: opts.seed, genuine: opts.genuine, impostor: opts.impostor, model: manifest.buildKey.slice(0, 12), runtime: opts.runtime };
+  const config = {
+    pairsFile: relative(REPO_ROOT, opts.pairsFile),
+    seed: opts.seed,
+    genuine: opts.genuine,
+    impostor: opts.impostor,
+    model: manifest.buildKey.slice(0, 12),
+    runtime: opts.runtime,
+  };
   const runId = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12);
   const runsDir = join(opts.out, 'runs');
   mkdirSync(runsDir, { recursive: true });
   const log = join(runsDir, `${runId}.jsonl`);
   const done = new Map<string, PairRecord>();
-  if (existsSync(log)) for (const line of readFileSync(log, 'utf8').split('\n')) if (line.trim()) {
-    const r = JSON.parse(line) as PairRecord;
-    done.set(r.key, r);
-  }
+  if (existsSync(log))
+    for (const line of readFileSync(log, 'utf8').split('\n'))
+      if (line.trim()) {
+        const r = JSON.parse(line) as PairRecord;
+        done.set(r.key, r);
+      }
   const cache = diskBasisCache(join(runsDir, 'bases'));
   const inputs = new Map<string, Float32Array>();
   const input = (p: string) => {
@@ -136,7 +151,9 @@ export async function runEvaluation(opts: EvalOptions) {
   const masks = opts.methods.includes('corrrise') ? corrRiseMasks(size) : [];
   const gray = fillValues('gray', manifest.input.mean, manifest.input.scale);
 
-  const bar = opts.progress ? new SingleBar({ format: 'eval [{bar}] {value}/{total} pairs | {eta_formatted} left | {method}', hideCursor: true }) : undefined;
+  const bar = opts.progress
+    ? new SingleBar({ format: 'eval [{bar}] {value}/{total} pairs | {eta_formatted} left | {method}', hideCursor: true })
+    : undefined;
   bar?.start(sample.length, 0, { method: '' });
   for (const [n, { pair, index }] of sample.entries()) {
     const xs = { a: input(pair.a), b: input(pair.b) };
@@ -168,18 +185,25 @@ export async function runEvaluation(opts: EvalOptions) {
       } else {
         const base: ExplainMethod = method.startsWith('fggb') ? 'fggb' : (method as ExplainMethod);
         const centre = method === 'fggb-centred';
-        const expl = await explainPair(runner, [{ x: xs.a, basisKey: `${pair.a}:${centre}` }, { x: xs.b, basisKey: `${pair.b}:${centre}` }], {
-          method: base,
-          centre,
-          threshold: centre ? manifest.gradient!.centredThresholdFp32 : manifest.gradient!.thresholdFp32,
-          mean,
-          modelId: manifest.id,
-          size,
-          channels: 3,
-          dtype: 'f16',
-          cache,
-          store: true,
-        });
+        const expl = await explainPair(
+          runner,
+          [
+            { x: xs.a, basisKey: `${pair.a}:${centre}` },
+            { x: xs.b, basisKey: `${pair.b}:${centre}` },
+          ],
+          {
+            method: base,
+            centre,
+            threshold: centre ? manifest.gradient!.centredThresholdFp32 : manifest.gradient!.thresholdFp32,
+            mean,
+            modelId: manifest.id,
+            size,
+            channels: 3,
+            dtype: 'f16',
+            cache,
+            store: true,
+          },
+        );
         const shown = (m: Float32Array) => (method === 'fggb-raw' ? m : displayMap(m, size, size));
         maps.ab = { similarity: shown(expl.a.maps.similarity), dissimilarity: shown(expl.a.maps.dissimilarity) };
         maps.ba = { similarity: shown(expl.b.maps.similarity), dissimilarity: shown(expl.b.maps.dissimilarity) };
@@ -200,7 +224,18 @@ export async function runEvaluation(opts: EvalOptions) {
             }
           }
         }
-        const record: PairRecord = { key, pair: index, a: relative(REPO_ROOT, pair.a), b: relative(REPO_ROOT, pair.b), same: pair.same, direction: d, method, baseline: cosine(d === 'ab' ? ea! : eb!, otherEmb), mapSeconds, curves };
+        const record: PairRecord = {
+          key,
+          pair: index,
+          a: relative(REPO_ROOT, pair.a),
+          b: relative(REPO_ROOT, pair.b),
+          same: pair.same,
+          direction: d,
+          method,
+          baseline: cosine(d === 'ab' ? ea! : eb!, otherEmb),
+          mapSeconds,
+          curves,
+        };
         appendFileSync(log, `${JSON.stringify(record)}\n`);
         done.set(key, record);
       }
@@ -208,11 +243,27 @@ export async function runEvaluation(opts: EvalOptions) {
     bar?.update(n + 1, { method: '' });
   }
   bar?.stop();
-  return summarise([...done.values()].filter((r) => opts.methods.includes(r.method) && sample.some((s) => s.index === r.pair)), θ, opts, config, sample.length);
+  return summarise(
+    [...done.values()].filter((r) => opts.methods.includes(r.method) && sample.some((s) => s.index === r.pair)),
+    θ,
+    opts,
+    config,
+    sample.length,
+  );
 }
 
 function summarise(records: PairRecord[], θ: number, opts: EvalOptions, config: Record<string, unknown>, pairCount: number) {
-  const rows: { method: string; kind: string; subset: string; fill: string; mode: string; n: number; auc: number; accuracy: number[]; meanSimilarity: number[] }[] = [];
+  const rows: {
+    method: string;
+    kind: string;
+    subset: string;
+    fill: string;
+    mode: string;
+    n: number;
+    auc: number;
+    accuracy: number[];
+    meanSimilarity: number[];
+  }[] = [];
   const seconds: Record<string, number> = {};
   for (const method of opts.methods) {
     const mine = records.filter((r) => r.method === method);
@@ -222,30 +273,50 @@ function summarise(records: PairRecord[], θ: number, opts: EvalOptions, config:
         focus: mine.filter((r) => (kind === 'similarity' ? r.same && r.baseline >= θ : !r.same && r.baseline < θ)),
         all: mine,
       };
-      for (const [subset, set] of Object.entries(subsets)) for (const fill of FILLS) for (const mode of MODES) {
-        const curves = set.map((r) => r.curves[`${kind}/${fill}/${mode}`]!);
-        if (!curves.length) continue;
-        const accuracy = RATIOS.map((_, i) => set.filter((r, j) => (curves[j]![i]! >= θ) === r.same).length / set.length);
-        const meanSimilarity = RATIOS.map((_, i) => curves.reduce((s, c) => s + c[i]!, 0) / curves.length);
-        rows.push({ method, kind, subset, fill, mode, n: set.length, auc: curveAuc(accuracy), accuracy, meanSimilarity });
-      }
+      for (const [subset, set] of Object.entries(subsets))
+        for (const fill of FILLS)
+          for (const mode of MODES) {
+            const curves = set.map((r) => r.curves[`${kind}/${fill}/${mode}`]!);
+            if (!curves.length) continue;
+            const accuracy = RATIOS.map((_, i) => set.filter((r, j) => curves[j]![i]! >= θ === r.same).length / set.length);
+            const meanSimilarity = RATIOS.map((_, i) => curves.reduce((s, c) => s + c[i]!, 0) / curves.length);
+            rows.push({ method, kind, subset, fill, mode, n: set.length, auc: curveAuc(accuracy), accuracy, meanSimilarity });
+          }
     }
   }
-  return { config, threshold: θ, ratios: RATIOS, pairs: pairCount, probes: records.length / Math.max(1, opts.methods.length), secondsPerProbe: seconds, corrrise: CORRRISE_DEFAULTS, rows };
+  return {
+    config,
+    threshold: θ,
+    ratios: RATIOS,
+    pairs: pairCount,
+    probes: records.length / Math.max(1, opts.methods.length),
+    secondsPerProbe: seconds,
+    corrrise: CORRRISE_DEFAULTS,
+    rows,
+  };
 }
 
 export function markdownSummary(summary: Awaited<ReturnType<typeof runEvaluation>>): string {
-  const header = '| method | map | judged on | probes | Deletion AUC black ↓ | Deletion AUC gray ↓ | Insertion AUC black ↑ | Insertion AUC gray ↑ | s / probe |';
+  const header =
+    '| method | map | judged on | probes | Deletion AUC black ↓ | Deletion AUC gray ↓ | Insertion AUC black ↑ | Insertion AUC gray ↑ | s / probe |';
   const lines = [header, '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
-  const find = (m: string, k: string, s: string, f: string, mode: string) => summary.rows.find((r) => r.method === m && r.kind === k && r.subset === s && r.fill === f && r.mode === mode);
+  const find = (m: string, k: string, s: string, f: string, mode: string) =>
+    summary.rows.find((r) => r.method === m && r.kind === k && r.subset === s && r.fill === f && r.mode === mode);
   const methods = [...new Set(summary.rows.map((r) => r.method))];
   for (const kind of KINDS)
     for (const subset of ['focus', 'all'])
       for (const m of methods) {
-        const cells = [find(m, kind, subset, 'black', 'deletion'), find(m, kind, subset, 'gray', 'deletion'), find(m, kind, subset, 'black', 'insertion'), find(m, kind, subset, 'gray', 'insertion')];
+        const cells = [
+          find(m, kind, subset, 'black', 'deletion'),
+          find(m, kind, subset, 'gray', 'deletion'),
+          find(m, kind, subset, 'black', 'insertion'),
+          find(m, kind, subset, 'gray', 'insertion'),
+        ];
         if (!cells[0]) continue;
         const judged = subset === 'all' ? 'all pairs' : kind === 'similarity' ? 'accepted genuine' : 'rejected impostor';
-        lines.push(`| ${m} | ${kind} | ${judged} | ${cells[0].n} | ${cells.map((c) => (c ? c.auc.toFixed(2) : '')).join(' | ')} | ${summary.secondsPerProbe[m]!.toFixed(2)} |`);
+        lines.push(
+          `| ${m} | ${kind} | ${judged} | ${cells[0].n} | ${cells.map((c) => (c ? c.auc.toFixed(2) : '')).join(' | ')} | ${summary.secondsPerProbe[m]!.toFixed(2)} |`,
+        );
       }
   return lines.join('\n');
 }
@@ -258,7 +329,9 @@ async function main() {
   writeFileSync(join(opts.out, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
   const md = markdownSummary(summary);
   writeFileSync(join(opts.out, 'summary.md'), `${md}\n`);
-  console.log(`\n${md}\n\n${summary.pairs} pairs in ${((performance.now() - t0) / 60000).toFixed(1)} min; wrote ${relative(process.cwd(), join(opts.out, 'summary.json'))} and summary.md`);
+  console.log(
+    `\n${md}\n\n${summary.pairs} pairs in ${((performance.now() - t0) / 60000).toFixed(1)} min; wrote ${relative(process.cwd(), join(opts.out, 'summary.json'))} and summary.md`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {

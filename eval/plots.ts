@@ -77,7 +77,12 @@ async function examples(path: string) {
   const session = await nodeSession(gradient.graph, gradient.options);
   const runner = gradientRunner(ortNode as unknown as OrtModule, session as never, gradientShape(manifest));
   const spec = { size: 150, mean: manifest.input.mean, scale: manifest.input.scale };
-  const pairs = [['amy/amy1.png', 'amy/amy3.png'], ['sheldon/sheldon1.png', 'sheldon/sheldon4.png'], ['amy/amy1.png', 'raj/raj2.png'], ['penny/penny1.png', 'bernadette/bernadette2.png']];
+  const pairs = [
+    ['amy/amy1.png', 'amy/amy3.png'],
+    ['sheldon/sheldon1.png', 'sheldon/sheldon4.png'],
+    ['amy/amy1.png', 'raj/raj2.png'],
+    ['penny/penny1.png', 'bernadette/bernadette2.png'],
+  ];
   const S = 150;
   const cols = 6;
   const pad = 4;
@@ -91,9 +96,24 @@ async function examples(path: string) {
   };
   for (const [row, [pa, pb]] of pairs.entries()) {
     const xs = [pa!, pb!].map((p) => loadModelInput(join(FACES_DIR, 'bbt', p)));
-    const expl = await explainPair(runner, [{ x: xs[0]!, basisKey: pa! }, { x: xs[1]!, basisKey: pb! }], {
-      method: 'fggb', centre: false, threshold: manifest.gradient!.thresholdFp32, mean: new Float32Array(128), modelId: manifest.id, size: S, channels: 3, dtype: 'f32', store: false,
-    });
+    const expl = await explainPair(
+      runner,
+      [
+        { x: xs[0]!, basisKey: pa! },
+        { x: xs[1]!, basisKey: pb! },
+      ],
+      {
+        method: 'fggb',
+        centre: false,
+        threshold: manifest.gradient!.thresholdFp32,
+        mean: new Float32Array(128),
+        modelId: manifest.id,
+        size: S,
+        channels: 3,
+        dtype: 'f32',
+        store: false,
+      },
+    );
     for (const [i, img] of (['a', 'b'] as const).entries()) {
       const face = inputToRgb(xs[i]!, spec);
       blit(face, row, i * 3);
@@ -109,9 +129,19 @@ async function main() {
   const out = resolve(outAt >= 0 ? process.argv[outAt + 1]! : join(REPO_ROOT, 'eval', 'results'));
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
   for (const fill of ['black', 'gray']) {
-    await chart(curveSpec(curveRows(summary, fill, 'accuracy'), `Deletion (lower is better) and insertion (higher is better), ${fill} fill`, 'accuracy at θ'), join(out, `curves-${fill}.png`));
+    await chart(
+      curveSpec(
+        curveRows(summary, fill, 'accuracy'),
+        `Deletion (lower is better) and insertion (higher is better), ${fill} fill`,
+        'accuracy at θ',
+      ),
+      join(out, `curves-${fill}.png`),
+    );
   }
-  await chart(curveSpec(curveRows(summary, 'gray', 'meanSimilarity'), 'Mean cosine similarity along the curves, gray fill', 'mean similarity'), join(out, 'similarity-curves-gray.png'));
+  await chart(
+    curveSpec(curveRows(summary, 'gray', 'meanSimilarity'), 'Mean cosine similarity along the curves, gray fill', 'mean similarity'),
+    join(out, 'similarity-curves-gray.png'),
+  );
   await examples(join(out, 'examples.png'));
   console.log(`plots: wrote curves-black.png, curves-gray.png, similarity-curves-gray.png, examples.png in ${out}`);
 }

@@ -12,7 +12,19 @@ import { fileURLToPath } from 'node:url';
 import type { Calibration, ModelFile, ModelManifest } from '../src/xfv/manifest.js';
 import { GRAD_INPUTS, GRAD_OUTPUTS, compileGradient } from './compiler/compile.js';
 import { externaliseWeights } from './onnx/external.js';
-import { EMBEDDING_SIZE, INPUT_SIZE, MANIFEST_FILE, MEAN_RGB, MODEL_DOC, MODEL_ID, PIXEL_SCALE, defaultWeightsDir, faceNetFp32, faceNetInt8, loadWeights } from './facenet/index.js';
+import {
+  EMBEDDING_SIZE,
+  INPUT_SIZE,
+  MANIFEST_FILE,
+  MEAN_RGB,
+  MODEL_DOC,
+  MODEL_ID,
+  PIXEL_SCALE,
+  defaultWeightsDir,
+  faceNetFp32,
+  faceNetInt8,
+  loadWeights,
+} from './facenet/index.js';
 
 const MODELS_DIR = dirname(fileURLToPath(import.meta.url));
 export const DIST_DIR = join(MODELS_DIR, 'dist');

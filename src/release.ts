@@ -9,6 +9,9 @@
  * memory). Where `transfer` is missing (Node 20) this is a no-op.
  */
 export function releaseBuffer(bufferOrView: ArrayBufferView | ArrayBuffer): void {
-  const buffer = (ArrayBuffer.isView(bufferOrView) ? bufferOrView.buffer : bufferOrView) as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer; detached?: boolean };
+  const buffer = (ArrayBuffer.isView(bufferOrView) ? bufferOrView.buffer : bufferOrView) as ArrayBuffer & {
+    transfer?: (length: number) => ArrayBuffer;
+    detached?: boolean;
+  };
   if (buffer instanceof ArrayBuffer && typeof buffer.transfer === 'function' && !buffer.detached) buffer.transfer(0);
 }

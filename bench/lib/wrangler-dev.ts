@@ -31,12 +31,16 @@ export async function startWranglerDev(port = 8799, options: { inspectorPort?: n
   execFileSync(bin('tsx'), ['models/seed.ts', '--persist-to', state], { cwd: REPO_ROOT, stdio: 'inherit' });
   const t0 = performance.now();
   const inspector = options.inspectorPort ? ['--inspector-port', String(options.inspectorPort)] : [];
-  const child: ChildProcess = spawn(bin('wrangler'), ['dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--persist-to', state, ...inspector], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    detached: true,
-  });
+  const child: ChildProcess = spawn(
+    bin('wrangler'),
+    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--persist-to', state, ...inspector],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = `http://127.0.0.1:${port}`;
@@ -57,7 +61,11 @@ export async function startWranglerDev(port = 8799, options: { inspectorPort?: n
     stderr: () => stderr,
     workerdPids: () => {
       try {
-        return execFileSync('pgrep', ['-f', '-g', String(child.pid), 'workerd'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+        return execFileSync('pgrep', ['-f', '-g', String(child.pid), 'workerd'], { encoding: 'utf8' })
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map(Number);
       } catch {
         return [];
       }

@@ -28,7 +28,9 @@ export function facesAvailable(): boolean {
 export function loadPairs(path = BBT_PAIRS): { pairs: LabelledPair[]; images: string[] } {
   if (!existsSync(path)) throw new Error(`pairs file not found: ${path}`);
   const base = dirname(path);
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim());
+  const lines = readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim());
   const header = lines.shift()?.split('\t') ?? [];
   const [ia, ib, is] = ['a', 'b', 'same'].map((k) => header.indexOf(k));
   if (ia! < 0 || ib! < 0 || is! < 0) throw new Error(`${path}: header must name columns a, b, same`);

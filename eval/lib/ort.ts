@@ -25,7 +25,10 @@ export function distGradient(dir: string) {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest;
   const { grad, gradWeights } = manifest.files;
   if (!grad || !gradWeights) throw new Error(`${dir} has no gradient graph: run npm run models`);
-  return { graph: readFileSync(join(dir, grad.path)), options: gradientSessionOptions(gradWeights.path, readFileSync(join(dir, gradWeights.path))) };
+  return {
+    graph: readFileSync(join(dir, grad.path)),
+    options: gradientSessionOptions(gradWeights.path, readFileSync(join(dir, gradWeights.path))),
+  };
 }
 
 export function nodeSession(model: Uint8Array, options: ortNode.InferenceSession.SessionOptions = {}) {

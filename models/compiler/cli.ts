@@ -17,7 +17,10 @@ async function main() {
   }
   const out = args[outAt + 1]!;
   const t0 = performance.now();
-  const bytes = await compileGradient(readFileSync(input), { name: basename(input, '.onnx'), shareWeights: args.includes('--share-weights') });
+  const bytes = await compileGradient(readFileSync(input), {
+    name: basename(input, '.onnx'),
+    shareWeights: args.includes('--share-weights'),
+  });
   writeFileSync(out, bytes);
   console.log(`compile: wrote ${out} (${(bytes.length / 1e6).toFixed(1)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -26,7 +26,8 @@ export const GRAD_INPUTS = [IMAGE_INPUT, 'cot', 'mean'] as const;
 export const GRAD_OUTPUTS = ['embedding', 'grad', 'basis', 'basis16'] as const;
 const EPS = 1e-8;
 
-const dimsOf = (v: ValueInfoProto) => (v.type?.tensor_type?.shape?.dim ?? []).map((d) => (d.dim_value !== undefined ? Number(d.dim_value) : (d.dim_param ?? '?')));
+const dimsOf = (v: ValueInfoProto) =>
+  (v.type?.tensor_type?.shape?.dim ?? []).map((d) => (d.dim_value !== undefined ? Number(d.dim_value) : (d.dim_param ?? '?')));
 
 interface Forward {
   model: ModelProto;
@@ -44,17 +45,26 @@ function validate(model: ModelProto): Forward {
   if (opset < 13) throw new CompileError(`opset ${opset} is too old: convert the model to opset ≥ 13`);
   const inits = new Set(g.initializer.map((t) => t.name!));
   const inputs = g.input.filter((i) => !inits.has(i.name));
-  if (inputs.length !== 1) throw new CompileError(`the model must have exactly one image input; it has ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`);
-  if (g.output.length !== 1) throw new CompileError(`the model must have exactly one embedding output; it has ${g.output.length} (${g.output.map((o) => o.name).join(', ')})`);
+  if (inputs.length !== 1)
+    throw new CompileError(
+      `the model must have exactly one image input; it has ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`,
+    );
+  if (g.output.length !== 1)
+    throw new CompileError(
+      `the model must have exactly one embedding output; it has ${g.output.length} (${g.output.map((o) => o.name).join(', ')})`,
+    );
   const dims = dimsOf(inputs[0]!);
   if (dims.length !== 4 || typeof dims[1] !== 'number' || typeof dims[2] !== 'number' || typeof dims[3] !== 'number') {
     throw new CompileError(`input ${inputs[0]!.name} must be [1,C,H,W] with static C, H, W; it is [${dims.join(',')}]`);
   }
-  if (typeof dims[0] === 'number' && dims[0] !== 1) throw new CompileError(`input ${inputs[0]!.name} must have batch 1 or a symbolic batch; it has ${dims[0]}`);
+  if (typeof dims[0] === 'number' && dims[0] !== 1)
+    throw new CompileError(`input ${inputs[0]!.name} must have batch 1 or a symbolic batch; it has ${dims[0]}`);
   const outDims = dimsOf(g.output[0]!);
-  if (outDims.length !== 2 || typeof outDims[1] !== 'number') throw new CompileError(`output ${g.output[0]!.name} must be [1,N] with static N; it is [${outDims.join(',')}]`);
+  if (outDims.length !== 2 || typeof outDims[1] !== 'number')
+    throw new CompileError(`output ${g.output[0]!.name} must be [1,N] with static N; it is [${outDims.join(',')}]`);
   for (const node of g.node) {
-    if (node.domain && node.domain !== 'ai.onnx') throw new CompileError(`${node.op_type} node "${node.name}" is in domain ${node.domain}; only standard ONNX ops are supported`);
+    if (node.domain && node.domain !== 'ai.onnx')
+      throw new CompileError(`${node.op_type} node "${node.name}" is in domain ${node.domain}; only standard ONNX ops are supported`);
   }
   const consts = new Map<string, ConstTensor>();
   for (const t of g.initializer) consts.set(t.name!, tensorValues(t));
@@ -174,7 +184,10 @@ function sweep(nodes: NodeProto[], ctx: GradContext, active: Set<string>, output
     // depends on the image (a rule that cannot differentiate one must throw instead).
     const missing = node.input.findIndex((t, k) => active.has(t) && !grads[k]);
     if (grads.length > node.input.length || missing >= 0) {
-      const what = missing >= 0 ? `no gradient for input ${missing} (${node.input[missing]}), which depends on the image` : `${grads.length} gradients for ${node.input.length} inputs`;
+      const what =
+        missing >= 0
+          ? `no gradient for input ${missing} (${node.input[missing]}), which depends on the image`
+          : `${grads.length} gradients for ${node.input.length} inputs`;
       throw new CompileError(`the backward rule for ${node.op_type} returned ${what} (node "${node.name ?? node.output[0]}")`);
     }
     node.input.forEach((t, k) => {
@@ -211,9 +224,13 @@ export async function compileGradient(modelBytes: Uint8Array, options: CompileOp
     throw new CompileError(`not an ONNX model: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   const checked = validate(model);
-  const forwardNames = [...checked.model.graph.node.flatMap((n) => [...n.input, ...n.output]), ...checked.model.graph.initializer.map((t) => t.name!)];
+  const forwardNames = [
+    ...checked.model.graph.node.flatMap((n) => [...n.input, ...n.output]),
+    ...checked.model.graph.initializer.map((t) => t.name!),
+  ];
   for (const name of [...GRAD_INPUTS, 'grad', 'basis', 'basis16', ...(checked.output === 'embedding' ? [] : ['embedding'])]) {
-    if (name !== checked.input && forwardNames.includes(name)) throw new CompileError(`the model already uses the tensor name "${name}", which the gradient graph needs`);
+    if (name !== checked.input && forwardNames.includes(name))
+      throw new CompileError(`the model already uses the tensor name "${name}", which the gradient graph needs`);
   }
   const fwd = bindImageInput(checked);
   const active = activeTensors(fwd);
@@ -228,7 +245,10 @@ export async function compileGradient(modelBytes: Uint8Array, options: CompileOp
 
   const g = new GraphBuilder(`${options.name ?? model.graph.name ?? 'model'}_grad`);
   g.reserve(...forwardNames, IMAGE_INPUT, ...fwd.model.graph.node.map((n) => n.name ?? ''));
-  g.inputs.push({ name: IMAGE_INPUT, type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: fwd.inputShape.map((d) => ({ dim_value: d })) } } } });
+  g.inputs.push({
+    name: IMAGE_INPUT,
+    type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: fwd.inputShape.map((d) => ({ dim_value: d })) } } },
+  });
   g.input('cot', DataType.FLOAT, ['K', fwd.n]);
   g.input('mean', DataType.FLOAT, [1, fwd.n]);
   for (const t of fwd.model.graph.initializer) g.initializers.push(t);

@@ -88,7 +88,10 @@ export class GradContext {
   /** Sum `grad` (shape [K, ...outShape[1:]]) over the axes along which `inShape` was broadcast. */
   unbroadcast(node: NodeProto, grad: string, outShape: number[], inShape: number[]): string {
     if (inShape.length !== outShape.length) {
-      throw this.unsupported(node, `an input-dependent operand of rank ${inShape.length} broadcast to rank ${outShape.length} is unsupported (operands that depend on the image must keep the batch axis)`);
+      throw this.unsupported(
+        node,
+        `an input-dependent operand of rank ${inShape.length} broadcast to rank ${outShape.length} is unsupported (operands that depend on the image must keep the batch axis)`,
+      );
     }
     const axes: number[] = [];
     for (let i = 1; i < outShape.length; i++) if (inShape[i] === 1 && outShape[i] !== 1) axes.push(i);

@@ -52,14 +52,16 @@ function outputPadding(node: NodeProto, ctx: GradContext, geo: ConvGeometry): nu
   return inSp.map((size, i) => {
     const produced = (outSp[i]! - 1) * geo.strides[i]! - geo.pads[i]! - geo.pads[i + n]! + (geo.kernel[i]! - 1) * geo.dilations[i]! + 1;
     const op = size - produced;
-    if (op < 0 || op >= Math.max(geo.strides[i]!, geo.dilations[i]!)) throw ctx.unsupported(node, `cannot restore input size ${size} (output_padding ${op})`);
+    if (op < 0 || op >= Math.max(geo.strides[i]!, geo.dilations[i]!))
+      throw ctx.unsupported(node, `cannot restore input size ${size} (output_padding ${op})`);
     return op;
   });
 }
 
 const conv: BackwardRule = (node, gy, ctx) => {
   if (!ctx.active(node.input[0])) return [];
-  if (ctx.active(node.input[1]) || ctx.active(node.input[2])) throw ctx.unsupported(node, 'weights or bias that depend on the input are unsupported');
+  if (ctx.active(node.input[1]) || ctx.active(node.input[2]))
+    throw ctx.unsupported(node, 'weights or bias that depend on the input are unsupported');
   const w = ctx.constValue(node, node.input[1], 'the weight');
   const [cout, cinPerGroup, ...k] = w.dims as [number, number, ...number[]];
   const group = attrInt(node, 'group', 1);
@@ -89,7 +91,8 @@ const conv: BackwardRule = (node, gy, ctx) => {
       for (let i = 0; i < cinPerGroup; i++)
         for (let y = 0; y < kh; y++)
           for (let x = 0; x < kw; x++)
-            flipped[(((gi * cinPerGroup + i) * mo + o) * kh + y) * kw + x] = w.data[(((gi * mo + o) * cinPerGroup + i) * kh + (kh - 1 - y)) * kw + (kw - 1 - x)]!;
+            flipped[(((gi * cinPerGroup + i) * mo + o) * kh + y) * kw + x] =
+              w.data[(((gi * mo + o) * cinPerGroup + i) * kh + (kh - 1 - y)) * kw + (kw - 1 - x)]!;
   const wT = ctx.f32('conv_grad_w', flipped, [cin, mo, kh, kw]);
   return [ctx.op('Conv', [gy, wT], { kernel_shape: [kh, kw], pads: backPads, dilations: geo.dilations, group })];
 };
@@ -124,14 +127,16 @@ const clip: BackwardRule = (node, gy, ctx) => {
   return [mask ? maskedBy(ctx, gy, ctx.op('Cast', [mask], { to: DataType.FLOAT })) : gy];
 };
 
-const addSub = (sign: 1 | -1): BackwardRule => (node, gy, ctx) => {
-  const out = ctx.shape(node.output[0]!);
-  const [a, b] = node.input as [string, string];
-  const ga = ctx.active(a) ? ctx.unbroadcast(node, gy, out, ctx.shape(a)) : undefined;
-  let gb = ctx.active(b) ? ctx.unbroadcast(node, gy, out, ctx.shape(b)) : undefined;
-  if (gb && sign < 0) gb = ctx.op('Neg', [gb]);
-  return [ga, gb];
-};
+const addSub =
+  (sign: 1 | -1): BackwardRule =>
+  (node, gy, ctx) => {
+    const out = ctx.shape(node.output[0]!);
+    const [a, b] = node.input as [string, string];
+    const ga = ctx.active(a) ? ctx.unbroadcast(node, gy, out, ctx.shape(a)) : undefined;
+    let gb = ctx.active(b) ? ctx.unbroadcast(node, gy, out, ctx.shape(b)) : undefined;
+    if (gb && sign < 0) gb = ctx.op('Neg', [gb]);
+    return [ga, gb];
+  };
 
 const mul: BackwardRule = (node, gy, ctx) => {
   const out = ctx.shape(node.output[0]!);
@@ -148,7 +153,9 @@ const div: BackwardRule = (node, gy, ctx) => {
   // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b = -y/b.
   return [
     ctx.active(a) ? ctx.unbroadcast(node, ctx.op('Div', [gy, b]), out, ctx.shape(a)) : undefined,
-    ctx.active(b) ? ctx.unbroadcast(node, ctx.op('Neg', [ctx.op('Mul', [gy, ctx.op('Div', [node.output[0]!, b])])]), out, ctx.shape(b)) : undefined,
+    ctx.active(b)
+      ? ctx.unbroadcast(node, ctx.op('Neg', [ctx.op('Mul', [gy, ctx.op('Div', [node.output[0]!, b])])]), out, ctx.shape(b))
+      : undefined,
   ];
 };
 
@@ -163,7 +170,9 @@ const maxPool: BackwardRule = (node, gy, ctx) => {
   // Scatter-add each output's gradient into the position its max came from.
   const rows = (count: number) => ctx.op('Concat', [ctx.kDim(), ctx.i64('count', [count])], { axis: 0 });
   const idx = ctx.op('Expand', [ctx.op('Reshape', [indices, ctx.i64('shape', [1, outCount])]), rows(outCount)]);
-  const zeros = ctx.op('ConstantOfShape', [rows(inCount)], { value: { name: 'value', dims: [1], data_type: DataType.FLOAT, raw_data: new Uint8Array(4) } });
+  const zeros = ctx.op('ConstantOfShape', [rows(inCount)], {
+    value: { name: 'value', dims: [1], data_type: DataType.FLOAT, raw_data: new Uint8Array(4) },
+  });
   const flat = ctx.reshapeK(gy, [outCount]);
   const scattered = ctx.op('ScatterElements', [zeros, idx, flat], { axis: 1, reduction: 'add' });
   return [ctx.reshapeK(scattered, inShape.slice(1))];
@@ -193,7 +202,13 @@ const averagePool: BackwardRule = (node, gy, ctx) => {
   const scaled = ctx.op('Mul', [gy, ctx.f32('avgpool_inv_count', inv, [1, 1, ho, wo])]);
   const ones = ctx.f32('avgpool_ones', new Float32Array(c * kh * kw).fill(1), [c, 1, kh, kw]);
   return [
-    ctx.op('ConvTranspose', [scaled, ones], { strides: geo.strides, pads: geo.pads, group: c, kernel_shape: kernel, output_padding: outputPadding(node, ctx, geo) }),
+    ctx.op('ConvTranspose', [scaled, ones], {
+      strides: geo.strides,
+      pads: geo.pads,
+      group: c,
+      kernel_shape: kernel,
+      output_padding: outputPadding(node, ctx, geo),
+    }),
   ];
 };
 
@@ -225,7 +240,9 @@ const pad: BackwardRule = (node, gy, ctx) => {
   const inShape = ctx.shape(node.input[0]!);
   const r = inShape.length;
   const raw = Array.from(ctx.constValue(node, node.input[1], 'pads').data);
-  const axes = node.input[3] ? Array.from(ctx.constValue(node, node.input[3], 'axes').data).map((a) => (a < 0 ? a + r : a)) : inShape.map((_, i) => i);
+  const axes = node.input[3]
+    ? Array.from(ctx.constValue(node, node.input[3], 'axes').data).map((a) => (a < 0 ? a + r : a))
+    : inShape.map((_, i) => i);
   const begin = Array(r).fill(0);
   const end = Array(r).fill(0);
   axes.forEach((a, i) => {
@@ -239,8 +256,14 @@ const pad: BackwardRule = (node, gy, ctx) => {
   return [
     ctx.op('Slice', [
       gy,
-      ctx.i64('starts', sliceAxes.map((a) => begin[a])),
-      ctx.i64('ends', sliceAxes.map((a) => begin[a] + inShape[a]!)),
+      ctx.i64(
+        'starts',
+        sliceAxes.map((a) => begin[a]),
+      ),
+      ctx.i64(
+        'ends',
+        sliceAxes.map((a) => begin[a] + inShape[a]!),
+      ),
       ctx.i64('axes', sliceAxes),
     ]),
   ];
@@ -289,7 +312,8 @@ const slice: BackwardRule = (node, gy, ctx) => {
 const reshapeLike: BackwardRule = (node, gy, ctx) => {
   const inShape = ctx.shape(node.input[0]!);
   const outShape = ctx.shape(node.output[0]!);
-  if (inShape[0] !== 1 || outShape[0] !== 1) throw ctx.unsupported(node, `it must keep a batch axis of 1 first (in [${inShape}], out [${outShape}])`);
+  if (inShape[0] !== 1 || outShape[0] !== 1)
+    throw ctx.unsupported(node, `it must keep a batch axis of 1 first (in [${inShape}], out [${outShape}])`);
   return [ctx.reshapeK(gy, inShape.slice(1))];
 };
 
@@ -380,4 +404,3 @@ export const BACKWARD_RULES: Record<string, BackwardRule> = {
 };
 
 export const SUPPORTED_OPS = Object.keys(BACKWARD_RULES).sort();
-

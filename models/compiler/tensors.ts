@@ -16,7 +16,7 @@ export function tensorValues(t: TensorProto): ConstTensor {
   const dims = (t.dims ?? []).map(Number);
   const count = dims.reduce((a, b) => a * b, 1);
   const type = t.data_type ?? 0;
-  const raw = t.raw_data && t.raw_data.length ? t.raw_data : undefined;
+  const raw = t.raw_data?.length ? t.raw_data : undefined;
   const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
   const data = new Float64Array(count);
   const take = (fromRaw: (i: number) => number, list: number[] | undefined) => {

@@ -71,7 +71,10 @@ class FaceNetEmitter {
   readonly points: string[] = [];
   private readonly dq = new Map<string, { name: string; scale: number }>();
 
-  constructor(private readonly weights: WeightMap, private readonly options: BuildOptions) {}
+  constructor(
+    private readonly weights: WeightMap,
+    private readonly options: BuildOptions,
+  ) {}
 
   private get int8() {
     return this.options.int8;
@@ -100,7 +103,7 @@ class FaceNetEmitter {
   /** Conv + folded scale (+ Relu), TF 'same' (stride 1) or 'valid' padding. */
   conv(x: string, prefix: string, stride: number, same: boolean, relu: boolean): string {
     const filters = this.weights.get(`${prefix}/conv/filters`);
-    if (!filters || filters.shape.length !== 4 || filters.shape[0] !== filters.shape[1]) {
+    if (filters?.shape.length !== 4 || filters.shape[0] !== filters.shape[1]) {
       const found = filters ? `has shape [${filters.shape.join(',')}]` : 'is missing';
       throw new Error(`${MANIFEST_FILE}: tensor ${prefix}/conv/filters ${found}, expected a square [k,k,cin,cout] kernel`);
     }
@@ -113,8 +116,7 @@ class FaceNetEmitter {
     for (let o = 0; o < cout; o++)
       for (let i = 0; i < cin; i++)
         for (let y = 0; y < kh; y++)
-          for (let z = 0; z < kw; z++)
-            w[((o * cin + i) * kh + y) * kw + z] = filters.data[((y * kw + z) * cin + i) * cout + o]! * sw[o]!;
+          for (let z = 0; z < kw; z++) w[((o * cin + i) * kh + y) * kw + z] = filters.data[((y * kw + z) * cin + i) * cout + o]! * sw[o]!;
     const b = new Float32Array(cout);
     for (let o = 0; o < cout; o++) b[o] = bias[o]! * sw[o]! + sb[o]!;
     const pad = same ? (kh - 1) / 2 : 0;

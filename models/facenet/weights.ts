@@ -66,7 +66,9 @@ export function loadWeights(dir = defaultWeightsDir()): WeightMap {
       const q = entry.quantization;
       const bytes = q ? count * (q.dtype === 'uint8' ? 1 : 2) : count * 4;
       if (offset + bytes > shard.length) {
-        throw new Error(`weights file ${shardName} is truncated: tensor ${entry.name} needs bytes ${offset}..${offset + bytes}, file has ${shard.length}`);
+        throw new Error(
+          `weights file ${shardName} is truncated: tensor ${entry.name} needs bytes ${offset}..${offset + bytes}, file has ${shard.length}`,
+        );
       }
       if (!q) {
         if (entry.dtype !== 'float32') throw new Error(`${manifestPath}: tensor ${entry.name} has unsupported dtype ${entry.dtype}`);

@@ -145,9 +145,10 @@ export class GraphBuilder {
    * Returns the output names.
    */
   node(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, outputs: number | string[] = 1, domain?: string): string[] {
-    const outs = typeof outputs === 'number'
-      ? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()))
-      : outputs.map((o) => this.claim(o));
+    const outs =
+      typeof outputs === 'number'
+        ? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()))
+        : outputs.map((o) => this.claim(o));
     const attributes = Object.entries(attrs).map(([k, v]) => attribute(k, v));
     const node: NodeProto = { input: inputs, output: outs, name: this.fresh(`n_${opType}`), op_type: opType, attribute: attributes };
     if (domain) node.domain = domain;
@@ -181,4 +182,3 @@ export class GraphBuilder {
     return encodeModel(this.model(options));
   }
 }
-

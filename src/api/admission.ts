@@ -22,8 +22,8 @@ const gates = new Map<string, Gate>();
 // under a second; a cold isolate also loads the models in it), a gradient slot for two bases.
 function gate(name: string, limit: number, maxQueued: number, maxHoldMs: number): Gate {
   const key = `${name}/${limit}/${maxQueued}`;
-  let g = gates.get(key);
-  if (!g) gates.set(key, (g = new Gate(name, limit, maxQueued, { maxHoldMs })));
+  const g = gates.get(key) ?? new Gate(name, limit, maxQueued, { maxHoldMs });
+  gates.set(key, g);
   return g;
 }
 
@@ -34,13 +34,23 @@ async function acquireOrBusy(g: Gate, retryAfterSeconds: number): Promise<() => 
   } catch (e) {
     if (!(e instanceof GateFullError)) throw e;
     const what = e.gate === 'gradient' ? 'explanations computing new gradient bases' : 'requests with images';
-    throw new ProblemError('busy', `this instance already has ${e.limit} ${what} running and ${e.maxQueued} waiting; retry in ${retryAfterSeconds} s`, {}, { 'Retry-After': String(retryAfterSeconds) });
+    throw new ProblemError(
+      'busy',
+      `this instance already has ${e.limit} ${what} running and ${e.maxQueued} waiting; retry in ${retryAfterSeconds} s`,
+      {},
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
   }
 }
 
 /** Middleware: hold an image slot for the request (freed when it ends, or earlier by the handler). */
 export const imageAdmission: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const g = gate('images', intVar(c.env.IMAGE_CONCURRENCY, ADMISSION_DEFAULTS.imageConcurrency), intVar(c.env.IMAGE_QUEUE, ADMISSION_DEFAULTS.imageQueue, { min: 0 }), 60_000);
+  const g = gate(
+    'images',
+    intVar(c.env.IMAGE_CONCURRENCY, ADMISSION_DEFAULTS.imageConcurrency),
+    intVar(c.env.IMAGE_QUEUE, ADMISSION_DEFAULTS.imageQueue, { min: 0 }),
+    60_000,
+  );
   const release = await acquireOrBusy(g, 1);
   c.set('releaseImageSlot', release);
   try {

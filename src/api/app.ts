@@ -37,7 +37,6 @@ const KIND_OF_STATUS: Record<number, ProblemKind> = {
   503: 'model-unavailable',
 };
 
-
 export interface AppOptions {
   loadOrt: EngineSource['loadOrt'];
   /** Current size of the runtime's wasm heap, for /v1/models (workerd only). */
@@ -96,9 +95,7 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   app.notFound((c) => {
     const path = new URL(c.req.url).pathname;
     const allowed = new Set(
-      app.routes
-        .filter((r) => r.method !== 'ALL' && new RegExp(`^${r.path.replace(/:[^/]+/g, '[^/]+')}$`).test(path))
-        .map((r) => r.method),
+      app.routes.filter((r) => r.method !== 'ALL' && new RegExp(`^${r.path.replace(/:[^/]+/g, '[^/]+')}$`).test(path)).map((r) => r.method),
     );
     if (allowed.size > 0) {
       return problem(c, 'method-not-allowed', `${c.req.method} is not allowed on ${path}`, {}, { Allow: [...allowed].join(', ') });

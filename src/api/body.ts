@@ -11,7 +11,10 @@ export function bodyMediaType(c: Context): 'json' | 'form' {
   const type = c.req.header('content-type') ?? '';
   if (/^application\/json/i.test(type)) return 'json';
   if (/^multipart\/form-data/i.test(type)) return 'form';
-  throw new ProblemError('unsupported-media-type', 'send the images as multipart/form-data (fields a, b) or application/json ({"a":{"base64":…},"b":…})');
+  throw new ProblemError(
+    'unsupported-media-type',
+    'send the images as multipart/form-data (fields a, b) or application/json ({"a":{"base64":…},"b":…})',
+  );
 }
 
 /** A Server-Timing header value from a `{ fooMs: n }` timing object (`foo;dur=n`). */

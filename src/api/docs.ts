@@ -15,16 +15,25 @@ pre{padding:.6rem;overflow:auto}h2{border-bottom:1px solid #ddd;margin-top:2rem}
 .m{display:inline-block;min-width:3.5rem;font-weight:700}.get{color:#0a7}.post{color:#06c}
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}`;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document is walked generically
 type Doc = any;
 
 export function docsPage(doc: Doc): string {
   const ops: string[] = [];
   for (const [path, item] of Object.entries<Doc>(doc.paths ?? {})) {
     for (const [method, op] of Object.entries<Doc>(item)) {
-      const body = op.requestBody?.content ? Object.keys(op.requestBody.content).map((t) => `<code>${esc(t)}</code>`).join(' or ') : '';
+      const body = op.requestBody?.content
+        ? Object.keys(op.requestBody.content)
+            .map((t) => `<code>${esc(t)}</code>`)
+            .join(' or ')
+        : '';
       const responses = Object.entries<Doc>(op.responses ?? {})
-        .map(([code, r]) => `<tr><td>${esc(code)}</td><td>${esc(r.description)}</td><td>${Object.keys(r.content ?? {}).map(esc).join(', ')}</td></tr>`)
+        .map(
+          ([code, r]) =>
+            `<tr><td>${esc(code)}</td><td>${esc(r.description)}</td><td>${Object.keys(r.content ?? {})
+              .map(esc)
+              .join(', ')}</td></tr>`,
+        )
         .join('');
       ops.push(`<h3><span class="m ${esc(method)}">${esc(method.toUpperCase())}</span> <code>${esc(path)}</code></h3>
 <p>${esc(op.summary)}</p>${op.description ? `<p>${esc(op.description)}</p>` : ''}
@@ -32,7 +41,10 @@ ${body ? `<p>Body: ${body}</p>` : ''}<table><tr><th>status</th><th>meaning</th><
     }
   }
   const problems = (Object.keys(PROBLEMS) as ProblemKind[])
-    .map((k) => `<tr><td><a href="/problems/${k}"><code>/problems/${k}</code></a></td><td>${PROBLEMS[k].status}</td><td>${esc(PROBLEMS[k].doc)}</td></tr>`)
+    .map(
+      (k) =>
+        `<tr><td><a href="/problems/${k}"><code>/problems/${k}</code></a></td><td>${PROBLEMS[k].status}</td><td>${esc(PROBLEMS[k].doc)}</td></tr>`,
+    )
     .join('');
   return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${esc(doc.info?.title)} — API</title><style>${STYLE}</style>

@@ -6,12 +6,12 @@
  * request); with `store: false` the maps are inlined as data: URIs and nothing is kept.
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { MAP_FORMATS, type MapFormat, artifactPath, renderArtifacts } from '../engine/artifacts.js';
+import { MAP_FORMATS, type MapFiles, artifactPath, mapFiles, renderArtifacts } from '../engine/artifacts.js';
 import { type ExplainOutcome, explainImages } from '../engine/explain.js';
 import { DEFAULT_TENANT } from '../store/keys.js';
 import { r2TenantStores } from '../store/tenant.js';
 import { modelRef } from '../xfv/manifest.js';
-import { MAP_SELECTORS, type MapImage, type MapKind, type MapSelector, parseSelector } from '../xfv/maps.js';
+import { MAP_SELECTORS, type MapSelector, parseSelector } from '../xfv/maps.js';
 import { gradientWorkFreeingImageSlot } from './admission.js';
 import { bodyMediaType, serverTiming } from './body.js';
 import { toBase64 } from './encoding.js';
@@ -52,13 +52,21 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
     const outcome = await explainImages(
       engine,
       { ...(await pairBytes(body, limits)), threshold, method, centre, store },
-      { limits, stores: r2TenantStores(c.env.DATA, DEFAULT_TENANT, modelRef(manifest), manifest.output.size), gradientWork: gradientWorkFreeingImageSlot(c) },
+      {
+        limits,
+        stores: r2TenantStores(c.env.DATA, DEFAULT_TENANT, modelRef(manifest), manifest.output.size),
+        gradientWork: gradientWorkFreeingImageSlot(c),
+      },
     );
     const { explanation: expl } = outcome;
     const wanted = body.maps ?? MAP_SELECTORS;
     const tr = performance.now();
     const maps = outcome.stored ? mapLinks(new URL(c.req.url), outcome.resultId, wanted) : inlineMaps(outcome, wanted);
-    const timing = { ...outcome.timing, renderMs: outcome.stored ? 0 : performance.now() - tr, totalMs: outcome.timing.totalMs + (performance.now() - tr) };
+    const timing = {
+      ...outcome.timing,
+      renderMs: outcome.stored ? 0 : performance.now() - tr,
+      totalMs: outcome.timing.totalMs + (performance.now() - tr),
+    };
     c.header('Server-Timing', serverTiming(timing));
     const response = c.json(
       {
@@ -84,26 +92,18 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
   });
 }
 
-type Links = Record<MapFormat, string>;
-type MapsByImage = Partial<Record<MapImage, Partial<Record<MapKind, Links>>>>;
-
 /** Links under /v1/maps/<resultId>/ for the wanted maps of a stored result. */
-function mapLinks(base: URL, resultId: string, wanted: readonly MapSelector[]): MapsByImage {
-  const maps: MapsByImage = {};
-  for (const selector of wanted) {
+function mapLinks(base: URL, resultId: string, wanted: readonly MapSelector[]): MapFiles {
+  const files = wanted.flatMap((selector) => {
     const [image, kind] = parseSelector(selector);
-    const link = (format: MapFormat) => new URL(`/v1/maps/${resultId}/${artifactPath({ image, kind, format })}`, base).href;
-    (maps[image] ??= {})[kind] = Object.fromEntries(MAP_FORMATS.map((f) => [f, link(f)])) as Links;
-  }
-  return maps;
+    return MAP_FORMATS.map((format) => ({ image, kind, format }));
+  });
+  return mapFiles(files, (file) => new URL(`/v1/maps/${resultId}/${artifactPath(file)}`, base).href);
 }
 
 /** The wanted maps rendered and inlined as data: URIs (nothing is kept). */
-function inlineMaps(outcome: ExplainOutcome, wanted: readonly MapSelector[]): MapsByImage {
-  const maps: MapsByImage = {};
+function inlineMaps(outcome: ExplainOutcome, wanted: readonly MapSelector[]): MapFiles {
   const { explanation, faces, size, threshold } = outcome;
-  for (const art of renderArtifacts(explanation, [faces.a, faces.b], size, wanted, { centre: outcome.record.centre, threshold })) {
-    ((maps[art.image] ??= {})[art.kind] ??= {} as Links)[art.format] = `data:${art.contentType};base64,${toBase64(art.bytes)}`;
-  }
-  return maps;
+  const files = renderArtifacts(explanation, [faces.a, faces.b], size, wanted, { centre: outcome.record.centre, threshold });
+  return mapFiles(files, (art) => `data:${art.contentType};base64,${toBase64(art.bytes)}`);
 }

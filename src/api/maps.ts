@@ -31,7 +31,13 @@ export const mapRoute = createRoute({
     }),
   },
   responses: {
-    200: { description: 'The map', content: { 'image/png': { schema: z.string().openapi({ format: 'binary' }) }, 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
+    200: {
+      description: 'The map',
+      content: {
+        'image/png': { schema: z.string().openapi({ format: 'binary' }) },
+        'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) },
+      },
+    },
     206: { description: 'A byte range of the map' },
     304: { description: 'Not modified (If-None-Match)' },
     ...problemResponses([404, 416]),
@@ -52,19 +58,24 @@ function bodyResponse(body: ReadableStream | Uint8Array | null, size: number, ra
   return new Response(body as BodyInit | null, { status: 200, headers });
 }
 
-const sliceOf = (bytes: Uint8Array, range: Slice | undefined) => (range ? bytes.subarray(range.offset, range.offset + range.length) : bytes);
+const sliceOf = (bytes: Uint8Array, range: Slice | undefined) =>
+  range ? bytes.subarray(range.offset, range.offset + range.length) : bytes;
 
 export function registerMaps(app: OpenAPIHono<AppEnv>) {
   app.openapi(mapRoute, async (c) => {
     const { resultId, image, file } = c.req.valid('param');
     const match = FILE.exec(file);
     if (!/^[0-9a-f]{32}$/.test(resultId) || !(MAP_IMAGES as readonly string[]).includes(image) || !match) {
-      throw new ProblemError('not-found', `no map ${resultId}/${image}/${file}: expected /v1/maps/<32 hex>/<a|b>/<similarity|dissimilarity>.<png|overlay.png|f32|json>`);
+      throw new ProblemError(
+        'not-found',
+        `no map ${resultId}/${image}/${file}: expected /v1/maps/<32 hex>/<a|b>/<similarity|dissimilarity>.<png|overlay.png|f32|json>`,
+      );
     }
     const [kind, format] = [match[1] as MapKind, match[2] as MapFormat];
     const results = r2ResultStore(c.env.DATA, DEFAULT_TENANT);
     const layout = await results.layout(resultId);
-    if (!layout) throw new ProblemError('not-found', `no map ${resultId}/${image}/${file} (unknown result, or explained with store: false)`);
+    if (!layout)
+      throw new ProblemError('not-found', `no map ${resultId}/${image}/${file} (unknown result, or explained with store: false)`);
 
     // Content-addressed: the result id and the file name determine the bytes.
     const etag = `"${resultId}-${image}-${file}"`;

@@ -15,7 +15,15 @@ const ModelInfo = z
     version: z.string(),
     description: z.string(),
     license: z.string(),
-    input: z.object({ name: z.string(), size: z.number(), channelOrder: z.string(), layout: z.string(), mean: z.array(z.number()), scale: z.number(), preprocessing: z.string() }),
+    input: z.object({
+      name: z.string(),
+      size: z.number(),
+      channelOrder: z.string(),
+      layout: z.string(),
+      mean: z.array(z.number()),
+      scale: z.number(),
+      preprocessing: z.string(),
+    }),
     output: z.object({ name: z.string(), size: z.number(), normalised: z.boolean() }),
     decision: z.object({ model: z.string(), metric: z.string(), threshold: z.number(), centredThreshold: z.number() }),
     accuracy: z.record(z.string(), z.unknown()),
@@ -29,7 +37,15 @@ export function publicModelInfo(m: ModelManifest) {
     version: m.buildKey.slice(0, 12),
     description: m.description,
     license: m.license,
-    input: { name: m.input.name, size: m.input.size, channelOrder: m.input.channelOrder, layout: m.input.layout, mean: m.input.mean, scale: m.input.scale, preprocessing: m.input.preprocessing },
+    input: {
+      name: m.input.name,
+      size: m.input.size,
+      channelOrder: m.input.channelOrder,
+      layout: m.input.layout,
+      mean: m.input.mean,
+      scale: m.input.scale,
+      preprocessing: m.input.preprocessing,
+    },
     output: m.output,
     decision: m.decision,
     accuracy: m.accuracy as unknown as Record<string, unknown>,
@@ -59,7 +75,12 @@ export function registerMeta(app: OpenAPIHono<AppEnv>, heapBytes: () => number |
             'application/json': {
               schema: z.object({
                 models: z.array(ModelInfo),
-                runtime: z.object({ wasmHeapBytes: z.number().nullable().openapi({ description: "Size of this isolate's onnxruntime wasm heap (it only grows)" }) }),
+                runtime: z.object({
+                  wasmHeapBytes: z
+                    .number()
+                    .nullable()
+                    .openapi({ description: "Size of this isolate's onnxruntime wasm heap (it only grows)" }),
+                }),
               }),
             },
           },

@@ -8,15 +8,43 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 export const PROBLEMS = {
-  'invalid-request': { status: 400, title: 'The request is invalid', doc: 'A field is missing, has the wrong type or is out of range; `errors` lists each one.' },
-  'payload-too-large': { status: 413, title: 'The request or an image is too large', doc: 'The body exceeds the size limit, or an image declares more pixels than allowed. Limits are in the detail.' },
-  'unsupported-media-type': { status: 415, title: 'Unsupported media type', doc: 'The body must be multipart/form-data or application/json; images must be PNG or JPEG.' },
-  'undecodable-image': { status: 422, title: 'The image cannot be decoded', doc: 'The image is truncated, corrupt or too small to hold a face.' },
+  'invalid-request': {
+    status: 400,
+    title: 'The request is invalid',
+    doc: 'A field is missing, has the wrong type or is out of range; `errors` lists each one.',
+  },
+  'payload-too-large': {
+    status: 413,
+    title: 'The request or an image is too large',
+    doc: 'The body exceeds the size limit, or an image declares more pixels than allowed. Limits are in the detail.',
+  },
+  'unsupported-media-type': {
+    status: 415,
+    title: 'Unsupported media type',
+    doc: 'The body must be multipart/form-data or application/json; images must be PNG or JPEG.',
+  },
+  'undecodable-image': {
+    status: 422,
+    title: 'The image cannot be decoded',
+    doc: 'The image is truncated, corrupt or too small to hold a face.',
+  },
   'not-found': { status: 404, title: 'Not found', doc: 'No such route or resource.' },
-  'method-not-allowed': { status: 405, title: 'Method not allowed', doc: 'The route exists but not for this method; `Allow` lists the methods.' },
+  'method-not-allowed': {
+    status: 405,
+    title: 'Method not allowed',
+    doc: 'The route exists but not for this method; `Allow` lists the methods.',
+  },
   'range-not-satisfiable': { status: 416, title: 'Range not satisfiable', doc: 'The Range header asks for bytes outside the stored map.' },
-  'model-unavailable': { status: 503, title: 'The model is unavailable', doc: 'The model files are missing or corrupt in storage, or the runtime could not start. Retry later.' },
-  busy: { status: 503, title: 'The service is busy', doc: 'This instance is already running and queueing as many requests as it can hold in memory. Retry after the seconds in `Retry-After`.' },
+  'model-unavailable': {
+    status: 503,
+    title: 'The model is unavailable',
+    doc: 'The model files are missing or corrupt in storage, or the runtime could not start. Retry later.',
+  },
+  busy: {
+    status: 503,
+    title: 'The service is busy',
+    doc: 'This instance is already running and queueing as many requests as it can hold in memory. Retry after the seconds in `Retry-After`.',
+  },
   'internal-error': { status: 500, title: 'Internal error', doc: 'An unexpected failure; the request id identifies it in the logs.' },
 } as const;
 
@@ -36,19 +64,47 @@ export interface ProblemBody {
 
 /** An error that carries its problem kind, thrown anywhere below the routes. */
 export class ProblemError extends Error {
-  constructor(readonly kind: ProblemKind, detail: string, readonly extra: Record<string, unknown> = {}, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly kind: ProblemKind,
+    detail: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
     super(detail);
     this.name = 'ProblemError';
   }
 }
 
-export function problemBody(kind: ProblemKind, detail: string, extra: Record<string, unknown> = {}, requestId?: string, instance?: string): ProblemBody {
+export function problemBody(
+  kind: ProblemKind,
+  detail: string,
+  extra: Record<string, unknown> = {},
+  requestId?: string,
+  instance?: string,
+): ProblemBody {
   const { status, title } = PROBLEMS[kind];
-  return { type: problemType(kind), title, status, detail, ...(instance ? { instance } : {}), ...(requestId ? { requestId } : {}), ...extra };
+  return {
+    type: problemType(kind),
+    title,
+    status,
+    detail,
+    ...(instance ? { instance } : {}),
+    ...(requestId ? { requestId } : {}),
+    ...extra,
+  };
 }
 
-export function problem(c: Context, kind: ProblemKind, detail: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Response {
+export function problem(
+  c: Context,
+  kind: ProblemKind,
+  detail: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
   const requestId = c.get('requestId' as never) as string | undefined;
   const body = problemBody(kind, detail, extra, requestId, new URL(c.req.url).pathname);
-  return c.body(JSON.stringify(body), PROBLEMS[kind].status as ContentfulStatusCode, { 'content-type': 'application/problem+json', ...headers });
+  return c.body(JSON.stringify(body), PROBLEMS[kind].status as ContentfulStatusCode, {
+    'content-type': 'application/problem+json',
+    ...headers,
+  });
 }

@@ -8,7 +8,8 @@
 import { ProblemError } from './problem.js';
 import type { Slice } from '../store/results.js';
 
-const unsatisfiable = (detail: string, size: number) => new ProblemError('range-not-satisfiable', detail, { size }, { 'Content-Range': `bytes */${size}` });
+const unsatisfiable = (detail: string, size: number) =>
+  new ProblemError('range-not-satisfiable', detail, { size }, { 'Content-Range': `bytes */${size}` });
 
 /** The requested slice of a body of `size` bytes, or undefined to serve it whole. */
 export function requestedRange(header: string | undefined | null, size: number): Slice | undefined {

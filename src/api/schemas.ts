@@ -5,7 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { EXPLAIN_METHODS } from '../engine/explanation.js';
-import { MAP_SELECTORS } from '../xfv/maps.js';
+import { MAP_IMAGES, MAP_KINDS, MAP_SELECTORS } from '../xfv/maps.js';
 
 export const ImageJson = z
   .object({ base64: z.base64().openapi({ description: 'PNG or JPEG bytes, standard base64', example: 'iVBORw0KGgo…' }) })
@@ -36,7 +36,10 @@ export const Timing = z
     inferenceMs: z.number(),
     totalMs: z.number(),
   })
-  .openapi('Timing', { description: 'Server-side time per stage (also in the Server-Timing header). workerd only advances its clock on I/O, so deployed Workers report coarse values.' });
+  .openapi('Timing', {
+    description:
+      'Server-side time per stage (also in the Server-Timing header). workerd only advances its clock on I/O, so deployed Workers report coarse values.',
+  });
 
 export const ModelRef = z.object({ id: z.string(), version: z.string() }).openapi('ModelRef');
 
@@ -68,12 +71,21 @@ export const problemResponses = (codes: number[]) =>
     codes.map((code) => [code, { description: `Problem (${code})`, content: { 'application/problem+json': { schema: Problem } } }]),
   );
 
-
 const explainFields = {
   method: z.enum(EXPLAIN_METHODS).default('fggb').openapi({ description: 'fggb (default), or the baselines xssab and gradient' }),
-  centre: z.boolean().default(false).openapi({ description: "Centre embeddings on the model's mean μ (optional mode, its own θ); default false = the paper's FGGB" }),
-  maps: z.array(z.enum(MAP_SELECTORS)).min(1).default([...MAP_SELECTORS]).openapi({ description: 'Which maps to produce' }),
-  store: z.boolean().default(true).openapi({ description: 'false: keep nothing (no bases, no maps) after the response; maps come back inline as data: URIs' }),
+  centre: z
+    .boolean()
+    .default(false)
+    .openapi({ description: "Centre embeddings on the model's mean μ (optional mode, its own θ); default false = the paper's FGGB" }),
+  maps: z
+    .array(z.enum(MAP_SELECTORS))
+    .min(1)
+    .default([...MAP_SELECTORS])
+    .openapi({ description: 'Which maps to produce' }),
+  store: z
+    .boolean()
+    .default(true)
+    .openapi({ description: 'false: keep nothing (no bases, no maps) after the response; maps come back inline as data: URIs' }),
 };
 
 export const ExplainJson = VerifyJson.extend(explainFields).openapi('ExplainJson');
@@ -109,8 +121,12 @@ export const ExplainResult = VerifyResult.extend({
         topChannels: z.array(z.object({ channel: z.number().int(), weight: z.number() })),
       })
       .nullable(),
-    basis: z.object({ a: z.enum(['hit', 'miss', 'none']), b: z.enum(['hit', 'miss', 'none']) }).openapi({ description: 'Per-image basis cache: hit (read from R2), miss (computed), none (method needs no basis)' }),
+    basis: z
+      .object({ a: z.enum(['hit', 'miss', 'none']), b: z.enum(['hit', 'miss', 'none']) })
+      .openapi({ description: 'Per-image basis cache: hit (read from R2), miss (computed), none (method needs no basis)' }),
   }),
-  maps: z.record(z.string(), z.record(z.string(), MapLinks)),
+  maps: z
+    .partialRecord(z.enum(MAP_IMAGES), z.partialRecord(z.enum(MAP_KINDS), MapLinks))
+    .openapi({ description: 'The wanted maps, by image and kind' }),
   timing: Timing.extend({ embeddingMs: z.number(), basisMs: z.number(), combineMs: z.number(), renderMs: z.number(), storeMs: z.number() }),
 }).openapi('ExplainResult');

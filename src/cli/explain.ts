@@ -8,7 +8,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { artifactPath, renderArtifacts } from '../engine/artifacts.js';
+import { artifactPath, mapFiles, renderArtifacts } from '../engine/artifacts.js';
 import { explainImages } from '../engine/explain.js';
 import { EXPLAIN_METHODS, type ExplainMethod } from '../engine/explanation.js';
 import { DEFAULT_LIMITS } from '../engine/verify.js';
@@ -18,7 +18,13 @@ import { distEngine } from './dist-engine.js';
 const USAGE = 'usage: npm run explain -- a.png b.png --out dir/ [--method fggb|xssab|gradient] [--centre] [--threshold θ]';
 
 function parseArgs(argv: string[]) {
-  const opts = { images: [] as string[], out: '', method: 'fggb' as ExplainMethod, centre: false, threshold: undefined as number | undefined };
+  const opts = {
+    images: [] as string[],
+    out: '',
+    method: 'fggb' as ExplainMethod,
+    centre: false,
+    threshold: undefined as number | undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--out') opts.out = argv[++i] ?? '';
@@ -39,27 +45,41 @@ async function main() {
   const engine = await distEngine();
   const [a, b] = opts.images.map((p) => new Uint8Array(readFileSync(p))) as [Uint8Array, Uint8Array];
   const limits = { ...DEFAULT_LIMITS, maxImageBytes: Infinity, maxPixels: Infinity };
-  const outcome = await explainImages(engine, { a, b, threshold: opts.threshold, method: opts.method, centre: opts.centre, store: false }, { limits });
+  const outcome = await explainImages(
+    engine,
+    { a, b, threshold: opts.threshold, method: opts.method, centre: opts.centre, store: false },
+    { limits },
+  );
   const { explanation: expl, verified } = outcome;
-  const artifacts = renderArtifacts(expl, [outcome.faces.a, outcome.faces.b], outcome.size, MAP_SELECTORS, { centre: opts.centre, threshold: outcome.threshold });
-  const maps: Record<string, Record<string, Record<string, string>>> = {};
+  const artifacts = renderArtifacts(expl, [outcome.faces.a, outcome.faces.b], outcome.size, MAP_SELECTORS, {
+    centre: opts.centre,
+    threshold: outcome.threshold,
+  });
   for (const art of artifacts) {
     const path = join(opts.out, artifactPath(art));
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, art.bytes);
-    ((maps[art.image] ??= {})[art.kind] ??= {})[art.format] = artifactPath(art);
   }
+  const maps = mapFiles(artifacts, artifactPath);
   const result = {
     ...verified.result,
     resultId: outcome.resultId,
-    explanation: { method: expl.method, centre: opts.centre, threshold: outcome.threshold, cosine: expl.cosine, summary: expl.summary ?? null },
+    explanation: {
+      method: expl.method,
+      centre: opts.centre,
+      threshold: outcome.threshold,
+      cosine: expl.cosine,
+      summary: expl.summary ?? null,
+    },
     maps,
     images: { a: resolve(opts.images[0]!), b: resolve(opts.images[1]!) },
     timing: { ...outcome.timing, totalMs: performance.now() - t0 },
   };
   writeFileSync(join(opts.out, 'result.json'), `${JSON.stringify(result, null, 1)}\n`);
   const { decision, similarity, threshold } = verified.result;
-  console.log(`${decision} (similarity ${similarity.toFixed(4)}, θ ${threshold.toFixed(4)}); ${artifacts.length} files + result.json in ${opts.out} (${(result.timing.totalMs / 1000).toFixed(1)} s)`);
+  console.log(
+    `${decision} (similarity ${similarity.toFixed(4)}, θ ${threshold.toFixed(4)}); ${artifacts.length} files + result.json in ${opts.out} (${(result.timing.totalMs / 1000).toFixed(1)} s)`,
+  );
 }
 
 main().catch((e: unknown) => {

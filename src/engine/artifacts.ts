@@ -36,6 +36,26 @@ export function artifactPath(a: Pick<MapArtifact, 'image' | 'kind' | 'format'>):
   return `${a.image}/${a.kind}.${a.format}`;
 }
 
+/** Values per image, kind and format (the `maps` object of responses and result.json). */
+export type MapFiles = Partial<Record<MapImage, Partial<Record<MapKind, Record<MapFormat, string>>>>>;
+
+/** Group one string per file (a link, a path, a data: URI) as `maps[image][kind][format]`. */
+export function mapFiles<T extends Pick<MapArtifact, 'image' | 'kind' | 'format'>>(
+  files: Iterable<T>,
+  value: (file: T) => string,
+): MapFiles {
+  const maps: MapFiles = {};
+  for (const file of files) {
+    const byKind = maps[file.image] ?? {};
+    maps[file.image] = byKind;
+    // Every caller passes all four formats of a map.
+    const byFormat = byKind[file.kind] ?? ({} as Record<MapFormat, string>);
+    byKind[file.kind] = byFormat;
+    byFormat[file.format] = value(file);
+  }
+  return maps;
+}
+
 export interface MapStats {
   min: number;
   max: number;
@@ -71,9 +91,20 @@ export function mapStats(raw: ArrayLike<number>): MapStats {
   return { min, max, sum };
 }
 
-export function explanationRecord(expl: Explanation, size: number, extra: { centre: boolean; threshold: number; resultId?: string }): ExplanationRecord {
+export function explanationRecord(
+  expl: Explanation,
+  size: number,
+  extra: { centre: boolean; threshold: number; resultId?: string },
+): ExplanationRecord {
   const stats = Object.fromEntries(MAP_SELECTORS.map((sel) => [sel, mapStats(mapOf(expl, sel))])) as Record<MapSelector, MapStats>;
-  return { method: expl.method, centre: extra.centre, threshold: extra.threshold, size, ...(extra.resultId ? { resultId: extra.resultId } : {}), stats };
+  return {
+    method: expl.method,
+    centre: extra.centre,
+    threshold: extra.threshold,
+    size,
+    ...(extra.resultId ? { resultId: extra.resultId } : {}),
+    stats,
+  };
 }
 
 /** The `.json` sidecar of one map. */
@@ -87,7 +118,10 @@ export function sidecar(record: ExplanationRecord, image: MapImage, kind: MapKin
     byteOrder: 'little-endian',
     layout: 'row-major H×W',
     method: record.method,
-    content: record.method === 'gradient' ? 'unsigned gradient magnitude (same map for both kinds)' : `${kind === 'similarity' ? 'S⁺ = max(S, 0)' : 'S⁻ = max(−S, 0)'} before blur and min–max`,
+    content:
+      record.method === 'gradient'
+        ? 'unsigned gradient magnitude (same map for both kinds)'
+        : `${kind === 'similarity' ? 'S⁺ = max(S, 0)' : 'S⁻ = max(−S, 0)'} before blur and min–max`,
     raw: record.stats[`${image}.${kind}`],
     display: { blurSigma: blur.sigma, blurKernel: blur.kernel, normalisation: 'min–max to [0, 1]' },
     centre: record.centre,
@@ -96,7 +130,8 @@ export function sidecar(record: ExplanationRecord, image: MapImage, kind: MapKin
   };
 }
 
-export const sidecarBytes = (record: ExplanationRecord, image: MapImage, kind: MapKind) => new TextEncoder().encode(`${JSON.stringify(sidecar(record, image, kind), null, 1)}\n`);
+export const sidecarBytes = (record: ExplanationRecord, image: MapImage, kind: MapKind) =>
+  new TextEncoder().encode(`${JSON.stringify(sidecar(record, image, kind), null, 1)}\n`);
 
 /** A grey PNG or a colour overlay of a raw map (blurred, min–max). */
 export function renderPng(format: 'png' | 'overlay.png', raw: Float32Array, face: Uint8Array, size: number): Uint8Array {
@@ -105,7 +140,13 @@ export function renderPng(format: 'png' | 'overlay.png', raw: Float32Array, face
 }
 
 /** Every file of the wanted maps, rendered (the CLI, and inline answers when nothing is stored). */
-export function renderArtifacts(expl: Explanation, faces: [Uint8Array, Uint8Array], size: number, wanted: readonly MapSelector[], extra: { centre: boolean; threshold: number; resultId?: string }): MapArtifact[] {
+export function renderArtifacts(
+  expl: Explanation,
+  faces: [Uint8Array, Uint8Array],
+  size: number,
+  wanted: readonly MapSelector[],
+  extra: { centre: boolean; threshold: number; resultId?: string },
+): MapArtifact[] {
   const out: MapArtifact[] = [];
   const shape = `${size},${size}`;
   const record = explanationRecord(expl, size, extra);
@@ -113,7 +154,8 @@ export function renderArtifacts(expl: Explanation, faces: [Uint8Array, Uint8Arra
     const [image, kind] = parseSelector(selector);
     const raw = mapOf(expl, selector);
     const face = faces[image === 'a' ? 0 : 1];
-    const add = (format: MapFormat, bytes: Uint8Array) => out.push({ image, kind, format, bytes, contentType: CONTENT_TYPES[format], shape });
+    const add = (format: MapFormat, bytes: Uint8Array) =>
+      out.push({ image, kind, format, bytes, contentType: CONTENT_TYPES[format], shape });
     add('f32', new Uint8Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
     add('png', renderPng('png', raw, face, size));
     add('overlay.png', renderPng('overlay.png', raw, face, size));

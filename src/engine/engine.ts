@@ -11,7 +11,7 @@ import { ModelUnavailableError, r2ModelSource } from '../store/models.js';
 import { type OrtModule, type OrtSession, embedBatch } from './embed.js';
 import { releaseBuffer } from '../release.js';
 import { Gate } from './gate.js';
-import { Shared } from './shared-wait.js';
+import { SharedLoad } from './shared-wait.js';
 import { type GradientRunner, loadGradientRunner } from './gradient.js';
 
 export interface Engine {
@@ -35,7 +35,7 @@ export interface EngineSource {
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-let engine: Shared<Engine> | undefined;
+let engine: SharedLoad<Engine> | undefined;
 let ortFailure: Error | undefined;
 // Runs are serialised: one wasm thread per isolate (a run takes well under a second; one
 // held for 30 s belongs to a cancelled request).
@@ -57,10 +57,12 @@ export async function createEngine(loadOrt: () => Promise<OrtModule>, models: Mo
     ortFailure = new ModelUnavailableError(`onnxruntime could not start: ${errorText(e)}`, { cause: e });
     throw ortFailure;
   }
-  let gradient: Shared<GradientRunner> | undefined;
-  const loadGradient = async (): Promise<GradientRunner> => {
+  const gradient = new SharedLoad(async (): Promise<GradientRunner> => {
     const { grad, gradWeights } = manifest.files;
-    if (!grad || !gradWeights) throw new ModelUnavailableError('the manifest lists no gradient graph (files.grad, files.gradWeights): rebuild and reseed the models');
+    if (!grad || !gradWeights)
+      throw new ModelUnavailableError(
+        'the manifest lists no gradient graph (files.grad, files.gradWeights): rebuild and reseed the models',
+      );
     const [graph, weights] = await Promise.all([models.file(grad), models.file(gradWeights)]);
     try {
       return await loadGradientRunner(ort, manifest, { graph, weights }, { serialise: (task) => queue.run(task) });
@@ -71,29 +73,16 @@ export async function createEngine(loadOrt: () => Promise<OrtModule>, models: Mo
       releaseBuffer(graph);
       releaseBuffer(weights);
     }
-  };
+  });
   return {
     manifest,
     embed: (inputs) => queue.run(() => embedBatch(ort, session, inputs, manifest.input.size)),
-    gradient: () => {
-      if (!gradient) {
-        const loading = (gradient = new Shared(loadGradient()));
-        loading.promise.catch(() => {
-          if (gradient === loading) gradient = undefined;
-        });
-      }
-      return gradient.wait();
-    },
+    gradient: () => gradient.get(),
   };
 }
 
 /** The isolate's engine over the models bucket, created on first call. */
 export function getEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> {
-  if (!engine) {
-    const loading = (engine = new Shared(createEngine(loadOrt, r2ModelSource(bucket))));
-    loading.promise.catch(() => {
-      if (engine === loading) engine = undefined;
-    });
-  }
-  return engine.wait();
+  engine ??= new SharedLoad(() => createEngine(loadOrt, r2ModelSource(bucket)));
+  return engine.get();
 }

@@ -56,7 +56,11 @@ export interface ExplainOutcome {
 
 const sha256OfText = (text: string) => sha256Hex(new TextEncoder().encode(text));
 
-export async function explainImages(engine: Engine, request: ExplainRequest, { limits, stores, gradientWork }: ExplainDeps): Promise<ExplainOutcome> {
+export async function explainImages(
+  engine: Engine,
+  request: ExplainRequest,
+  { limits, stores, gradientWork }: ExplainDeps,
+): Promise<ExplainOutcome> {
   const t0 = performance.now();
   const { manifest } = engine;
   const keep = request.store && stores ? stores : undefined;
@@ -69,19 +73,26 @@ export async function explainImages(engine: Engine, request: ExplainRequest, { l
   const [shaA, shaB] = verified.shas;
   const key = (sha: string) => keep?.basisKey(centre, sha, BASIS_DTYPE) ?? sha;
 
-  const explanation = await explainPair(runner, [{ x: a.input, basisKey: key(shaA) }, { x: b.input, basisKey: key(shaB) }], {
-    method,
-    centre,
-    threshold,
-    mean: Float32Array.from(manifest.embeddingMean),
-    modelId: manifest.id,
-    size,
-    channels: 3,
-    dtype: BASIS_DTYPE,
-    store: request.store,
-    cache: keep?.bases,
-    gradientWork,
-  });
+  const explanation = await explainPair(
+    runner,
+    [
+      { x: a.input, basisKey: key(shaA) },
+      { x: b.input, basisKey: key(shaB) },
+    ],
+    {
+      method,
+      centre,
+      threshold,
+      mean: Float32Array.from(manifest.embeddingMean),
+      modelId: manifest.id,
+      size,
+      channels: 3,
+      dtype: BASIS_DTYPE,
+      store: request.store,
+      cache: keep?.bases,
+      gradientWork,
+    },
+  );
 
   const model = verified.result.model;
   const resultId = (await sha256OfText(JSON.stringify({ model, method, centre, threshold, a: shaA, b: shaB }))).slice(0, 32);
@@ -90,7 +101,10 @@ export async function explainImages(engine: Engine, request: ExplainRequest, { l
   const record = explanationRecord(explanation, size, { centre, threshold, resultId });
   const ts = performance.now();
   if (keep) {
-    const maps = Object.fromEntries(MAP_SELECTORS.map((m) => [m, mapOf(explanation, m)])) as Record<(typeof MAP_SELECTORS)[number], Float32Array>;
+    const maps = Object.fromEntries(MAP_SELECTORS.map((m) => [m, mapOf(explanation, m)])) as Record<
+      (typeof MAP_SELECTORS)[number],
+      Float32Array
+    >;
     await keep.results.put(resultId, { size, maps, faces, record });
   }
   const storeMs = keep ? performance.now() - ts : 0;
@@ -105,7 +119,8 @@ export async function explainImages(engine: Engine, request: ExplainRequest, { l
     stored: keep !== undefined,
     timing: { ...verified.result.timing, ...explanation.timing, storeMs, totalMs: performance.now() - t0 },
     release() {
-      for (const buffer of [a.input, b.input, faces.a, faces.b, ...Object.values(explanation.a.maps), ...Object.values(explanation.b.maps)]) releaseBuffer(buffer);
+      for (const buffer of [a.input, b.input, faces.a, faces.b, ...Object.values(explanation.a.maps), ...Object.values(explanation.b.maps)])
+        releaseBuffer(buffer);
     },
   };
 }

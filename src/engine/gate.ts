@@ -13,7 +13,11 @@
 import { sleep } from './shared-wait.js';
 
 export class GateFullError extends Error {
-  constructor(readonly gate: string, readonly limit: number, readonly maxQueued: number) {
+  constructor(
+    readonly gate: string,
+    readonly limit: number,
+    readonly maxQueued: number,
+  ) {
     super(`${gate}: ${limit} running and ${maxQueued} waiting already`);
     this.name = 'GateFullError';
   }
@@ -42,7 +46,12 @@ export class Gate {
   private waiting: Ticket[] = [];
   private readonly timing: GateTiming;
 
-  constructor(readonly name: string, readonly limit: number, readonly maxQueued: number, timing: Partial<GateTiming> = {}) {
+  constructor(
+    readonly name: string,
+    readonly limit: number,
+    readonly maxQueued: number,
+    timing: Partial<GateTiming> = {},
+  ) {
     if (!(limit >= 1) || !(maxQueued >= 0)) throw new Error(`gate ${name}: limit must be ≥ 1 and maxQueued ≥ 0`);
     this.timing = { staleMs: 10_000, maxHoldMs: 120_000, pollMs: 2, now: () => Date.now(), ...timing };
   }
@@ -97,7 +106,11 @@ export class Gate {
   private reap(): void {
     const { now, staleMs, maxHoldMs } = this.timing;
     const t = now();
-    this.waiting = this.waiting.filter((w) => t - w.seen <= staleMs || !(w.dropped = true));
+    this.waiting = this.waiting.filter((w) => {
+      if (t - w.seen <= staleMs) return true;
+      w.dropped = true;
+      return false;
+    });
     if (this.leases.size >= this.limit) for (const l of this.leases) if (t - l.since > maxHoldMs) this.leases.delete(l);
     this.grant();
   }

@@ -53,13 +53,24 @@ export interface GradientShape {
   chunk: number;
 }
 
-export function gradientRunner(ort: OrtModule, session: OrtSession, shape: GradientShape, serialise: <T>(task: () => Promise<T>) => Promise<T> = (t) => t()): GradientRunner {
+export function gradientRunner(
+  ort: OrtModule,
+  session: OrtSession,
+  shape: GradientShape,
+  serialise: <T>(task: () => Promise<T>) => Promise<T> = (t) => t(),
+): GradientRunner {
   const { channels, size, n, chunk } = shape;
   // Chunks start on the FGGB accumulator's 4-channel groups (fresh and cached sums agree).
   if (chunk < 4 || chunk % 4 !== 0) throw new Error(`basis chunk ${chunk}: must be a positive multiple of 4`);
   const xTensor = (x: Float32Array) => new ort.Tensor('float32', x, [1, channels, size, size]);
   const meanTensor = (m: Float32Array) => new ort.Tensor('float32', m, [1, n]);
-  const run = <T extends Float32Array | Uint16Array = Float32Array>(x: Float32Array, cot: Float32Array, rows: number, mean: Float32Array, output: string) =>
+  const run = <T extends Float32Array | Uint16Array = Float32Array>(
+    x: Float32Array,
+    cot: Float32Array,
+    rows: number,
+    mean: Float32Array,
+    output: string,
+  ) =>
     serialise(async () => {
       const out = await session.run({ x: xTensor(x), cot: new ort.Tensor('float32', cot, [rows, n]), mean: meanTensor(mean) }, [output]);
       // CPU outputs are fresh JS arrays (copied out of the wasm heap): keep it, no copy.
@@ -67,7 +78,9 @@ export function gradientRunner(ort: OrtModule, session: OrtSession, shape: Gradi
       const data = t.data as Float32Array | Uint16Array;
       t.dispose();
       // float16 comes as Uint16Array, or as Float16Array where the runtime has one.
-      return (t.type === 'float16' && !(data instanceof Uint16Array) ? new Uint16Array(data.buffer, data.byteOffset, data.length) : data) as T;
+      return (
+        t.type === 'float16' && !(data instanceof Uint16Array) ? new Uint16Array(data.buffer, data.byteOffset, data.length) : data
+      ) as T;
     });
   return {
     embedding: (x) => run(x, new Float32Array(n), 1, new Float32Array(n), 'embedding'),
@@ -98,13 +111,25 @@ export async function loadGradientRunner(
   ort: OrtModule,
   manifest: ModelManifest,
   files: { graph: Uint8Array; weights: Uint8Array },
-  { serialise, sessionOptions = { executionProviders: ['wasm'] } }: { serialise?: <T>(task: () => Promise<T>) => Promise<T>; sessionOptions?: Record<string, unknown> } = {},
+  {
+    serialise,
+    sessionOptions = { executionProviders: ['wasm'] },
+  }: { serialise?: <T>(task: () => Promise<T>) => Promise<T>; sessionOptions?: Record<string, unknown> } = {},
 ): Promise<GradientRunner> {
   const weightsPath = manifest.files.gradWeights?.path;
   if (!weightsPath) throw new Error('the manifest lists no gradient weights (files.gradWeights)');
-  const session = await ort.InferenceSession.create(files.graph, { graphOptimizationLevel: 'all', ...sessionOptions, ...gradientSessionOptions(weightsPath, files.weights) });
+  const session = await ort.InferenceSession.create(files.graph, {
+    graphOptimizationLevel: 'all',
+    ...sessionOptions,
+    ...gradientSessionOptions(weightsPath, files.weights),
+  });
   return gradientRunner(ort, session, gradientShape(manifest), serialise);
 }
 
 /** The basis shape of a manifest's model, in BASIS_CHUNK rows per run. */
-export const gradientShape = (manifest: ModelManifest, chunk = BASIS_CHUNK): GradientShape => ({ channels: 3, size: manifest.input.size, n: manifest.output.size, chunk });
+export const gradientShape = (manifest: ModelManifest, chunk = BASIS_CHUNK): GradientShape => ({
+  channels: 3,
+  size: manifest.input.size,
+  n: manifest.output.size,
+  chunk,
+});

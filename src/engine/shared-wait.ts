@@ -13,15 +13,35 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export class Shared<T> {
   private settled = false;
   constructor(readonly promise: Promise<T>) {
-    promise.then(
-      () => void (this.settled = true),
-      () => void (this.settled = true),
-    );
+    const settle = () => {
+      this.settled = true;
+    };
+    promise.then(settle, settle);
   }
 
   /** Its value (or error), polling every `pollMs` until it settles. */
   async wait(pollMs = 10): Promise<T> {
     while (!this.settled) await sleep(pollMs);
     return this.promise;
+  }
+}
+
+/**
+ * A load shared by every request of the isolate: started by the first caller, waited on
+ * by the others, kept once it succeeds and forgotten if it fails (the next caller retries).
+ */
+export class SharedLoad<T> {
+  private current: Shared<T> | undefined;
+  constructor(private readonly load: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    if (!this.current) {
+      const loading = new Shared(this.load());
+      this.current = loading;
+      loading.promise.catch(() => {
+        if (this.current === loading) this.current = undefined;
+      });
+    }
+    return this.current.wait();
   }
 }

@@ -5,7 +5,7 @@
  * int8 embeddings (from the embedding cache when given) → cosine and decision.
  * Image errors are ImageErrors naming the input (`a` or `b`); the API turns them into problems.
  */
-import { ImageError, decodeImage, toModelInput } from '../image/index.js';
+import { ImageError, type RgbImage, decodeImage, toModelInput } from '../image/index.js';
 import type { EmbeddingCache } from '../store/embedding-cache.js';
 import { sha256Hex } from '../store/models.js';
 import { inputSpec, modelRef, type ModelRef } from '../xfv/manifest.js';
@@ -62,7 +62,7 @@ export interface Verified {
 export function prepareImage(field: string, bytes: Uint8Array, spec: ReturnType<typeof inputSpec>, limits: ImageLimits): PreparedImage {
   if (bytes.length === 0) throw new ImageError('undecodable', `image ${field} is empty`, field);
   const t0 = performance.now();
-  let img;
+  let img: RgbImage;
   try {
     img = decodeImage(bytes, { maxPixels: limits.maxPixels });
   } catch (e) {
@@ -76,7 +76,11 @@ export function prepareImage(field: string, bytes: Uint8Array, spec: ReturnType<
 
 export const sha256OfFloats = (x: Float32Array) => sha256Hex(new Uint8Array(x.buffer as ArrayBuffer, x.byteOffset, x.byteLength));
 
-export async function verifyPair(engine: Engine, request: VerifyRequest, { limits, embeddings: cache, hashInputs = false }: VerifyOptions): Promise<Verified> {
+export async function verifyPair(
+  engine: Engine,
+  request: VerifyRequest,
+  { limits, embeddings: cache, hashInputs = false }: VerifyOptions,
+): Promise<Verified> {
   const t0 = performance.now();
   const { manifest } = engine;
   const spec = inputSpec(manifest);
@@ -91,6 +95,11 @@ export async function verifyPair(engine: Engine, request: VerifyRequest, { limit
   if (cache) await Promise.all([ea, eb].map((e, i) => (cached[i] ? undefined : cache.put(shas[i]!, e))));
   const inferenceMs = performance.now() - t1;
   const decision = decide(ea, eb, request.threshold ?? manifest.decision.threshold);
-  const timing = { decodeMs: a.decodeMs + b.decodeMs, preprocessMs: a.preprocessMs + b.preprocessMs, inferenceMs, totalMs: performance.now() - t0 };
+  const timing = {
+    decodeMs: a.decodeMs + b.decodeMs,
+    preprocessMs: a.preprocessMs + b.preprocessMs,
+    inferenceMs,
+    totalMs: performance.now() - t0,
+  };
   return { result: { model: modelRef(manifest), ...decision, timing }, embeddings: [ea, eb], shas, images: [a, b] };
 }

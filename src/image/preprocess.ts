@@ -38,8 +38,7 @@ export function toModelInput(img: RgbImage, spec: ModelInputSpec): Float32Array 
   const out = new Float32Array(3 * size * size);
   const plane = size * size;
   if (n === size) {
-    for (let p = 0; p < plane; p++)
-      for (let c = 0; c < 3; c++) out[c * plane + p] = (sq.data[p * 3 + c]! - mean[c]!) * scale;
+    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) out[c * plane + p] = (sq.data[p * 3 + c]! - mean[c]!) * scale;
     return out;
   }
   // TF resize_bilinear, legacy mode: src = dst * (in / out), clamped at the far edge,

@@ -35,7 +35,8 @@ export function greyPng(map: ArrayLike<number>, width: number, height: number): 
 export function inputToRgb(x: Float32Array, spec: ModelInputSpec): Uint8Array {
   const p = spec.size * spec.size;
   const out = new Uint8Array(p * 3);
-  for (let i = 0; i < p; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.max(0, Math.min(255, Math.round(x[c * p + i]! / spec.scale + spec.mean[c]!)));
+  for (let i = 0; i < p; i++)
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.max(0, Math.min(255, Math.round(x[c * p + i]! / spec.scale + spec.mean[c]!)));
   return out;
 }
 

@@ -9,7 +9,13 @@
 import { BASIS_HEADER_BYTES, type BasisCache, BasisReader, type BasisDtype, basisByteLength, decodeHeader } from './basis.js';
 import { tenantPrefix } from './keys.js';
 
-export function basisKey(tenant: string, model: { id: string; version: string }, centred: boolean, inputSha: string, dtype: BasisDtype): string {
+export function basisKey(
+  tenant: string,
+  model: { id: string; version: string },
+  centred: boolean,
+  inputSha: string,
+  dtype: BasisDtype,
+): string {
   return `${tenantPrefix(tenant)}bases/${model.id}-${model.version}/${centred ? 'centred' : 'plain'}/${inputSha}.${dtype}`;
 }
 

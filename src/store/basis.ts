@@ -118,7 +118,9 @@ export class BasisReader {
     if (this.byob) {
       let buffer = into.buffer;
       let filled = 0;
-      const reader = this.byob as ReadableStreamBYOBReader & { readAtLeast?: (min: number, view: Uint8Array<ArrayBuffer>) => Promise<ReadableStreamReadResult<Uint8Array<ArrayBuffer>>> };
+      const reader = this.byob as ReadableStreamBYOBReader & {
+        readAtLeast?: (min: number, view: Uint8Array<ArrayBuffer>) => Promise<ReadableStreamReadResult<Uint8Array<ArrayBuffer>>>;
+      };
       while (filled < count) {
         const view = new Uint8Array(buffer, into.byteOffset + filled, count - filled);
         const { value, done } = reader.readAtLeast ? await reader.readAtLeast(view.length, view) : await reader.read(view);
@@ -167,7 +169,10 @@ export class BasisReader {
         const count = Math.min(BASIS_READ_CHANNELS, h.n - k0);
         const bytes = await this.fill(new Uint8Array(buffer, 0, count * bytesPerChannel));
         buffer = bytes.buffer;
-        const block: BasisBlock = h.dtype === 'f32' ? new Float32Array(buffer, 0, count * pixels) : { codes: new Uint16Array(buffer, 0, count * pixels), table: HALF_TABLE };
+        const block: BasisBlock =
+          h.dtype === 'f32'
+            ? new Float32Array(buffer, 0, count * pixels)
+            : { codes: new Uint16Array(buffer, 0, count * pixels), table: HALF_TABLE };
         onBlock(k0, block, count);
       }
     } finally {

@@ -20,24 +20,31 @@ export async function sha256Hex(bytes: ArrayBuffer | Uint8Array<ArrayBuffer>): P
 
 /** Checks a model file's bytes against its manifest entry (size and sha256). */
 export async function checkModelFile(name: string, bytes: Uint8Array<ArrayBuffer>, file: ModelFile): Promise<Uint8Array<ArrayBuffer>> {
-  if (bytes.length !== file.bytes) throw new ModelUnavailableError(`model file ${name} is corrupt: ${bytes.length} bytes, manifest says ${file.bytes}`);
+  if (bytes.length !== file.bytes)
+    throw new ModelUnavailableError(`model file ${name} is corrupt: ${bytes.length} bytes, manifest says ${file.bytes}`);
   const hash = await sha256Hex(bytes);
   if (hash !== file.sha256) throw new ModelUnavailableError(`model file ${name} is corrupt: sha256 ${hash} does not match the manifest`);
   return bytes;
 }
 
 /** The models bucket as the engine's model source. */
-export const r2ModelSource = (bucket: R2Bucket) => ({ manifest: () => readManifest(bucket), file: (file: ModelFile) => readModelFile(bucket, file) });
+export const r2ModelSource = (bucket: R2Bucket) => ({
+  manifest: () => readManifest(bucket),
+  file: (file: ModelFile) => readModelFile(bucket, file),
+});
 
 export async function readManifest(bucket: R2Bucket): Promise<ModelManifest> {
   const object = await bucket.get(MANIFEST_KEY);
-  if (!object) throw new ModelUnavailableError(`model manifest ${MANIFEST_KEY} is not in the models bucket (seed it with \`npm run seed\`)`);
+  if (!object)
+    throw new ModelUnavailableError(`model manifest ${MANIFEST_KEY} is not in the models bucket (seed it with \`npm run seed\`)`);
   try {
     const manifest = (await object.json()) as ModelManifest;
     if (!manifest?.files?.int8 || !manifest.input || !manifest.decision) throw new Error('required fields are missing');
     return manifest;
   } catch (e) {
-    throw new ModelUnavailableError(`model manifest ${MANIFEST_KEY} is invalid: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new ModelUnavailableError(`model manifest ${MANIFEST_KEY} is invalid: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
 }
 

@@ -62,7 +62,11 @@ export interface ResultParts {
 }
 
 /** The object body (as parts, in order) and its custom metadata. */
-export function encodeResult({ size, maps, faces, record }: ResultParts): { parts: Uint8Array[]; byteLength: number; customMetadata: Record<string, string> } {
+export function encodeResult({ size, maps, faces, record }: ResultParts): {
+  parts: Uint8Array[];
+  byteLength: number;
+  customMetadata: Record<string, string>;
+} {
   const json = new TextEncoder().encode(JSON.stringify(record));
   const layout = resultLayout(size, json.length);
   const parts: Uint8Array[] = [];
@@ -72,11 +76,16 @@ export function encodeResult({ size, maps, faces, record }: ResultParts): { part
     parts.push(new Uint8Array(m.buffer, m.byteOffset, m.byteLength));
   }
   for (const image of ['a', 'b'] as const) {
-    if (faces[image].length !== layout.face(image).length) throw new Error(`face ${image} has ${faces[image].length} bytes, expected ${layout.face(image).length}`);
+    if (faces[image].length !== layout.face(image).length)
+      throw new Error(`face ${image} has ${faces[image].length} bytes, expected ${layout.face(image).length}`);
     parts.push(faces[image]);
   }
   parts.push(json);
-  return { parts, byteLength: layout.byteLength, customMetadata: { layout: RESULT_LAYOUT, size: String(size), record: String(json.length) } };
+  return {
+    parts,
+    byteLength: layout.byteLength,
+    customMetadata: { layout: RESULT_LAYOUT, size: String(size), record: String(json.length) },
+  };
 }
 
 /** A stored body: its size, a stream of it, or its bytes. */
@@ -106,13 +115,20 @@ export class ResultGoneError extends Error {
   }
 }
 
-const storedBody = (object: R2ObjectBody): StoredBody => ({ size: object.size, body: object.body, bytes: async () => new Uint8Array(await object.arrayBuffer()) });
+const storedBody = (object: R2ObjectBody): StoredBody => ({
+  size: object.size,
+  body: object.body,
+  bytes: async () => new Uint8Array(await object.arrayBuffer()),
+});
 
 export function r2ResultStore(bucket: R2Bucket, tenant: string): ResultStore {
   return {
     async put(resultId, parts) {
       const body = encodeResult(parts);
-      await bucket.put(resultKey(tenant, resultId), new Blob(body.parts as BlobPart[]), { httpMetadata: { contentType: 'application/x-xfv-result' }, customMetadata: body.customMetadata });
+      await bucket.put(resultKey(tenant, resultId), new Blob(body.parts as BlobPart[]), {
+        httpMetadata: { contentType: 'application/x-xfv-result' },
+        customMetadata: body.customMetadata,
+      });
     },
     async layout(resultId) {
       const stored = await bucket.head(resultKey(tenant, resultId));

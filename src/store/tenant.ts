@@ -3,7 +3,7 @@
  * Everything one tenant keeps for one model, in one object: basis cache (with its key
  * scheme), embedding cache and result store, all under `t/<tenant>/` in the data bucket.
  */
-import { type BasisCache, type BasisDtype } from './basis.js';
+import type { BasisCache, BasisDtype } from './basis.js';
 import { basisKey, r2BasisCache } from './basis-cache.js';
 import { type EmbeddingCache, r2EmbeddingCache } from './embedding-cache.js';
 import { type ResultStore, r2ResultStore } from './results.js';
@@ -17,7 +17,12 @@ export interface TenantStores {
   results: ResultStore;
 }
 
-export function r2TenantStores(bucket: R2Bucket, tenant: string, model: { id: string; version: string }, embeddingSize: number): TenantStores {
+export function r2TenantStores(
+  bucket: R2Bucket,
+  tenant: string,
+  model: { id: string; version: string },
+  embeddingSize: number,
+): TenantStores {
   return {
     tenant,
     bases: r2BasisCache(bucket, embeddingSize),

@@ -43,10 +43,11 @@ export function correlationMap(masks: Uint8Array[], scores: number[]): Float32Ar
   for (let p = 0; p < pixels; p++) {
     let kept = 0;
     let cov = 0;
-    for (let m = 0; m < n; m++) if (masks[m]![p]) {
-      kept++;
-      cov += scores[m]! - meanS;
-    }
+    for (let m = 0; m < n; m++)
+      if (masks[m]![p]) {
+        kept++;
+        cov += scores[m]! - meanS;
+      }
     const meanK = kept / n;
     const varK = kept * (1 - meanK) ** 2 + (n - kept) * meanK ** 2;
     out[p] = varK > 0 && varS > 0 ? cov / Math.sqrt(varK * varS) : 0;

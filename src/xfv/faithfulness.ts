@@ -23,7 +23,14 @@ export function rankPixels(map: ArrayLike<number>, seed = 1): Int32Array {
  * The probe with `ratio` of its pixels perturbed: x is [C,H,W] in model space, fill one
  * value per channel (in model space), order from rankPixels.
  */
-export function perturb(x: Float32Array, channels: number, order: Int32Array, ratio: number, fill: ArrayLike<number>, mode: PerturbMode): Float32Array {
+export function perturb(
+  x: Float32Array,
+  channels: number,
+  order: Int32Array,
+  ratio: number,
+  fill: ArrayLike<number>,
+  mode: PerturbMode,
+): Float32Array {
   const pixels = order.length;
   const count = Math.round(ratio * pixels);
   const out = mode === 'deletion' ? x.slice() : new Float32Array(x.length);

@@ -71,7 +71,10 @@ export class FggbAccumulator {
   private readonly sum: Float64Array;
   private readonly seen: Uint8Array;
 
-  constructor(readonly pixels: number, private readonly weights: Float64Array) {
+  constructor(
+    readonly pixels: number,
+    private readonly weights: Float64Array,
+  ) {
     this.sum = new Float64Array(pixels);
     this.seen = new Uint8Array(weights.length);
   }
@@ -117,8 +120,13 @@ export class FggbAccumulator {
       for (let i = 0; i < p; i++) s[i]! += w0 * v[o + i]!;
       return;
     }
-    const w0 = w[k]!, w1 = w[k + 1]!, w2 = w[k + 2]!, w3 = w[k + 3]!;
-    const o1 = o + p, o2 = o1 + p, o3 = o2 + p;
+    const w0 = w[k]!,
+      w1 = w[k + 1]!,
+      w2 = w[k + 2]!,
+      w3 = w[k + 3]!;
+    const o1 = o + p,
+      o2 = o1 + p,
+      o3 = o2 + p;
     for (let i = 0; i < p; i++) s[i]! += w0 * v[o + i]! + w1 * v[o1 + i]! + w2 * v[o2 + i]! + w3 * v[o3 + i]!;
   }
 
@@ -131,8 +139,13 @@ export class FggbAccumulator {
       for (let i = 0; i < p; i++) s[i]! += w0 * t[c[o + i]!]!;
       return;
     }
-    const w0 = w[k]!, w1 = w[k + 1]!, w2 = w[k + 2]!, w3 = w[k + 3]!;
-    const o1 = o + p, o2 = o1 + p, o3 = o2 + p;
+    const w0 = w[k]!,
+      w1 = w[k + 1]!,
+      w2 = w[k + 2]!,
+      w3 = w[k + 3]!;
+    const o1 = o + p,
+      o2 = o1 + p,
+      o3 = o2 + p;
     for (let i = 0; i < p; i++) s[i]! += w0 * t[c[o + i]!]! + w1 * t[c[o1 + i]!]! + w2 * t[c[o2 + i]!]! + w3 * t[c[o3 + i]!]!;
   }
 

@@ -28,7 +28,6 @@ export interface Calibration {
   int8: { plain: OperatingPoint; centred: OperatingPoint; cosineToFp32: { mean: number; min: number } };
 }
 
-
 export interface ModelFile {
   path: string;
   sha256: string;
@@ -78,14 +77,21 @@ export interface ModelRef {
 export const modelRef = (manifest: ModelManifest): ModelRef => ({ id: manifest.id, version: manifest.buildKey.slice(0, 12) });
 
 /** What preprocessing needs (image/preprocess's ModelInputSpec): input side, mean RGB and scale. */
-export const inputSpec = (manifest: ModelManifest): Pick<ModelManifest['input'], 'size' | 'mean' | 'scale'> => ({ size: manifest.input.size, mean: manifest.input.mean, scale: manifest.input.scale });
+export const inputSpec = (manifest: ModelManifest): Pick<ModelManifest['input'], 'size' | 'mean' | 'scale'> => ({
+  size: manifest.input.size,
+  mean: manifest.input.mean,
+  scale: manifest.input.scale,
+});
 
 /**
  * θ in the explanation's weights (on the fp32 cosine the gradient graph sees): the centred
  * mode always uses its own calibrated θ; the plain mode the caller's threshold if given,
  * else the calibrated one.
  */
-export function explanationThreshold(manifest: ModelManifest, { centre, threshold }: { centre: boolean; threshold?: number | undefined }): number {
+export function explanationThreshold(
+  manifest: ModelManifest,
+  { centre, threshold }: { centre: boolean; threshold?: number | undefined },
+): number {
   if (!manifest.gradient) throw new Error('the manifest has no gradient graph');
   return centre ? manifest.gradient.centredThresholdFp32 : (threshold ?? manifest.gradient.thresholdFp32);
 }

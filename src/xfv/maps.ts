@@ -10,7 +10,12 @@ export type MapImage = (typeof MAP_IMAGES)[number];
 export type MapKind = (typeof MAP_KINDS)[number];
 export type MapSelector = `${MapImage}.${MapKind}`;
 
-export const MAP_SELECTORS = ['a.similarity', 'a.dissimilarity', 'b.similarity', 'b.dissimilarity'] as const satisfies readonly MapSelector[];
+export const MAP_SELECTORS = [
+  'a.similarity',
+  'a.dissimilarity',
+  'b.similarity',
+  'b.dissimilarity',
+] as const satisfies readonly MapSelector[];
 
 /** Image and kind of a selector. */
 export const parseSelector = (selector: MapSelector) => selector.split('.') as [MapImage, MapKind];

@@ -45,10 +45,11 @@ export function rocAuc(pairs: ScoredPair[]): number {
     let j = i;
     while (j < sorted.length && sorted[j]!.score === sorted[i]!.score) j++;
     const avgRank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (sorted[k]!.same) {
-      rankSum += avgRank;
-      positives++;
-    }
+    for (let k = i; k < j; k++)
+      if (sorted[k]!.same) {
+        rankSum += avgRank;
+        positives++;
+      }
     i = j;
   }
   const negatives = sorted.length - positives;
@@ -66,8 +67,14 @@ export interface EerResult {
 
 /** The threshold where the false accept and false reject rates are closest (the EER point). */
 export function eerThreshold(pairs: ScoredPair[]): EerResult {
-  const genuine = pairs.filter((p) => p.same).map((p) => p.score).sort((a, b) => a - b);
-  const impostor = pairs.filter((p) => !p.same).map((p) => p.score).sort((a, b) => a - b);
+  const genuine = pairs
+    .filter((p) => p.same)
+    .map((p) => p.score)
+    .sort((a, b) => a - b);
+  const impostor = pairs
+    .filter((p) => !p.same)
+    .map((p) => p.score)
+    .sort((a, b) => a - b);
   if (!genuine.length || !impostor.length) throw new Error('the EER needs both genuine and impostor pairs');
   const scores = [...new Set([...genuine, ...impostor])].sort((a, b) => a - b);
   const candidates = [scores[0]! - 1e-6];
@@ -96,7 +103,7 @@ export function eerThreshold(pairs: ScoredPair[]): EerResult {
 /** Fraction of pairs decided correctly at `threshold`. */
 export function accuracyAt(pairs: ScoredPair[], threshold: number): number {
   let ok = 0;
-  for (const p of pairs) if ((p.score >= threshold) === p.same) ok++;
+  for (const p of pairs) if (p.score >= threshold === p.same) ok++;
   return ok / pairs.length;
 }
 

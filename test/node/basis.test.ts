@@ -6,7 +6,15 @@
  * nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { BASIS_HEADER_BYTES, BasisReader, type BasisHeader, basisByteLength, bytesBasisCache, encodeEmbedding, encodeHeader } from '../../src/store/basis.js';
+import {
+  BASIS_HEADER_BYTES,
+  BasisReader,
+  type BasisHeader,
+  basisByteLength,
+  bytesBasisCache,
+  encodeEmbedding,
+  encodeHeader,
+} from '../../src/store/basis.js';
 import { HALF_TABLE, encodeHalf } from '../../src/store/float16.js';
 import { FggbAccumulator } from '../../src/xfv/fggb.js';
 
@@ -78,7 +86,10 @@ describe('basis objects', () => {
 
   it('store nothing on an aborted or short write', async () => {
     const saved = new Map<string, Uint8Array>();
-    const cache = bytesBasisCache((k) => saved.get(k), (k, b) => saved.set(k, b));
+    const cache = bytesBasisCache(
+      (k) => saved.get(k),
+      (k, b) => saved.set(k, b),
+    );
     const w = cache.writer('a', 100);
     await w.write(new Uint8Array(60));
     await w.abort(new Error('gradient failed'));

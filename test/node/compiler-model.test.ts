@@ -36,7 +36,11 @@ describe('MobileFaceNet-style graph', () => {
         const cot = new Float32Array(128 * N);
         for (let i = 0; i < 128; i++) cot[i * N + k0 + i] = 1;
         const out = await session.run(
-          { x: new ortWeb.Tensor('float32', Float32Array.from(x), [1, 3, 112, 112]), cot: new ortWeb.Tensor('float32', cot, [128, N]), mean: new ortWeb.Tensor('float32', Float32Array.from(mean), [1, N]) },
+          {
+            x: new ortWeb.Tensor('float32', Float32Array.from(x), [1, 3, 112, 112]),
+            cot: new ortWeb.Tensor('float32', cot, [128, N]),
+            mean: new ortWeb.Tensor('float32', Float32Array.from(mean), [1, N]),
+          },
           ['grad'],
         );
         const g = out.grad!.data as Float32Array;
@@ -45,7 +49,8 @@ describe('MobileFaceNet-style graph', () => {
       for (let dir = 0; dir < 3; dir++) {
         const v = Float64Array.from({ length: D }, () => r());
         const h = 1e-6;
-        const at = (sign: number) => normalised(evaluate(model, { dims: [1, 3, 112, 112], data: x.map((xi, i) => xi + sign * h * v[i]!) }).data, mean);
+        const at = (sign: number) =>
+          normalised(evaluate(model, { dims: [1, 3, 112, 112], data: x.map((xi, i) => xi + sign * h * v[i]!) }).data, mean);
         const fp = at(1);
         const fm = at(-1);
         let err = 0;
@@ -65,7 +70,12 @@ describe('MobileFaceNet-style graph', () => {
   });
 });
 
-function tinyModel(edit: (g: GraphBuilder, x: string) => string, inputShape: (number | string)[] = ['B', 1, 4, 4], extraInput = false, inputName = 'x'): Uint8Array {
+function tinyModel(
+  edit: (g: GraphBuilder, x: string) => string,
+  inputShape: (number | string)[] = ['B', 1, 4, 4],
+  extraInput = false,
+  inputName = 'x',
+): Uint8Array {
   const g = new GraphBuilder('tiny');
   const x = g.input(inputName, DataType.FLOAT, inputShape);
   if (extraInput) g.input('y', DataType.FLOAT, [1, 4]);
@@ -76,15 +86,39 @@ function tinyModel(edit: (g: GraphBuilder, x: string) => string, inputShape: (nu
 
 describe('input binding', () => {
   it('names the image input x whatever the forward model calls it, and computes the same gradient', async () => {
-    const net = (g: GraphBuilder, x: string) => g.op('Relu', [g.op('Conv', [x, g.constant('w', Float32Array.from({ length: 9 }, (_, i) => (i - 4) / 7), [1, 1, 3, 3])], { pads: [1, 1, 1, 1] })]);
-    const [named, plain] = await Promise.all([compileGradient(tinyModel(net, ['B', 1, 4, 4], false, 'input_1')), compileGradient(tinyModel(net))]);
+    const net = (g: GraphBuilder, x: string) =>
+      g.op('Relu', [
+        g.op(
+          'Conv',
+          [
+            x,
+            g.constant(
+              'w',
+              Float32Array.from({ length: 9 }, (_, i) => (i - 4) / 7),
+              [1, 1, 3, 3],
+            ),
+          ],
+          { pads: [1, 1, 1, 1] },
+        ),
+      ]);
+    const [named, plain] = await Promise.all([
+      compileGradient(tinyModel(net, ['B', 1, 4, 4], false, 'input_1')),
+      compileGradient(tinyModel(net)),
+    ]);
     const x = Float32Array.from({ length: 16 }, (_, i) => Math.sin(i + 1));
     const cot = Float32Array.from({ length: 2 * 16 }, (_, i) => (i % 16 === i >> 4 ? 1 : 0.25));
     const grads: Float32Array[] = [];
     for (const bytes of [named, plain]) {
       const session = await webSession(bytes);
       expect(session.inputNames).toEqual(['x', 'cot', 'mean']);
-      const out = await session.run({ x: new ortWeb.Tensor('float32', x, [1, 1, 4, 4]), cot: new ortWeb.Tensor('float32', cot, [2, 16]), mean: new ortWeb.Tensor('float32', new Float32Array(16), [1, 16]) }, ['grad']);
+      const out = await session.run(
+        {
+          x: new ortWeb.Tensor('float32', x, [1, 1, 4, 4]),
+          cot: new ortWeb.Tensor('float32', cot, [2, 16]),
+          mean: new ortWeb.Tensor('float32', new Float32Array(16), [1, 16]),
+        },
+        ['grad'],
+      );
       grads.push(out.grad!.data as Float32Array);
       await session.release();
     }
@@ -99,11 +133,38 @@ describe('compile errors', () => {
     const err = await compileGradient(bytes).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CompileError);
     expect(String((err as Error).message)).toMatch(/^Sigmoid node "n_Sigmoid_0" has no backward rule; supported ops: .*Conv.*MaxPool/);
-    expect(SUPPORTED_OPS).toEqual(expect.arrayContaining(['Conv', 'BatchNormalization', 'Relu', 'PRelu', 'LeakyRelu', 'Clip', 'Add', 'Sub', 'Mul', 'Div', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'ReduceMean', 'Pad', 'Concat', 'Slice', 'Flatten', 'Reshape', 'Transpose', 'Gemm', 'MatMul']));
+    expect(SUPPORTED_OPS).toEqual(
+      expect.arrayContaining([
+        'Conv',
+        'BatchNormalization',
+        'Relu',
+        'PRelu',
+        'LeakyRelu',
+        'Clip',
+        'Add',
+        'Sub',
+        'Mul',
+        'Div',
+        'MaxPool',
+        'AveragePool',
+        'GlobalAveragePool',
+        'ReduceMean',
+        'Pad',
+        'Concat',
+        'Slice',
+        'Flatten',
+        'Reshape',
+        'Transpose',
+        'Gemm',
+        'MatMul',
+      ]),
+    );
   });
 
   it('names an unsupported attribute', async () => {
-    const bytes = tinyModel((g, x) => g.op('Pad', [x, g.constant('p', BigInt64Array.from([0n, 0n, 1n, 1n, 0n, 0n, 1n, 1n]), [8])], { mode: 'reflect' }));
+    const bytes = tinyModel((g, x) =>
+      g.op('Pad', [x, g.constant('p', BigInt64Array.from([0n, 0n, 1n, 1n, 0n, 0n, 1n, 1n]), [8])], { mode: 'reflect' }),
+    );
     await expect(compileGradient(bytes)).rejects.toThrow(/Pad node "n_Pad_0": mode reflect is unsupported \(only constant\)/);
   });
 
@@ -111,18 +172,24 @@ describe('compile errors', () => {
     const relu = BACKWARD_RULES.Relu!;
     BACKWARD_RULES.Relu = () => [];
     try {
-      await expect(compileGradient(tinyModel((g, x) => g.op('Relu', [x])))).rejects.toThrow(/the backward rule for Relu returned no gradient for input 0 \(x\), which depends on the image/);
+      await expect(compileGradient(tinyModel((g, x) => g.op('Relu', [x])))).rejects.toThrow(
+        /the backward rule for Relu returned no gradient for input 0 \(x\), which depends on the image/,
+      );
     } finally {
       BACKWARD_RULES.Relu = relu;
     }
   });
 
   it('refuses two inputs', async () => {
-    await expect(compileGradient(tinyModel((_g, x) => x, ['B', 1, 4, 4], true))).rejects.toThrow(/exactly one image input; it has 2 \(x, y\)/);
+    await expect(compileGradient(tinyModel((_g, x) => x, ['B', 1, 4, 4], true))).rejects.toThrow(
+      /exactly one image input; it has 2 \(x, y\)/,
+    );
   });
 
   it('refuses a non-static H/W', async () => {
-    await expect(compileGradient(tinyModel((_g, x) => x, ['B', 1, 'H', 'W']))).rejects.toThrow(/must be \[1,C,H,W\] with static C, H, W; it is \[B,1,H,W\]/);
+    await expect(compileGradient(tinyModel((_g, x) => x, ['B', 1, 'H', 'W']))).rejects.toThrow(
+      /must be \[1,C,H,W\] with static C, H, W; it is \[B,1,H,W\]/,
+    );
   });
 
   it('refuses weights that depend on the input, and bytes that are not ONNX', async () => {
@@ -130,7 +197,9 @@ describe('compile errors', () => {
       const scale = g.op('ReduceMean', [x], { axes: [1, 2, 3], keepdims: 1 });
       return g.op('Conv', [x, g.op('Mul', [g.constant('w', new Float32Array(9).fill(0.1), [1, 1, 3, 3]), scale])], { pads: [1, 1, 1, 1] });
     });
-    await expect(compileGradient(bytes)).rejects.toThrow(/^Conv node "n_Conv_0": weights or bias that depend on the input are unsupported$/);
+    await expect(compileGradient(bytes)).rejects.toThrow(
+      /^Conv node "n_Conv_0": weights or bias that depend on the input are unsupported$/,
+    );
     const broken = tinyModel((g, x) => g.op('Add', [x, g.constant('b', new Float32Array(3), [3])]));
     await expect(compileGradient(broken)).rejects.toThrow(/the model does not run in onnxruntime/);
     await expect(compileGradient(new TextEncoder().encode('not a model at all'))).rejects.toThrow(CompileError);

@@ -25,7 +25,16 @@ function rng(seed: number) {
 type Body = (g: GraphBuilder, x: string, r: () => number) => string;
 
 const rand = (r: () => number, n: number, scale = 1) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
-const w = (g: GraphBuilder, r: () => number, dims: number[], scale = 0.5) => g.constant('w', rand(r, dims.reduce((a, b) => a * b, 1), scale), dims);
+const w = (g: GraphBuilder, r: () => number, dims: number[], scale = 0.5) =>
+  g.constant(
+    'w',
+    rand(
+      r,
+      dims.reduce((a, b) => a * b, 1),
+      scale,
+    ),
+    dims,
+  );
 const i64 = (g: GraphBuilder, v: number[]) => g.constant('i', BigInt64Array.from(v.map(BigInt)), [v.length]);
 
 interface Case {
@@ -35,37 +44,166 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'Conv 3×3 stride 1 pad 1', input: [1, 2, 5, 5], body: (g, x, r) => g.op('Conv', [x, w(g, r, [3, 2, 3, 3]), w(g, r, [3])], { pads: [1, 1, 1, 1] }) },
-  { name: 'Conv 3×3 stride 2 valid, odd size', input: [1, 2, 7, 7], body: (g, x, r) => g.op('Conv', [x, w(g, r, [3, 2, 3, 3])], { strides: [2, 2] }) },
-  { name: 'Conv 3×3 stride 2 pad 1, asymmetric pads', input: [1, 2, 6, 5], body: (g, x, r) => g.op('Conv', [x, w(g, r, [2, 2, 3, 3])], { strides: [2, 2], pads: [1, 0, 0, 1] }) },
-  { name: 'Conv 7×7 stride 2 valid', input: [1, 3, 11, 11], body: (g, x, r) => g.op('Conv', [x, w(g, r, [2, 3, 7, 7], 0.2)], { strides: [2, 2] }) },
-  { name: 'Conv dilation 2', input: [1, 2, 7, 7], body: (g, x, r) => g.op('Conv', [x, w(g, r, [2, 2, 3, 3])], { dilations: [2, 2], pads: [2, 2, 2, 2] }) },
-  { name: 'Conv depthwise stride 1', input: [1, 3, 5, 5], body: (g, x, r) => g.op('Conv', [x, w(g, r, [3, 1, 3, 3])], { group: 3, pads: [1, 1, 1, 1] }) },
-  { name: 'Conv depthwise stride 2', input: [1, 3, 7, 7], body: (g, x, r) => g.op('Conv', [x, w(g, r, [3, 1, 3, 3])], { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] }) },
-  { name: 'Conv grouped (2 groups, multiplier 2)', input: [1, 4, 5, 5], body: (g, x, r) => g.op('Conv', [x, w(g, r, [4, 2, 3, 3])], { group: 2, pads: [1, 1, 1, 1] }) },
-  { name: 'Conv auto_pad SAME_UPPER stride 2', input: [1, 2, 6, 6], body: (g, x, r) => g.op('Conv', [x, w(g, r, [2, 2, 3, 3])], { strides: [2, 2], auto_pad: 'SAME_UPPER' }) },
-  { name: 'Conv 1×1 + BatchNormalization', input: [1, 3, 4, 4], body: (g, x, r) => g.op('BatchNormalization', [g.op('Conv', [x, w(g, r, [3, 3, 1, 1])]), w(g, r, [3]), w(g, r, [3]), w(g, r, [3]), g.constant('var', Float32Array.from([0.5, 1.5, 2]), [3])], { epsilon: float(1e-3) }) },
+  {
+    name: 'Conv 3×3 stride 1 pad 1',
+    input: [1, 2, 5, 5],
+    body: (g, x, r) => g.op('Conv', [x, w(g, r, [3, 2, 3, 3]), w(g, r, [3])], { pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv 3×3 stride 2 valid, odd size',
+    input: [1, 2, 7, 7],
+    body: (g, x, r) => g.op('Conv', [x, w(g, r, [3, 2, 3, 3])], { strides: [2, 2] }),
+  },
+  {
+    name: 'Conv 3×3 stride 2 pad 1, asymmetric pads',
+    input: [1, 2, 6, 5],
+    body: (g, x, r) => g.op('Conv', [x, w(g, r, [2, 2, 3, 3])], { strides: [2, 2], pads: [1, 0, 0, 1] }),
+  },
+  {
+    name: 'Conv 7×7 stride 2 valid',
+    input: [1, 3, 11, 11],
+    body: (g, x, r) => g.op('Conv', [x, w(g, r, [2, 3, 7, 7], 0.2)], { strides: [2, 2] }),
+  },
+  {
+    name: 'Conv dilation 2',
+    input: [1, 2, 7, 7],
+    body: (g, x, r) => g.op('Conv', [x, w(g, r, [2, 2, 3, 3])], { dilations: [2, 2], pads: [2, 2, 2, 2] }),
+  },
+  {
+    name: 'Conv depthwise stride 1',
+    input: [1, 3, 5, 5],
+    body: (g, x, r) => g.op('Conv', [x, w(g, r, [3, 1, 3, 3])], { group: 3, pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv depthwise stride 2',
+    input: [1, 3, 7, 7],
+    body: (g, x, r) => g.op('Conv', [x, w(g, r, [3, 1, 3, 3])], { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv grouped (2 groups, multiplier 2)',
+    input: [1, 4, 5, 5],
+    body: (g, x, r) => g.op('Conv', [x, w(g, r, [4, 2, 3, 3])], { group: 2, pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv auto_pad SAME_UPPER stride 2',
+    input: [1, 2, 6, 6],
+    body: (g, x, r) => g.op('Conv', [x, w(g, r, [2, 2, 3, 3])], { strides: [2, 2], auto_pad: 'SAME_UPPER' }),
+  },
+  {
+    name: 'Conv 1×1 + BatchNormalization',
+    input: [1, 3, 4, 4],
+    body: (g, x, r) =>
+      g.op(
+        'BatchNormalization',
+        [
+          g.op('Conv', [x, w(g, r, [3, 3, 1, 1])]),
+          w(g, r, [3]),
+          w(g, r, [3]),
+          w(g, r, [3]),
+          g.constant('var', Float32Array.from([0.5, 1.5, 2]), [3]),
+        ],
+        { epsilon: float(1e-3) },
+      ),
+  },
   { name: 'Relu', input: [1, 2, 4, 4], body: (g, x) => g.op('Relu', [x]) },
-  { name: 'PRelu (per channel)', input: [1, 3, 3, 3], body: (g, x) => g.op('PRelu', [x, g.constant('slope', Float32Array.from([0.1, 0.25, -0.3]), [3, 1, 1])]) },
+  {
+    name: 'PRelu (per channel)',
+    input: [1, 3, 3, 3],
+    body: (g, x) => g.op('PRelu', [x, g.constant('slope', Float32Array.from([0.1, 0.25, -0.3]), [3, 1, 1])]),
+  },
   { name: 'LeakyRelu', input: [1, 2, 4, 3], body: (g, x) => g.op('LeakyRelu', [x], { alpha: float(0.2) }) },
-  { name: 'Clip', input: [1, 2, 4, 4], body: (g, x) => g.op('Clip', [x, g.constant('lo', Float32Array.from([-0.5]), []), g.constant('hi', Float32Array.from([0.6]), [])]) },
-  { name: 'Add broadcast constant + residual Add', input: [1, 2, 4, 4], body: (g, x, r) => g.op('Add', [g.op('Add', [x, w(g, r, [2, 1, 1])]), g.op('Relu', [x])]) },
-  { name: 'Sub both ways, broadcast', input: [1, 2, 3, 4], body: (g, x, r) => g.op('Sub', [w(g, r, [1, 1, 4]), g.op('Sub', [x, g.op('ReduceMean', [x], { axes: [2], keepdims: 1 })])]) },
-  { name: 'Mul active × active, × constant', input: [1, 2, 3, 3], body: (g, x, r) => g.op('Mul', [g.op('Mul', [x, x]), w(g, r, [2, 1, 1])]) },
-  { name: 'Div by constant and by an active tensor', input: [1, 2, 3, 3], body: (g, x, r) => g.op('Div', [g.op('Div', [x, w(g, r, [1, 3, 1], 1)]), g.op('Add', [g.op('Mul', [x, x]), g.constant('one', Float32Array.from([1]), [])])]) },
-  { name: 'MaxPool 3×3 stride 2, odd size', input: [1, 2, 7, 7], body: (g, x) => g.op('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2] }) },
-  { name: 'MaxPool 2×2 pad 1', input: [1, 2, 5, 5], body: (g, x) => g.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1] }) },
-  { name: 'AveragePool 2×2 stride 2, odd size', input: [1, 2, 7, 7], body: (g, x) => g.op('AveragePool', [x], { kernel_shape: [2, 2], strides: [2, 2] }) },
-  { name: 'AveragePool 3×3 pad 1 (count_include_pad 0)', input: [1, 2, 5, 5], body: (g, x) => g.op('AveragePool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }) },
-  { name: 'AveragePool 3×3 pad 1 (count_include_pad 1)', input: [1, 2, 5, 5], body: (g, x) => g.op('AveragePool', [x], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 }) },
+  {
+    name: 'Clip',
+    input: [1, 2, 4, 4],
+    body: (g, x) => g.op('Clip', [x, g.constant('lo', Float32Array.from([-0.5]), []), g.constant('hi', Float32Array.from([0.6]), [])]),
+  },
+  {
+    name: 'Add broadcast constant + residual Add',
+    input: [1, 2, 4, 4],
+    body: (g, x, r) => g.op('Add', [g.op('Add', [x, w(g, r, [2, 1, 1])]), g.op('Relu', [x])]),
+  },
+  {
+    name: 'Sub both ways, broadcast',
+    input: [1, 2, 3, 4],
+    body: (g, x, r) => g.op('Sub', [w(g, r, [1, 1, 4]), g.op('Sub', [x, g.op('ReduceMean', [x], { axes: [2], keepdims: 1 })])]),
+  },
+  {
+    name: 'Mul active × active, × constant',
+    input: [1, 2, 3, 3],
+    body: (g, x, r) => g.op('Mul', [g.op('Mul', [x, x]), w(g, r, [2, 1, 1])]),
+  },
+  {
+    name: 'Div by constant and by an active tensor',
+    input: [1, 2, 3, 3],
+    body: (g, x, r) =>
+      g.op('Div', [
+        g.op('Div', [x, w(g, r, [1, 3, 1], 1)]),
+        g.op('Add', [g.op('Mul', [x, x]), g.constant('one', Float32Array.from([1]), [])]),
+      ]),
+  },
+  {
+    name: 'MaxPool 3×3 stride 2, odd size',
+    input: [1, 2, 7, 7],
+    body: (g, x) => g.op('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2] }),
+  },
+  {
+    name: 'MaxPool 2×2 pad 1',
+    input: [1, 2, 5, 5],
+    body: (g, x) => g.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'AveragePool 2×2 stride 2, odd size',
+    input: [1, 2, 7, 7],
+    body: (g, x) => g.op('AveragePool', [x], { kernel_shape: [2, 2], strides: [2, 2] }),
+  },
+  {
+    name: 'AveragePool 3×3 pad 1 (count_include_pad 0)',
+    input: [1, 2, 5, 5],
+    body: (g, x) => g.op('AveragePool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'AveragePool 3×3 pad 1 (count_include_pad 1)',
+    input: [1, 2, 5, 5],
+    body: (g, x) => g.op('AveragePool', [x], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 }),
+  },
   { name: 'GlobalAveragePool', input: [1, 3, 4, 5], body: (g, x) => g.op('GlobalAveragePool', [g.op('Mul', [x, x])]) },
-  { name: 'ReduceMean keepdims 0', input: [1, 3, 4, 4], body: (g, x) => g.op('ReduceMean', [g.op('Relu', [x])], { axes: [2, 3], keepdims: 0 }) },
-  { name: 'Pad channels and spatial (constant)', input: [1, 2, 3, 3], body: (g, x) => g.op('Mul', [g.op('Pad', [x, i64(g, [0, 1, 0, 1, 0, 2, 1, 0])]), g.op('Pad', [x, i64(g, [0, 1, 0, 1, 0, 2, 1, 0])])]) },
-  { name: 'Concat channels of two branches', input: [1, 2, 3, 3], body: (g, x, r) => g.op('Concat', [g.op('Relu', [x]), g.op('Mul', [x, w(g, r, [2, 1, 1])])], { axis: 1 }) },
-  { name: 'Slice spatial with negative end', input: [1, 2, 5, 5], body: (g, x) => g.op('Slice', [g.op('Mul', [x, x]), i64(g, [1, 0]), i64(g, [-1, 4]), i64(g, [2, 3])]) },
-  { name: 'Reshape, Transpose, Flatten', input: [1, 2, 3, 4], body: (g, x) => g.op('Flatten', [g.op('Transpose', [g.op('Reshape', [g.op('Mul', [x, x]), i64(g, [1, 6, 4, 1])])], { perm: [0, 2, 3, 1] })]) },
-  { name: 'Unsqueeze, Squeeze', input: [1, 2, 2, 3], body: (g, x) => g.op('Squeeze', [g.op('Unsqueeze', [g.op('Mul', [x, x]), i64(g, [2])]), i64(g, [2])]) },
-  { name: 'Gemm transB with bias, alpha', input: [1, 2, 3, 3], body: (g, x, r) => g.op('Gemm', [g.op('Flatten', [g.op('Relu', [x])]), w(g, r, [7, 18]), w(g, r, [7])], { transB: 1, alpha: float(0.7) }) },
+  {
+    name: 'ReduceMean keepdims 0',
+    input: [1, 3, 4, 4],
+    body: (g, x) => g.op('ReduceMean', [g.op('Relu', [x])], { axes: [2, 3], keepdims: 0 }),
+  },
+  {
+    name: 'Pad channels and spatial (constant)',
+    input: [1, 2, 3, 3],
+    body: (g, x) => g.op('Mul', [g.op('Pad', [x, i64(g, [0, 1, 0, 1, 0, 2, 1, 0])]), g.op('Pad', [x, i64(g, [0, 1, 0, 1, 0, 2, 1, 0])])]),
+  },
+  {
+    name: 'Concat channels of two branches',
+    input: [1, 2, 3, 3],
+    body: (g, x, r) => g.op('Concat', [g.op('Relu', [x]), g.op('Mul', [x, w(g, r, [2, 1, 1])])], { axis: 1 }),
+  },
+  {
+    name: 'Slice spatial with negative end',
+    input: [1, 2, 5, 5],
+    body: (g, x) => g.op('Slice', [g.op('Mul', [x, x]), i64(g, [1, 0]), i64(g, [-1, 4]), i64(g, [2, 3])]),
+  },
+  {
+    name: 'Reshape, Transpose, Flatten',
+    input: [1, 2, 3, 4],
+    body: (g, x) =>
+      g.op('Flatten', [g.op('Transpose', [g.op('Reshape', [g.op('Mul', [x, x]), i64(g, [1, 6, 4, 1])])], { perm: [0, 2, 3, 1] })]),
+  },
+  {
+    name: 'Unsqueeze, Squeeze',
+    input: [1, 2, 2, 3],
+    body: (g, x) => g.op('Squeeze', [g.op('Unsqueeze', [g.op('Mul', [x, x]), i64(g, [2])]), i64(g, [2])]),
+  },
+  {
+    name: 'Gemm transB with bias, alpha',
+    input: [1, 2, 3, 3],
+    body: (g, x, r) =>
+      g.op('Gemm', [g.op('Flatten', [g.op('Relu', [x])]), w(g, r, [7, 18]), w(g, r, [7])], { transB: 1, alpha: float(0.7) }),
+  },
   { name: 'MatMul', input: [1, 2, 2, 2], body: (g, x, r) => g.op('MatMul', [g.op('Flatten', [g.op('Mul', [x, x])]), w(g, r, [8, 6])]) },
 ];
 
@@ -86,10 +224,12 @@ async function buildCase(c: Case, seed: number) {
 const relError = (got: ArrayLike<number>, ref: Float64Array[]) => {
   let err = 0;
   let scale = 0;
-  ref.forEach((row, k) => row.forEach((v, j) => {
-    err = Math.max(err, Math.abs(got[k * row.length + j]! - v));
-    scale = Math.max(scale, Math.abs(v));
-  }));
+  ref.forEach((row, k) =>
+    row.forEach((v, j) => {
+      err = Math.max(err, Math.abs(got[k * row.length + j]! - v));
+      scale = Math.max(scale, Math.abs(v));
+    }),
+  );
   return err / scale;
 };
 

@@ -20,7 +20,16 @@ describeWithFaces('npm run eval (seeded subset)', () => {
     expect(s1.filter((s) => !s.pair.same)).toHaveLength(3);
 
     const out = mkdtempSync(join(tmpdir(), 'xfv-eval-'));
-    const opts = { pairsFile: BBT_PAIRS, methods: ['fggb', 'random'] as ('fggb' | 'random')[], out, genuine: 1, impostor: 1, seed: 3, runtime: 'node' as const, progress: false };
+    const opts = {
+      pairsFile: BBT_PAIRS,
+      methods: ['fggb', 'random'] as ('fggb' | 'random')[],
+      out,
+      genuine: 1,
+      impostor: 1,
+      seed: 3,
+      runtime: 'node' as const,
+      progress: false,
+    };
     const summary = await runEvaluation(opts);
     expect(summary.pairs).toBe(2);
     expect(summary.probes).toBe(4);

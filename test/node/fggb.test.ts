@@ -23,7 +23,12 @@ describe('FGGB maths', () => {
     const w = fggbWeights(fA, fB, 0.3);
     const sum = w.weights.reduce((a, b) => a + b, 0);
     expect(sum).toBeCloseTo(w.cosine - 0.3, 12);
-    const basis = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]].map((r) => Float32Array.from(r));
+    const basis = [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+      [1, 1, 1],
+    ].map((r) => Float32Array.from(r));
     const acc = new FggbAccumulator(3, w.weights);
     basis.forEach((g, k) => acc.add(k, g));
     const maps = acc.finish();
@@ -35,7 +40,7 @@ describe('FGGB maths', () => {
   });
 
   it('identical embeddings give all-positive weights above θ/N, and a summary', () => {
-    const f = [0.5, -0.5, 0.7071];
+    const f = [0.5, -0.5, Math.SQRT1_2];
     const w = fggbWeights(f, f, 0);
     expect(w.cosine).toBeCloseTo(1, 6);
     expect([...w.weights].every((v) => v >= 0)).toBe(true);
@@ -115,18 +120,25 @@ describeWithFaces('explanations vs the TFJS oracle', () => {
   }, 600_000);
 
   const run = (i: number, j: number, method: 'fggb' | 'xssab' | 'gradient', dtype: 'f32' | 'f16' = 'f32', cache?: BasisCache) =>
-    explainPair(runner, [{ x: inputs[i]!, basisKey: files[i]! }, { x: inputs[j]!, basisKey: files[j]! }], {
-      method,
-      centre: false,
-      threshold: θ,
-      mean: new Float32Array(128),
-      modelId: manifest.id,
-      size: 150,
-      channels: 3,
-      dtype,
-      store: !!cache,
-      ...(cache ? { cache } : {}),
-    });
+    explainPair(
+      runner,
+      [
+        { x: inputs[i]!, basisKey: files[i]! },
+        { x: inputs[j]!, basisKey: files[j]! },
+      ],
+      {
+        method,
+        centre: false,
+        threshold: θ,
+        mean: new Float32Array(128),
+        modelId: manifest.id,
+        size: 150,
+        channels: 3,
+        dtype,
+        store: !!cache,
+        ...(cache ? { cache } : {}),
+      },
+    );
 
   it.each(pairs)('FGGB raw S maps for pair %i–%i (both images)', async (i, j) => {
     const ours = await run(i, j, 'fggb');
@@ -148,7 +160,10 @@ describeWithFaces('explanations vs the TFJS oracle', () => {
   it('maps from a cached basis equal fresh ones (float32 and float16)', async () => {
     for (const dtype of ['f32', 'f16'] as const) {
       const store = new Map<string, Uint8Array>();
-      const cache = bytesBasisCache((key) => store.get(key), (key, bytes) => store.set(key, bytes));
+      const cache = bytesBasisCache(
+        (key) => store.get(key),
+        (key, bytes) => store.set(key, bytes),
+      );
       const fresh = await run(0, 2, 'fggb', dtype, cache);
       const cached = await run(0, 2, 'fggb', dtype, cache);
       expect([fresh.a.basis, cached.a.basis, cached.b.basis]).toEqual(['miss', 'hit', 'hit']);
@@ -162,4 +177,3 @@ describeWithFaces('explanations vs the TFJS oracle', () => {
     }
   });
 });
-

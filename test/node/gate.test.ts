@@ -14,7 +14,14 @@ describe('Gate', () => {
     const gate = new Gate('test', 2, 2);
     const started: number[] = [];
     const finish: (() => void)[] = [];
-    const task = (i: number) => gate.run(() => new Promise<number>((resolve) => { started.push(i); finish[i] = () => resolve(i); }));
+    const task = (i: number) =>
+      gate.run(
+        () =>
+          new Promise<number>((resolve) => {
+            started.push(i);
+            finish[i] = () => resolve(i);
+          }),
+      );
     const runs = [0, 1, 2, 3].map(task);
     await tick();
     expect(started).toEqual([0, 1]);
@@ -34,7 +41,11 @@ describe('Gate', () => {
 
   it('frees the slot when a task throws, and release is idempotent', async () => {
     const gate = new Gate('test', 1, 0);
-    await expect(gate.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      gate.run(async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     const release = await gate.acquire();
     await expect(gate.acquire()).rejects.toThrow(/1 running and 0 waiting/);
     release();
@@ -53,7 +64,10 @@ describe('Gate', () => {
     const gone = { seen: 0 };
     (gate as unknown as { waiting: { seen: number }[] }).waiting.push(gone);
     let granted = false;
-    const live = gate.acquire().then((release) => ((granted = true), release));
+    const live = gate.acquire().then((release) => {
+      granted = true;
+      return release;
+    });
     await tick();
     expect(granted).toBe(false);
     t = 30_000; // the gone ticket is stale now; the live one keeps polling
@@ -74,7 +88,10 @@ describe('Gate', () => {
     const gate = new Gate('test', 1, 2, { staleMs: 1000, now: () => t });
     const holder = await gate.acquire();
     let granted = false;
-    const waiter = gate.acquire().then((release) => ((granted = true), release));
+    const waiter = gate.acquire().then((release) => {
+      granted = true;
+      return release;
+    });
     await tick();
     t = 5000; // the holder's request sees the ticket stale before the waiter polls again
     holder();

@@ -11,12 +11,19 @@ import { loadFaceApiOracle } from '../oracle/faceapi.js';
 
 function pattern(w: number, h: number, channels: number, max = 255): number[] {
   const out: number[] = [];
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < channels; c++) out.push(((x * 7 + y * 13 + c * 50) * 3) % (max + 1));
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) for (let c = 0; c < channels; c++) out.push(((x * 7 + y * 13 + c * 50) * 3) % (max + 1));
   return out;
 }
 
 const png = (w: number, h: number, channels: number, depth: 8 | 16 = 8) =>
-  encodePng({ width: w, height: h, channels, depth, data: depth === 16 ? Uint16Array.from(pattern(w, h, channels, 65535)) : Uint8Array.from(pattern(w, h, channels)) });
+  encodePng({
+    width: w,
+    height: h,
+    channels,
+    depth,
+    data: depth === 16 ? Uint16Array.from(pattern(w, h, channels, 65535)) : Uint8Array.from(pattern(w, h, channels)),
+  });
 
 describe('decodeImage', () => {
   it('decodes grey PNG by replicating the plane', () => {
@@ -76,7 +83,9 @@ describe('toModelInput matches face-api preprocessing', () => {
     const ours = toModelInput(img, FACE_SPEC);
     const t = tf.tensor3d(Float32Array.from(img.data), [h, w, 3], 'float32');
     const batch = new faceapi.NetInput([t], true).toBatchTensor(150, true);
-    const theirs = tf.tidy(() => faceapi.normalize(batch, [122.782, 117.001, 104.298]).div(255).transpose([0, 3, 1, 2])).dataSync() as Float32Array;
+    const theirs = tf
+      .tidy(() => faceapi.normalize(batch, [122.782, 117.001, 104.298]).div(255).transpose([0, 3, 1, 2]))
+      .dataSync() as Float32Array;
     t.dispose();
     batch.dispose();
     let max = 0;

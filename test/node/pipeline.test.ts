@@ -19,7 +19,11 @@ import { MAP_SELECTORS } from '../../src/xfv/maps.js';
 import { loadPairs } from '../../eval/lib/faces.js';
 import { describeWithFaces } from './helpers.js';
 
-const body = (bytes: Uint8Array): StoredBody => ({ size: bytes.length, body: new Blob([bytes as BlobPart]).stream(), bytes: async () => bytes });
+const body = (bytes: Uint8Array): StoredBody => ({
+  size: bytes.length,
+  body: new Blob([bytes as BlobPart]).stream(),
+  bytes: async () => bytes,
+});
 
 /** A tenant's stores in memory, with the same formats as R2 (objects as whole byte arrays). */
 function memoryStores(): TenantStores & { objects: Map<string, Uint8Array> } {
@@ -86,8 +90,16 @@ describeWithFaces('explain pipeline', () => {
 
   it('keeps nothing with store: false, and its maps equal the stored path (the CLI and the API agree)', async () => {
     const stores = memoryStores();
-    const kept = await explainImages(engine, { ...images, method: 'fggb', centre: false, store: true }, { limits: DEFAULT_LIMITS, stores: memoryStores() });
-    const inline = await explainImages(engine, { ...images, method: 'fggb', centre: false, store: false }, { limits: DEFAULT_LIMITS, stores });
+    const kept = await explainImages(
+      engine,
+      { ...images, method: 'fggb', centre: false, store: true },
+      { limits: DEFAULT_LIMITS, stores: memoryStores() },
+    );
+    const inline = await explainImages(
+      engine,
+      { ...images, method: 'fggb', centre: false, store: false },
+      { limits: DEFAULT_LIMITS, stores },
+    );
     expect(stores.objects.size).toBe(0);
     expect(inline.stored).toBe(false);
     for (const selector of MAP_SELECTORS) expect(mapOf(inline.explanation, selector)).toEqual(mapOf(kept.explanation, selector));
@@ -111,19 +123,34 @@ describe('artifacts', () => {
     const m = expl.b.maps.dissimilarity;
     expect(record.stats['b.dissimilarity']).toEqual({ min: Math.min(...m), max: Math.max(...m), sum: m.reduce((s, v) => s + v, 0) });
     const car = sidecar(record, 'b', 'dissimilarity');
-    expect(car).toMatchObject({ image: 'b', kind: 'dissimilarity', shape: [size, size], method: 'fggb', threshold: 0.4, resultId: 'r', raw: record.stats['b.dissimilarity'] });
+    expect(car).toMatchObject({
+      image: 'b',
+      kind: 'dissimilarity',
+      shape: [size, size],
+      method: 'fggb',
+      threshold: 0.4,
+      resultId: 'r',
+      raw: record.stats['b.dissimilarity'],
+    });
   });
 
   it('renders four files per wanted map: raw f32 bytes, two PNGs and the sidecar', () => {
     const faces: [Uint8Array, Uint8Array] = [new Uint8Array(3 * size * size).fill(128), new Uint8Array(3 * size * size).fill(64)];
     const files = renderArtifacts(expl, faces, size, ['a.similarity', 'b.dissimilarity'], { centre: false, threshold: 0.4 });
     expect(files.map((f) => `${f.image}.${f.kind}.${f.format}`)).toEqual([
-      'a.similarity.f32', 'a.similarity.png', 'a.similarity.overlay.png', 'a.similarity.json',
-      'b.dissimilarity.f32', 'b.dissimilarity.png', 'b.dissimilarity.overlay.png', 'b.dissimilarity.json',
+      'a.similarity.f32',
+      'a.similarity.png',
+      'a.similarity.overlay.png',
+      'a.similarity.json',
+      'b.dissimilarity.f32',
+      'b.dissimilarity.png',
+      'b.dissimilarity.overlay.png',
+      'b.dissimilarity.json',
     ]);
     const f32 = files.find((f) => f.image === 'b' && f.format === 'f32')!;
     expect(new Float32Array(f32.bytes.slice().buffer)).toEqual(expl.b.maps.dissimilarity);
-    for (const png of files.filter((f) => f.format.endsWith('png'))) expect([...png.bytes.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    for (const png of files.filter((f) => f.format.endsWith('png')))
+      expect([...png.bytes.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
   });
 });
 

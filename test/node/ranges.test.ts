@@ -15,7 +15,8 @@ describe('requestedRange', () => {
   });
 
   it('ignores what it does not serve: no header, several ranges, other units, reversed', () => {
-    for (const h of [undefined, null, '', 'bytes=0-1,5-6', 'items=0-1', 'bytes=9-2', 'bytes=-', 'bytes=a-b']) expect(requestedRange(h, 100)).toBeUndefined();
+    for (const h of [undefined, null, '', 'bytes=0-1,5-6', 'items=0-1', 'bytes=9-2', 'bytes=-', 'bytes=a-b'])
+      expect(requestedRange(h, 100)).toBeUndefined();
   });
 
   it('refuses unsatisfiable ranges with a 416 problem naming the size', () => {

@@ -15,7 +15,12 @@ describe('verification maths', () => {
     const sep = [0.9, 0.8].map((score) => ({ score, same: true })).concat([0.1, 0.2].map((score) => ({ score, same: false })));
     expect(rocAuc(sep)).toBe(1);
     expect(rocAuc(sep.map((p) => ({ ...p, same: !p.same })))).toBe(0);
-    expect(rocAuc([{ score: 0.5, same: true }, { score: 0.5, same: false }])).toBe(0.5);
+    expect(
+      rocAuc([
+        { score: 0.5, same: true },
+        { score: 0.5, same: false },
+      ]),
+    ).toBe(0.5);
   });
 
   it('EER threshold separates separable scores with zero error', () => {

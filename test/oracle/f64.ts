@@ -144,7 +144,7 @@ function sliceAxis(x: T, axis: number, start: number, end: number): T {
   const is = strides(x.dims);
   for (let i = 0; i < out.data.length; i++) {
     let src = 0;
-    for (let k = 0; k < od.length; k++) src += (Math.floor(i / os[k]!) % od[k]! + (k === axis ? start : 0)) * is[k]!;
+    for (let k = 0; k < od.length; k++) src += ((Math.floor(i / os[k]!) % od[k]!) + (k === axis ? start : 0)) * is[k]!;
     out.data[i] = x.data[src]!;
   }
   return out;
@@ -229,7 +229,14 @@ function run(node: NodeProto, env: Env): T[] {
         for (let k = 0; k < x.dims.length; k++) dst += (axes.includes(k) ? 0 : Math.floor(i / is[k]!) % x.dims[k]!) * ks[k]!;
         out.data[dst]! += x.data[i]! / count;
       }
-      return [keep ? out : t(x.dims.filter((_, i) => !axes.includes(i)), out.data)];
+      return [
+        keep
+          ? out
+          : t(
+              x.dims.filter((_, i) => !axes.includes(i)),
+              out.data,
+            ),
+      ];
     }
     case 'Pad': {
       if (attrString(node, 'mode', 'constant') !== 'constant') throw new Error('f64: only constant Pad');
@@ -241,7 +248,7 @@ function run(node: NodeProto, env: Env): T[] {
       const os = strides(od);
       for (let i = 0; i < x.data.length; i++) {
         let dst = 0;
-        for (let k = 0; k < r; k++) dst += (Math.floor(i / is[k]!) % x.dims[k]! + pads[k]!) * os[k]!;
+        for (let k = 0; k < r; k++) dst += ((Math.floor(i / is[k]!) % x.dims[k]!) + pads[k]!) * os[k]!;
         out.data[dst] = x.data[i]!;
       }
       return [out];
@@ -258,7 +265,7 @@ function run(node: NodeProto, env: Env): T[] {
         const ps = strides(p.dims);
         for (let i = 0; i < p.data.length; i++) {
           let dst = 0;
-          for (let k = 0; k < od.length; k++) dst += (Math.floor(i / ps[k]!) % p.dims[k]! + (k === axis ? offset : 0)) * os[k]!;
+          for (let k = 0; k < od.length; k++) dst += ((Math.floor(i / ps[k]!) % p.dims[k]!) + (k === axis ? offset : 0)) * os[k]!;
           out.data[dst] = p.data[i]!;
         }
         offset += p.dims[axis]!;
@@ -285,11 +292,21 @@ function run(node: NodeProto, env: Env): T[] {
     case 'Reshape': {
       const shape = Array.from(get(1)!.data).map((d, i) => (d === 0 ? x.dims[i]! : d));
       const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
-      return [t(shape.map((d) => (d === -1 ? x.data.length / known : d)), x.data)];
+      return [
+        t(
+          shape.map((d) => (d === -1 ? x.data.length / known : d)),
+          x.data,
+        ),
+      ];
     }
     case 'Squeeze': {
       const axes = Array.from(get(1)!.data).map((a) => (a < 0 ? a + x.dims.length : a));
-      return [t(x.dims.filter((_, i) => !axes.includes(i)), x.data)];
+      return [
+        t(
+          x.dims.filter((_, i) => !axes.includes(i)),
+          x.data,
+        ),
+      ];
     }
     case 'Unsqueeze': {
       const axes = Array.from(get(1)!.data);
@@ -307,7 +324,10 @@ function run(node: NodeProto, env: Env): T[] {
       let b = get(1)!;
       if (attrInt(node, 'transB', 0) === 1) b = transpose(b, [1, 0]);
       let y = matmul(x, b);
-      y = t(y.dims, y.data.map((v) => v * alpha));
+      y = t(
+        y.dims,
+        y.data.map((v) => v * alpha),
+      );
       const c = get(2);
       if (c) y = broadcast(y, c, (p, q) => p + beta * q);
       return [y];

@@ -10,7 +10,7 @@ import { defaultWeightsDir } from '../../models/facenet/weights.js';
 
 const require = createRequire(import.meta.url);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: face-api's untyped TFJS internals
 type Any = any;
 
 export interface FaceApiOracle {

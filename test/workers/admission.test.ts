@@ -18,7 +18,8 @@ describe('admission control', () => {
   const faces: Record<string, Uint8Array> = {};
   beforeAll(async () => {
     await seedModels();
-    for (const f of ['amy/amy1', 'raj/raj2', 'penny/penny1', 'howard/howard1', 'leonard/leonard1', 'sheldon/sheldon1']) faces[f] = await fixture(`faces/bbt/${f}.png`);
+    for (const f of ['amy/amy1', 'raj/raj2', 'penny/penny1', 'howard/howard1', 'leonard/leonard1', 'sheldon/sheldon1'])
+      faces[f] = await fixture(`faces/bbt/${f}.png`);
   });
 
   it('runs IMAGE_CONCURRENCY requests, queues IMAGE_QUEUE, refuses the rest with 503 busy', async () => {
@@ -42,9 +43,16 @@ describe('admission control', () => {
     // share one engine load and one wasm queue). A waiter that awaited another request's
     // promise would be cancelled or fault on cross-request I/O; waiters poll on their own
     // timers instead (engine/shared-wait).
-    const answers = await Promise.all(Array.from({ length: 12 }, () => call('/v1/verify', { method: 'POST', body: form({ a: faces['amy/amy1']!, b: faces['raj/raj2']! }) })));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        call('/v1/verify', { method: 'POST', body: form({ a: faces['amy/amy1']!, b: faces['raj/raj2']! }) }),
+      ),
+    );
     const bodies = await Promise.all(answers.map((r) => r.text()));
-    expect(answers.map((r) => r.status), bodies.find((b) => !b.startsWith('{'))).toEqual(Array(12).fill(200));
+    expect(
+      answers.map((r) => r.status),
+      bodies.find((b) => !b.startsWith('{')),
+    ).toEqual(Array(12).fill(200));
   });
 
   it('answers a cached pair while a new one computes; refuses a new pair when the gradient queue is full', async () => {
@@ -54,7 +62,9 @@ describe('admission control', () => {
     expect(first.status, await first.clone().text()).toBe(200);
 
     let newDone = false;
-    const computing = send(vars, '/v1/explain', form({ a: faces['penny/penny1']!, b: faces['howard/howard1']!, store: 'false' })).finally(() => (newDone = true));
+    const computing = send(vars, '/v1/explain', form({ a: faces['penny/penny1']!, b: faces['howard/howard1']!, store: 'false' })).finally(
+      () => (newDone = true),
+    );
     // The only image slot is handed back once the new pair reaches the gradient graph.
     const cached = await send(vars, '/v1/explain', cachedPair());
     expect(cached.status).toBe(200);

@@ -45,7 +45,9 @@ describe('r2BasisCache', () => {
     }
     await w.close();
     const back = new Float32Array(channels.length);
-    await cache.blocks('toy/released', (await cache.head('toy/released'))!.header, (k0, block, count) => back.set((block as Float32Array).subarray(0, count * 100), k0 * 100));
+    await cache.blocks('toy/released', (await cache.head('toy/released'))!.header, (k0, block, count) =>
+      back.set((block as Float32Array).subarray(0, count * 100), k0 * 100),
+    );
     expect(back).toEqual(channels);
   });
 

@@ -11,7 +11,13 @@ import { call, fixture, form, seedModels } from './fixtures.js';
 interface ExplainBody {
   decision: string;
   resultId: string;
-  explanation: { method: string; basis: { a: string; b: string }; summary: { positiveShare: number; topChannels: unknown[] } | null; threshold: number; cosine: number };
+  explanation: {
+    method: string;
+    basis: { a: string; b: string };
+    summary: { positiveShare: number; topChannels: unknown[] } | null;
+    threshold: number;
+    cosine: number;
+  };
   maps: Record<string, Record<string, Record<string, string>>>;
   timing: { basisMs: number; combineMs: number };
 }
@@ -145,7 +151,10 @@ describe('POST /v1/explain', () => {
   it('store: false keeps nothing and inlines the maps', async () => {
     const penny = await fixture('faces/bbt/penny/penny1.png');
     const before = await countObjects();
-    const res = await call('/v1/explain', { method: 'POST', body: form({ a: penny, b: amy1, store: 'false', maps: 'a.similarity', method: 'xssab' }) });
+    const res = await call('/v1/explain', {
+      method: 'POST',
+      body: form({ a: penny, b: amy1, store: 'false', maps: 'a.similarity', method: 'xssab' }),
+    });
     const body = (await res.json()) as ExplainBody;
     expect(res.status).toBe(200);
     expect(await countObjects()).toBe(before);
@@ -158,7 +167,8 @@ describe('POST /v1/explain', () => {
   });
 
   it('bad explain inputs: unknown method, threshold out of range, unknown map', async () => {
-    const json = (body: unknown) => call('/v1/explain', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const json = (body: unknown) =>
+      call('/v1/explain', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const img = { base64: btoa(String.fromCharCode(...amy1.subarray(0, 10))) };
     for (const bad of [{ method: 'lime' }, { threshold: -1.5 }, { maps: ['c.similarity'] }, { centre: 'yes' }]) {
       const res = await json({ a: img, b: img, ...bad });
@@ -170,7 +180,12 @@ describe('POST /v1/explain', () => {
   });
 
   it('unknown maps are 404 problems', async () => {
-    for (const path of [`/v1/maps/${'0'.repeat(32)}/a/similarity.png`, `/v1/maps/${first.resultId}/c/similarity.png`, `/v1/maps/${first.resultId}/a/happiness.png`, '/v1/maps/nothex/a/similarity.png']) {
+    for (const path of [
+      `/v1/maps/${'0'.repeat(32)}/a/similarity.png`,
+      `/v1/maps/${first.resultId}/c/similarity.png`,
+      `/v1/maps/${first.resultId}/a/happiness.png`,
+      '/v1/maps/nothex/a/similarity.png',
+    ]) {
       const res = await call(path);
       expect(res.status, path).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/problem\+json/);

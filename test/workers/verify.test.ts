@@ -50,7 +50,13 @@ describe('POST /v1/verify', () => {
 
   it.each(PAIRS)('%s vs %s: same=%s, equal to the Node engine to 1e-6', async (pa, pb, same) => {
     const res = await verifyForm(await fixture(`faces/${pa}`), await fixture(`faces/${pb}`));
-    const body = (await res.json()) as { similarity: number; threshold: number; decision: string; model: { id: string }; embeddingNorms: { a: number } };
+    const body = (await res.json()) as {
+      similarity: number;
+      threshold: number;
+      decision: string;
+      model: { id: string };
+      embeddingNorms: { a: number };
+    };
     expect(res.status).toBe(200);
     expect(body.decision).toBe(same ? 'accept' : 'reject');
     expect(body.model.id).toBe('face-resnet');
@@ -81,10 +87,18 @@ describe('POST /v1/verify', () => {
   describe('hostile input gets the right problem response', () => {
     it('empty body', async () => {
       await expectProblem(await call('/v1/verify', { method: 'POST' }), 415, 'unsupported-media-type');
-      await expectProblem(await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' } }), 400, 'invalid-request');
+      await expectProblem(
+        await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' } }),
+        400,
+        'invalid-request',
+      );
     });
     it('wrong content type', async () => {
-      await expectProblem(await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' }), 415, 'unsupported-media-type');
+      await expectProblem(
+        await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' }),
+        415,
+        'unsupported-media-type',
+      );
     });
     it('a PNG header with garbage after it', async () => {
       const bad = new Uint8Array(200);
@@ -113,19 +127,35 @@ describe('POST /v1/verify', () => {
       await expectProblem(await verifyForm(huge, amy2), 413, 'payload-too-large');
     });
     it('JSON with wrong types', async () => {
-      const res = await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 5, b: { base64: 7 }, threshold: 'high' }) });
+      const res = await call('/v1/verify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ a: 5, b: { base64: 7 }, threshold: 'high' }),
+      });
       const body = await expectProblem(res, 400, 'invalid-request');
       expect(body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['a', 'b.base64', 'threshold']);
     });
     it('malformed JSON', async () => {
-      await expectProblem(await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' }), 400, 'invalid-request');
+      await expectProblem(
+        await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' }),
+        400,
+        'invalid-request',
+      );
     });
     it('base64 that is not base64', async () => {
-      const res = await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: { base64: '!!not base64!!' }, b: { base64: b64(amy2) } }) });
+      const res = await call('/v1/verify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ a: { base64: '!!not base64!!' }, b: { base64: b64(amy2) } }),
+      });
       await expectProblem(res, 400, 'invalid-request');
     });
     it('base64 of something that is not an image', async () => {
-      const res = await call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: { base64: btoa('just text, no image') }, b: { base64: b64(amy2) } }) });
+      const res = await call('/v1/verify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ a: { base64: btoa('just text, no image') }, b: { base64: b64(amy2) } }),
+      });
       await expectProblem(res, 415, 'unsupported-media-type');
     });
     it('threshold out of range and a missing field', async () => {
@@ -149,7 +179,9 @@ describe('POST /v1/verify', () => {
 describe('service endpoints', () => {
   it('GET /healthz, /v1/models, /openapi.json, /docs, CORS', async () => {
     expect(await (await call('/healthz')).json()).toEqual({ status: 'ok', service: 'xfv-edge' });
-    const models = (await (await call('/v1/models')).json()) as { models: { id: string; decision: { threshold: number }; files: Record<string, unknown> }[] };
+    const models = (await (await call('/v1/models')).json()) as {
+      models: { id: string; decision: { threshold: number }; files: Record<string, unknown> }[];
+    };
     expect(models.models[0]!.id).toBe('face-resnet');
     expect(models.models[0]!.decision.threshold).toBeGreaterThan(0.5);
     const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, unknown> };
@@ -157,7 +189,10 @@ describe('service endpoints', () => {
     const docs = await call('/docs');
     expect(docs.headers.get('content-type')).toMatch(/text\/html/);
     expect(await docs.text()).toContain('/v1/verify');
-    const pre = await call('/v1/verify', { method: 'OPTIONS', headers: { origin: 'https://example.com', 'access-control-request-method': 'POST' } });
+    const pre = await call('/v1/verify', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://example.com', 'access-control-request-method': 'POST' },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('*');
     const problemDoc = await call('/problems/payload-too-large');

@@ -37,7 +37,7 @@ export default defineProject({
             const [, area, ...rest] = url.pathname.split('/');
             const base = roots[area ?? ''];
             const path = base && resolve(base, ...rest);
-            if (!base || !path || !path.startsWith(base) || !existsSync(path)) return new Response('not found', { status: 404 });
+            if (!base || !path?.startsWith(base) || !existsSync(path)) return new Response('not found', { status: 404 });
             return new Response(readFileSync(path));
           },
         },
