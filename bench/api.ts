@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { FACES_DIR, REPO_ROOT } from '../eval/lib/faces.js';
-import { fmt, machine, markdownTable, median, quantile, spliceReadme, writeResults } from './lib/report.js';
+import { fmt, machine, markdownTable, median, quantile, spliceBenchmarks, writeResults } from './lib/report.js';
 import { startWranglerDev } from './lib/wrangler-dev.js';
 
 const WARM = Number(process.env.BENCH_RUNS ?? 200);
@@ -124,7 +124,7 @@ async function main() {
         ],
       ],
     );
-    spliceReadme(
+    spliceBenchmarks(
       'api',
       `${table}\n\n_Two 150×150 PNG faces per request, loopback, ${result.machine.date.slice(0, 10)}. Reproduce: \`npm run bench:api\`._`,
     );

@@ -3,7 +3,7 @@
  * `npm run bench:basis-dtype`: what storing the FGGB basis in float16 instead of float32
  * costs in accuracy — the largest difference of the raw map S between the two, relative to
  * the map's range, for both images of a genuine and an impostor pair (onnxruntime-web).
- * Writes bench/results/basis-dtype.json and the README table.
+ * Writes bench/results/basis-dtype.json and its table in docs/benchmarks.md.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';
 import { FACES_DIR, loadModelInput } from '../eval/lib/faces.js';
 import { distGradient, ortWeb, webSession } from '../eval/lib/ort.js';
-import { machine, markdownTable, spliceReadme, writeResults } from './lib/report.js';
+import { machine, markdownTable, spliceBenchmarks, writeResults } from './lib/report.js';
 
 const manifest = JSON.parse(readFileSync(join(DIST_DIR, 'manifest.json'), 'utf8')) as ModelManifest;
 const gradient = distGradient(DIST_DIR);
@@ -57,5 +57,5 @@ const table = markdownTable(
   ['pair', 'image', 'max abs(S_f16 − S_f32) / range of S_f32'],
   rows.map((r) => [r.pair, r.image, r.maxAbsOverRange.toExponential(2)]),
 );
-spliceReadme('basis-dtype', `${table}\n\n_Reproduce: \`npm run bench:basis-dtype\`._`);
+spliceBenchmarks('basis-dtype', `${table}\n\n_Reproduce: \`npm run bench:basis-dtype\`._`);
 console.log(table);

@@ -5,7 +5,7 @@
  * time of a full 128-row basis. Each configuration runs in its own Node process (a wasm
  * heap never shrinks), loading the int8 model first as the Worker does. Baseline in the
  * same run: the previous build (gradient graph as one file, weight prepacking on, K = 16).
- * Writes bench/results/basis-memory.json and the README table.
+ * Writes bench/results/basis-memory.json and its table in docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import type { OrtModule } from '../src/engine/embed.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';
 import { REPO_ROOT, loadModelInput, FACES_DIR } from '../eval/lib/faces.js';
 import { distGradient, ortWeb, webSession } from '../eval/lib/ort.js';
-import { fmt, machine, markdownTable, median, ratio, spliceReadme, writeResults } from './lib/report.js';
+import { fmt, machine, markdownTable, median, ratio, spliceBenchmarks, writeResults } from './lib/report.js';
 import { probeWasmHeap } from './lib/wasm-heap.js';
 
 interface Config {
@@ -95,7 +95,7 @@ async function main() {
       ratio(r.basisMs / base.basisMs),
     ]),
   );
-  spliceReadme(
+  spliceBenchmarks(
     'basis-memory',
     `${table}\n\n_onnxruntime-web 1 thread under Node; heap = the wasm Memory's size (it never shrinks); median of ${RUNS} full bases after a warm-up, each configuration in its own process. Reproduce: \`npm run bench:basis-memory\` (${machine().date.slice(0, 10)})._`,
   );

@@ -4,7 +4,7 @@
  * onnxruntime-web (wasm, 1 thread) and onnxruntime-node (1 thread), and the TFJS-wasm
  * reference (face-api's own net) — at batch 1 and 8, medians of ≥ 50 warm runs, all in
  * one process so the ratios share the machine's noise. Writes bench/results/embed.json
- * and the README table.
+ * and its table in docs/benchmarks.md.
  */
 import { DIST_DIR } from '../models/build.js';
 import { loadFaceApiOracle } from '../test/oracle/faceapi.js';
@@ -12,7 +12,7 @@ import { nodeSession, ortNode, ortWeb, webSession } from '../eval/lib/ort.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelManifest } from '../src/xfv/manifest.js';
-import { fmt, machine, markdownTable, median, quantile, ratio, spliceReadme, timeRuns, writeResults } from './lib/report.js';
+import { fmt, machine, markdownTable, median, quantile, ratio, spliceBenchmarks, timeRuns, writeResults } from './lib/report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 50);
 const SIZE = 150;
@@ -65,7 +65,7 @@ async function main() {
   );
   const path = writeResults('embed', { machine: machine(), runs: RUNS, rows });
   const note = `\n\n_${RUNS} warm runs each, one process, ${machine().date.slice(0, 10)}, ${machine().platform}, Node ${process.version}. "vs TFJS-wasm" is the speed-up (TFJS time / this time); "int8/fp32" the time ratio (< 1 = int8 faster). Reproduce: \`npm run bench:embed\`._`;
-  spliceReadme('embed', table + note);
+  spliceBenchmarks('embed', table + note);
   console.log(`\n${table}\nwrote ${path}`);
 }
 

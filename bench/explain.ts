@@ -8,7 +8,7 @@
  *    the server's own split, then map GETs (first render of a PNG, later streamed ones);
  *  - baseline in the same run: the TFJS-wasm FGGB of the test oracle (face-api's net,
  *    one tf.grad per channel per image).
- * Writes bench/results/explain.json and the README table.
+ * Writes bench/results/explain.json and its table in docs/benchmarks.md.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { basisByteLength } from '../src/store/basis.js';
 import { FACES_DIR, loadModelInput, loadRgb, rgbFloats } from '../eval/lib/faces.js';
 import { distGradient, ortWeb, webSession } from '../eval/lib/ort.js';
 import { tfjsBasis, tfjsFggb, tfjsImage } from '../test/oracle/fggb-tfjs.js';
-import { fmt, machine, markdownTable, median, quantile, ratio, spliceReadme, writeResults } from './lib/report.js';
+import { fmt, machine, markdownTable, median, quantile, ratio, spliceBenchmarks, writeResults } from './lib/report.js';
 import { connectInspector } from './lib/inspector.js';
 import { startWranglerDev } from './lib/wrangler-dev.js';
 
@@ -280,7 +280,7 @@ async function main() {
         ],
       ],
     );
-    spliceReadme(
+    spliceBenchmarks(
       'explain',
       `${table}\n\n_Reproduce: \`npm run bench:explain\` (${result.machine.date.slice(0, 10)}). Basis chunk K = ${BASIS_CHUNK}. Memory comes from the isolate itself: V8's heap figures over wrangler dev's inspector, sampled every 25 ms from the first request on (the models load during the first explanation), and the ORT wasm heap from \`/v1/models\` (it never shrinks: its final size is its peak). The isolate answers between gradient chunks, so a short spike inside one chunk can be missed. Model files and gradient outputs are released (detached) as soon as they are used, so garbage barely adds to the peak._`,
     );

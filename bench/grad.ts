@@ -8,7 +8,7 @@
  *  - baseline: the TFJS-wasm per-image basis as a JS developer would write it (the image
  *    batched K times, the k-th channel of the k-th copy, one tf.grad per chunk);
  *  - where the time goes: onnxruntime-node's profiler, time per op type for one chunk.
- * Writes bench/results/grad.json and the README table.
+ * Writes bench/results/grad.json and its table in docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import type { OrtModule } from '../src/engine/embed.js';
 import { distGradient, nodeSession, ortNode, ortWeb, webSession } from '../eval/lib/ort.js';
 import { loadFaceApiOracle } from '../test/oracle/faceapi.js';
-import { fmt, machine, markdownTable, median, ratio, spliceReadme, timeRuns, writeResults } from './lib/report.js';
+import { fmt, machine, markdownTable, median, ratio, spliceBenchmarks, timeRuns, writeResults } from './lib/report.js';
 
 const S = 150;
 const N = 128;
@@ -236,7 +236,7 @@ async function main() {
     ['backward form of stride-1 convs', 'graph (MB)', 'full basis, web K = 16 (ms, two runs)'],
     forms.map((f) => [f.form, f.graphMB.toFixed(1), f.ms.map(fmt).join(' / ')]),
   );
-  spliceReadme(
+  spliceBenchmarks(
     'grad',
     `${t1}\n\n${t2}\n\n${t4}\n\nWhere the time goes (one K = 32 chunk, onnxruntime's profiler):\n\n${t3}\n\n_Best chunk: web K = ${best('web').k}, node K = ${best('node').k}. Batch-1 forward: web ${fmt(forward1.web)} ms, node ${fmt(forward1.node)} ms. ${RUNS} runs per VJP median; one full basis per configuration after a warm-up, each in its own process for its peak RSS. Reproduce: \`npm run bench:grad\`._`,
   );

@@ -17,7 +17,7 @@ import { embedBatch } from '../src/engine/embed.js';
 import { BBT_PAIRS, FACE_SPEC, REPO_ROOT, loadModelInput, loadPairs } from './lib/faces.js';
 import { nodeSession, ortNode, ortWeb, webSession } from './lib/ort.js';
 
-/** Layers kept in float in the int8 model; see README "int8" for the measurements. */
+/** Layers kept in float in the int8 model; see docs/models.md. */
 export const INT8_FLOAT_LAYERS: string[] = [];
 
 const BATCH = 8;

@@ -85,10 +85,10 @@ export async function buildModels(dir = DIST_DIR, options: { weightsDir?: string
   const fp32 = faceNetFp32(weights);
   const int8 = faceNetInt8(weights, calibration.activationRanges, calibration.int8FloatLayers);
   // shareWeights: on this net the ConvTranspose backward is as fast as flipped-weight Convs
-  // in wasm (4.4 s vs 4.5 s per basis, README) and the graph is 22.6 MB instead of 41 MB.
+  // in wasm (4.4 s vs 4.5 s per basis, docs/compiler.md) and the graph is 22.6 MB instead of 41 MB.
   const grad = await compileGradient(fp32, { name: MODEL_ID, shareWeights: true });
   // Weights in an external-data file: onnxruntime then copies each one straight into place
-  // instead of the whole 22.6 MB model first (README "Explanations": isolate memory).
+  // instead of the whole 22.6 MB model first (docs/explanations.md: isolate memory).
   const gradWeightsPath = `${MODEL_ID}.grad.weights`;
   const gradSplit = externaliseWeights(grad, gradWeightsPath);
   const manifest: ModelManifest = {

@@ -5,7 +5,7 @@
  * into its heap, for gradient outputs once they are summed and written, and for the
  * per-request buffers of an explanation (basis read blocks, inputs, maps) once answered.
  * Without it the 22.6 MB weights file stayed counted in the isolate until a GC happened
- * to run, and concurrent requests piled up tens of MB of garbage (README "Explanations",
+ * to run, and concurrent requests piled up tens of MB of garbage (docs/explanations.md,
  * memory). Where `transfer` is missing (Node 20) this is a no-op.
  */
 export function releaseBuffer(bufferOrView: ArrayBufferView | ArrayBuffer): void {

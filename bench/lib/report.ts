@@ -1,7 +1,8 @@
 /**
  * @module bench/lib/report
  * Benchmark plumbing: timing loops, medians/percentiles, JSON results and markdown tables
- * spliced into README.md between `<!-- bench:NAME -->` markers.
+ * spliced into docs/benchmarks.md between `<!-- bench:NAME -->` markers (generated tables
+ * live there, not in prose).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,9 +46,9 @@ export function markdownTable(header: string[], rows: (string | number)[][]): st
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-/** Replace the block between `<!-- bench:name -->` and `<!-- /bench:name -->` in README.md. */
-export function spliceReadme(name: string, markdown: string): void {
-  const path = join(REPO_ROOT, 'README.md');
+/** Replace the block between `<!-- bench:name -->` and `<!-- /bench:name -->` in docs/benchmarks.md. */
+export function spliceBenchmarks(name: string, markdown: string): void {
+  const path = join(REPO_ROOT, 'docs', 'benchmarks.md');
   if (!existsSync(path)) return;
   const text = readFileSync(path, 'utf8');
   const start = `<!-- bench:${name} -->`;
@@ -55,7 +56,7 @@ export function spliceReadme(name: string, markdown: string): void {
   const i = text.indexOf(start);
   const j = text.indexOf(end);
   if (i < 0 || j < i) {
-    console.warn(`README.md has no ${start} … ${end} block; table not inserted`);
+    console.warn(`docs/benchmarks.md has no ${start} … ${end} block; table not inserted`);
     return;
   }
   writeFileSync(path, `${text.slice(0, i + start.length)}\n${markdown}\n${text.slice(j)}`);

@@ -1,7 +1,7 @@
 /**
  * @module api/admission
  * Per-isolate admission control, so concurrent requests cannot push the isolate past its
- * memory (README "Explanations", memory). Requests that carry images (/v1/verify,
+ * memory (docs/explanations.md, memory). Requests that carry images (/v1/verify,
  * /v1/explain) take one of IMAGE_CONCURRENCY slots (default 4) before their body is read;
  * up to IMAGE_QUEUE more wait (default 64). Work on the gradient graph (new bases,
  * baselines) runs one explanation at a time, outside those slots, with up to GRADIENT_QUEUE

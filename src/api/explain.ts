@@ -86,7 +86,7 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
       200,
     );
     // Answered and stored: hand this request's larger buffers back now instead of leaving
-    // them to a GC (concurrent requests would pile them up; README "Memory").
+    // them to a GC (concurrent requests would pile them up; docs/explanations.md, Memory).
     outcome.release();
     return response;
   });

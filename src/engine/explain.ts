@@ -18,7 +18,7 @@ import type { Engine } from './engine.js';
 import { type ExplainMethod, type Explanation, explainPair } from './explanation.js';
 import { type ImageLimits, type Verified, type VerifyRequest, verifyPair } from './verify.js';
 
-/** Bases are stored and summed as float16 (README "Explanations": `npm run bench:basis-dtype`). */
+/** Bases are stored and summed as float16 (docs/explanations.md: `npm run bench:basis-dtype`). */
 export const BASIS_DTYPE: BasisDtype = 'f16';
 
 export interface ExplainRequest extends VerifyRequest {

@@ -2,7 +2,7 @@
  * @module engine/gradient
  * Runs the precompiled gradient graph (x, cot, mean → embedding, grad, basis): the raw
  * fp32 embedding, VJP rows for given cotangents, and the per-image FGGB basis in chunks
- * of K identity rows (K bounds the memory: see README "Explanations").
+ * of K identity rows (K bounds the memory: see docs/explanations.md).
  */
 import type { OrtModule, OrtSession } from './embed.js';
 import { releaseBuffer } from '../release.js';
@@ -33,13 +33,13 @@ export interface GradientRunner {
   basis(x: Float32Array, mean: Float32Array, dtype: BasisDtype, onChunk: (chunk: BasisChunk) => Promise<void> | void): Promise<void>;
 }
 
-/** Rows per basis run: the heap grows with it (README "Explanations": `npm run bench:basis-memory`). */
+/** Rows per basis run: the heap grows with it (docs/explanations.md: `npm run bench:basis-memory`). */
 export const BASIS_CHUNK = 12;
 
 /**
  * Session options for the gradient graph, for any onnxruntime: weights from the
  * external-data buffer, and no weight prepacking (it keeps a second, repacked copy of every
- * conv weight in the heap for no measured speed-up; README "Explanations").
+ * conv weight in the heap for no measured speed-up; docs/explanations.md).
  */
 export function gradientSessionOptions(weightsPath: string, weights: Uint8Array) {
   return { externalData: [{ path: weightsPath, data: weights }], extra: { session: { disable_prepacking: '1' } } };

@@ -4,7 +4,7 @@
  * few square patches, and the per-pixel Pearson correlation between "pixel kept" and the
  * similarity score over the masks. Positive correlation marks pixels whose presence
  * raises the similarity (similarity map), negative ones the opposite (dissimilarity map).
- * Defaults (documented in README): 200 masks of 4 patches of 30×30 px at 150×150.
+ * Defaults (documented in docs/evaluation.md): 200 masks of 4 patches of 30×30 px at 150×150.
  */
 import { randomMap } from './baselines.js';
 

@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { CompileError, SUPPORTED_OPS, compileGradient } from '../../models/compiler/compile.js';
 import { GraphBuilder } from '../../models/onnx/builder.js';
 import { BACKWARD_RULES } from '../../models/compiler/rules.js';
+import { OPS_DOC, opsDoc } from '../../models/compiler/ops-doc.js';
+import { readFileSync } from 'node:fs';
 import { DataType, decodeModel } from '../../models/onnx/proto.js';
 import { ortWeb, webSession } from '../../eval/lib/ort.js';
 import { evaluate, normalised } from '../oracle/f64.js';
@@ -203,5 +205,11 @@ describe('compile errors', () => {
     const broken = tinyModel((g, x) => g.op('Add', [x, g.constant('b', new Float32Array(3), [3])]));
     await expect(compileGradient(broken)).rejects.toThrow(/the model does not run in onnxruntime/);
     await expect(compileGradient(new TextEncoder().encode('not a model at all'))).rejects.toThrow(CompileError);
+  });
+});
+
+describe('docs/gradient-ops.md', () => {
+  it('is the list the rule registry generates (npm run docs:ops)', () => {
+    expect(readFileSync(OPS_DOC, 'utf8')).toBe(opsDoc());
   });
 });
