@@ -52,7 +52,7 @@ export function loadWeights(dir = defaultWeightsDir()): WeightMap {
   try {
     groups = JSON.parse(readOrFail(manifestPath, 'weights manifest').toString('utf8')) as ManifestGroup[];
   } catch (e) {
-    if (e instanceof SyntaxError) throw new Error(`weights manifest ${manifestPath} is not valid JSON: ${e.message}`);
+    if (e instanceof SyntaxError) throw new Error(`weights manifest ${manifestPath} is not valid JSON: ${e.message}`, { cause: e });
     throw e;
   }
   const map: WeightMap = new Map();

@@ -37,4 +37,5 @@ const PROBLEM_OF: Record<ImageError['kind'], ProblemKind> = {
 };
 
 /** The problem an image error becomes (the input it names goes in `field`). */
-export const imageProblem = (e: ImageError) => new ProblemError(PROBLEM_OF[e.kind], e.message, e.field ? { field: e.field } : {});
+export const imageProblem = (e: ImageError) =>
+  new ProblemError(PROBLEM_OF[e.kind], e.message, e.field ? { field: e.field } : {}, {}, { cause: e });

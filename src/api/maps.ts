@@ -87,7 +87,7 @@ export function registerMaps(app: OpenAPIHono<AppEnv>) {
       try {
         return await results.read(resultId, slice);
       } catch (e) {
-        if (e instanceof ResultGoneError) throw new ProblemError('not-found', e.message);
+        if (e instanceof ResultGoneError) throw new ProblemError('not-found', e.message, {}, {}, { cause: e });
         throw e;
       }
     };

@@ -69,8 +69,9 @@ export class ProblemError extends Error {
     detail: string,
     readonly extra: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},
+    options?: ErrorOptions,
   ) {
-    super(detail);
+    super(detail, options);
     this.name = 'ProblemError';
   }
 }
