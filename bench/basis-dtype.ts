@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST_DIR } from '../models/build.js';
-import { explainPair } from '../src/engine/explanation.js';
+import { explainOptionsFor, explainPair } from '../src/engine/explanation.js';
 import type { OrtModule } from '../src/engine/embed.js';
 import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';
@@ -25,18 +25,7 @@ for (const [pa, pb] of [
   ['amy/amy1.png', 'raj/raj2.png'],
 ] as const) {
   const images = [pa, pb].map((p, i) => ({ x: loadModelInput(join(FACES_DIR, 'bbt', p)), basisKey: String(i) })) as [never, never];
-  const run = (dtype: 'f32' | 'f16') =>
-    explainPair(runner, images, {
-      method: 'fggb',
-      centre: false,
-      threshold: manifest.gradient!.thresholdFp32,
-      mean: new Float32Array(128),
-      modelId: manifest.id,
-      size: 150,
-      channels: 3,
-      dtype,
-      store: false,
-    });
+  const run = (dtype: 'f32' | 'f16') => explainPair(runner, images, explainOptionsFor(manifest, { method: 'fggb', dtype }));
   const [full, half] = [await run('f32'), await run('f16')];
   for (const img of ['a', 'b'] as const) {
     const r1 = full[img].maps.raw;

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST_DIR } from '../models/build.js';
-import { explainPair } from '../src/engine/explanation.js';
+import { explainOptionsFor, explainPair } from '../src/engine/explanation.js';
 import { BASIS_CHUNK, gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import type { OrtModule } from '../src/engine/embed.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';
@@ -36,17 +36,7 @@ async function main() {
   const gradient = distGradient(DIST_DIR);
   const session = await webSession(gradient.graph, gradient.options);
   const runner = gradientRunner(ortWeb as unknown as OrtModule, session, gradientShape(manifest));
-  const options = {
-    method: 'fggb' as const,
-    centre: false,
-    threshold: θ,
-    mean: new Float32Array(128),
-    modelId: manifest.id,
-    size: 150,
-    channels: 3,
-    dtype: 'f16' as const,
-    store: false,
-  };
+  const options = explainOptionsFor(manifest, { method: 'fggb', threshold: θ, dtype: 'f16' });
   const nodeNew: number[] = [];
   for (const [a, b] of [
     ['amy/amy1.png', 'raj/raj2.png'],

@@ -16,7 +16,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, relative, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { embedBatch, type OrtModule, type OrtSession } from '../src/engine/embed.js';
-import { type BasisCache, type ExplainMethod, explainPair } from '../src/engine/explanation.js';
+import { type BasisCache, type ExplainMethod, explainOptionsFor, explainPair } from '../src/engine/explanation.js';
 import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import { bytesBasisCache } from '../src/store/basis.js';
 import { randomMap } from '../src/xfv/baselines.js';
@@ -114,7 +114,6 @@ export async function runEvaluation(opts: EvalOptions) {
   const size = manifest.input.size;
   const pixels = size * size;
   const θ = manifest.decision.threshold;
-  const mean = Float32Array.from(manifest.embeddingMean);
   const embed = async (xs: Float32Array[]) => {
     const out: Float32Array[] = [];
     for (let i = 0; i < xs.length; i += 11) out.push(...(await embedBatch(ort, int8, xs.slice(i, i + 11), size)));
@@ -191,18 +190,7 @@ export async function runEvaluation(opts: EvalOptions) {
             { x: xs.a, basisKey: `${pair.a}:${centre}` },
             { x: xs.b, basisKey: `${pair.b}:${centre}` },
           ],
-          {
-            method: base,
-            centre,
-            threshold: centre ? manifest.gradient!.centredThresholdFp32 : manifest.gradient!.thresholdFp32,
-            mean,
-            modelId: manifest.id,
-            size,
-            channels: 3,
-            dtype: 'f16',
-            cache,
-            store: true,
-          },
+          explainOptionsFor(manifest, { method: base, centre, dtype: 'f16', cache, store: true }),
         );
         const shown = (m: Float32Array) => (method === 'fggb-raw' ? m : displayMap(m, size, size));
         maps.ab = { similarity: shown(expl.a.maps.similarity), dissimilarity: shown(expl.a.maps.dissimilarity) };

@@ -16,7 +16,7 @@ import { Resvg } from '@resvg/resvg-js';
 import { encode } from 'fast-png';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import { explainPair } from '../src/engine/explanation.js';
+import { explainOptionsFor, explainPair } from '../src/engine/explanation.js';
 import type { OrtModule } from '../src/engine/embed.js';
 import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import { inputToRgb, overlayRgb } from '../src/image/render.js';
@@ -102,17 +102,7 @@ async function examples(path: string) {
         { x: xs[0]!, basisKey: pa! },
         { x: xs[1]!, basisKey: pb! },
       ],
-      {
-        method: 'fggb',
-        centre: false,
-        threshold: manifest.gradient!.thresholdFp32,
-        mean: new Float32Array(128),
-        modelId: manifest.id,
-        size: S,
-        channels: 3,
-        dtype: 'f32',
-        store: false,
-      },
+      explainOptionsFor(manifest, { method: 'fggb', dtype: 'f32' }),
     );
     for (const [i, img] of (['a', 'b'] as const).entries()) {
       const face = inputToRgb(xs[i]!, spec);

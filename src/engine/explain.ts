@@ -10,12 +10,12 @@ import { inputToRgb } from '../image/index.js';
 import type { BasisDtype } from '../store/basis.js';
 import { sha256Hex } from '../store/models.js';
 import type { TenantStores } from '../store/tenant.js';
-import { explanationThreshold, inputSpec } from '../xfv/manifest.js';
+import { inputSpec } from '../xfv/manifest.js';
 import { MAP_SELECTORS } from '../xfv/maps.js';
 import { releaseBuffer } from '../release.js';
 import { type ExplanationRecord, explanationRecord, mapOf } from './artifacts.js';
 import type { Engine } from './engine.js';
-import { type ExplainMethod, type Explanation, explainPair } from './explanation.js';
+import { type ExplainImage, type ExplainMethod, type Explanation, explainOptionsFor, explainPair } from './explanation.js';
 import { type ImageLimits, type Verified, type VerifyRequest, verifyPair } from './verify.js';
 
 /** Bases are stored and summed as float16 (docs/explanations.md: `npm run bench:basis-dtype`). */
@@ -67,32 +67,24 @@ export async function explainImages(
   const verified = await verifyPair(engine, request, { limits, hashInputs: true, embeddings: keep?.embeddings });
   const runner = await engine.gradient();
   const { centre, method } = request;
-  const threshold = explanationThreshold(manifest, request);
-  const { size } = inputSpec(manifest);
+  const options = explainOptionsFor(manifest, {
+    method,
+    centre,
+    threshold: request.threshold,
+    dtype: BASIS_DTYPE,
+    store: request.store,
+    cache: keep?.bases,
+    gradientWork,
+  });
+  const { threshold, size } = options;
   const [a, b] = verified.images;
   const [shaA, shaB] = verified.shas;
   const key = (sha: string) => keep?.basisKey(centre, sha, BASIS_DTYPE) ?? sha;
-
-  const explanation = await explainPair(
-    runner,
-    [
-      { x: a.input, basisKey: key(shaA) },
-      { x: b.input, basisKey: key(shaB) },
-    ],
-    {
-      method,
-      centre,
-      threshold,
-      mean: Float32Array.from(manifest.embeddingMean),
-      modelId: manifest.id,
-      size,
-      channels: 3,
-      dtype: BASIS_DTYPE,
-      store: request.store,
-      cache: keep?.bases,
-      gradientWork,
-    },
-  );
+  const pair: [ExplainImage, ExplainImage] = [
+    { x: a.input, basisKey: key(shaA) },
+    { x: b.input, basisKey: key(shaB) },
+  ];
+  const explanation = await explainPair(runner, pair, options);
 
   const model = verified.result.model;
   const resultId = (await sha256OfText(JSON.stringify({ model, method, centre, threshold, a: shaA, b: shaB }))).slice(0, 32);

@@ -10,6 +10,7 @@ import { FggbAccumulator, type FggbWeights, type SignedMaps, fggbWeights, summar
 import { cosine } from '../xfv/verification.js';
 import { type BasisCache, type BasisDtype, type BasisHeader, basisByteLength, encodeEmbedding, encodeHeader } from '../store/basis.js';
 import type { GradientRunner } from './gradient.js';
+import { explanationThreshold, type ModelManifest } from '../xfv/manifest.js';
 
 export type { BasisCache };
 
@@ -61,6 +62,27 @@ export interface Explanation {
   weights?: FggbWeights;
   summary?: WeightSummary;
   timing: { embeddingMs: number; basisMs: number; combineMs: number };
+}
+
+/**
+ * ExplainOptions for a manifest's model: mean, model id, size and channels from the
+ * manifest; θ the mode's calibrated one unless given (xfv/manifest explanationThreshold).
+ */
+export function explainOptionsFor(
+  manifest: ModelManifest,
+  options: Pick<ExplainOptions, 'method' | 'dtype'> & Partial<Omit<ExplainOptions, 'mean' | 'modelId' | 'size' | 'channels'>>,
+): ExplainOptions {
+  const centre = options.centre ?? false;
+  return {
+    store: false,
+    ...options,
+    centre,
+    threshold: explanationThreshold(manifest, { centre, threshold: options.threshold }),
+    mean: Float32Array.from(manifest.embeddingMean),
+    modelId: manifest.id,
+    size: manifest.input.size,
+    channels: 3,
+  };
 }
 
 type Head = Awaited<ReturnType<BasisCache['head']>>;

@@ -5,7 +5,7 @@
  * for xssab and gradient. Cached bases give the same maps as fresh ones.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BasisCache, explainPair } from '../../src/engine/explanation.js';
+import { type BasisCache, explainOptionsFor, explainPair } from '../../src/engine/explanation.js';
 import { bytesBasisCache } from '../../src/store/basis.js';
 import { gradientRunner, type GradientRunner, gradientShape } from '../../src/engine/gradient.js';
 import type { OrtModule } from '../../src/engine/embed.js';
@@ -126,18 +126,7 @@ describeWithFaces('explanations vs the TFJS oracle', () => {
         { x: inputs[i]!, basisKey: files[i]! },
         { x: inputs[j]!, basisKey: files[j]! },
       ],
-      {
-        method,
-        centre: false,
-        threshold: θ,
-        mean: new Float32Array(128),
-        modelId: manifest.id,
-        size: 150,
-        channels: 3,
-        dtype,
-        store: !!cache,
-        ...(cache ? { cache } : {}),
-      },
+      explainOptionsFor(manifest, { method, threshold: θ, dtype, store: !!cache, cache }),
     );
 
   it.each(pairs)('FGGB raw S maps for pair %i–%i (both images)', async (i, j) => {
