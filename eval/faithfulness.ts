@@ -23,7 +23,7 @@ import { randomMap } from '../src/xfv/baselines.js';
 import { CORRRISE_DEFAULTS, corrRiseMasks, correlationMap } from '../src/xfv/corrrise.js';
 import { displayMap } from '../src/xfv/display.js';
 import { RATIOS, curveAuc, fillValues, perturb, rankPixels, type PerturbMode } from '../src/xfv/faithfulness.js';
-import type { ModelManifest } from '../src/xfv/manifest.js';
+import { type ModelManifest, modelRef } from '../src/xfv/manifest.js';
 import { cosine } from '../src/xfv/verification.js';
 import { BBT_PAIRS, REPO_ROOT, loadModelInput, loadPairs, type LabelledPair } from './lib/faces.js';
 import { distGradient, nodeSession, ortNode, ortWeb, webSession } from './lib/ort.js';
@@ -127,7 +127,7 @@ export async function runEvaluation(opts: EvalOptions) {
     seed: opts.seed,
     genuine: opts.genuine,
     impostor: opts.impostor,
-    model: manifest.buildKey.slice(0, 12),
+    model: modelRef(manifest).version,
     runtime: opts.runtime,
   };
   const runId = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12);

@@ -3,7 +3,7 @@
  * `GET /healthz` and `GET /v1/models` (the manifest's public fields).
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { ModelManifest } from '../xfv/manifest.js';
+import { type ModelManifest, modelRef } from '../xfv/manifest.js';
 import { problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
 
@@ -34,7 +34,7 @@ const ModelInfo = z
 export function publicModelInfo(m: ModelManifest) {
   return {
     id: m.id,
-    version: m.buildKey.slice(0, 12),
+    version: modelRef(m).version,
     description: m.description,
     license: m.license,
     input: {
