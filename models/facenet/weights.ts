@@ -1,8 +1,9 @@
 /**
  * @module models/facenet/weights
- * Read face-api.js's FaceRecognitionNet weights (tfjs weights manifest + one .bin shard)
- * from the npm package `@vladmandic/face-api`, dequantising uint8 tensors with the
- * manifest's scale and min. Errors name the file and the tensor.
+ * Read face-api.js's weights (a tfjs weights manifest + its .bin shards) from the npm
+ * package `@vladmandic/face-api`, dequantising uint8/uint16 tensors with the manifest's
+ * scale and min: the recognition net by default, the detector and landmark nets by their
+ * manifest names. Errors name the file and the tensor.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -45,9 +46,9 @@ function readOrFail(path: string, what: string): Buffer {
   return readFileSync(path);
 }
 
-/** Load and dequantise every tensor listed in the manifest in `dir`. */
-export function loadWeights(dir = defaultWeightsDir()): WeightMap {
-  const manifestPath = join(dir, MANIFEST_FILE);
+/** Load and dequantise every tensor listed in the manifest `manifestFile` in `dir`. */
+export function loadWeights(dir = defaultWeightsDir(), manifestFile = MANIFEST_FILE): WeightMap {
+  const manifestPath = join(dir, manifestFile);
   let groups: ManifestGroup[];
   try {
     groups = JSON.parse(readOrFail(manifestPath, 'weights manifest').toString('utf8')) as ManifestGroup[];
@@ -71,8 +72,9 @@ export function loadWeights(dir = defaultWeightsDir()): WeightMap {
         );
       }
       if (!q) {
-        if (entry.dtype !== 'float32') throw new Error(`${manifestPath}: tensor ${entry.name} has unsupported dtype ${entry.dtype}`);
-        for (let i = 0; i < count; i++) data[i] = shard.readFloatLE(offset + 4 * i);
+        if (entry.dtype === 'int32') for (let i = 0; i < count; i++) data[i] = shard.readInt32LE(offset + 4 * i);
+        else if (entry.dtype === 'float32') for (let i = 0; i < count; i++) data[i] = shard.readFloatLE(offset + 4 * i);
+        else throw new Error(`${manifestPath}: tensor ${entry.name} has unsupported dtype ${entry.dtype}`);
       } else if (q.dtype === 'uint8') {
         for (let i = 0; i < count; i++) data[i] = shard[offset + i]! * q.scale + q.min;
       } else if (q.dtype === 'uint16') {
