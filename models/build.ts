@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { Calibration, ModelFile, ModelManifest } from '../src/xfv/manifest.js';
 import { GRAD_INPUTS, GRAD_OUTPUTS, compileGradient } from './compiler/compile.js';
 import { externaliseWeights } from './onnx/external.js';
+import { LANDMARKS_MANIFEST, LANDMARKS_SIZE, buildLandmarks } from './photo/landmarks.js';
+import { SSD_MANIFEST, SSD_PRIORS, SSD_SIZE, buildSsd, ssdPriors } from './photo/ssd.js';
 import {
   EMBEDDING_SIZE,
   INPUT_SIZE,
@@ -46,7 +48,9 @@ function sourceFiles(dir: string): string[] {
 export function buildKey(weightsDir = defaultWeightsDir()): string {
   const h = createHash('sha256');
   for (const f of sourceFiles(MODELS_DIR)) h.update(relative(MODELS_DIR, f)).update(readFileSync(f));
-  for (const f of [MANIFEST_FILE, 'face_recognition_model.bin']) h.update(f).update(readFileSync(join(weightsDir, f)));
+  for (const f of [MANIFEST_FILE, 'face_recognition_model.bin', SSD_MANIFEST, 'ssd_mobilenetv1_model.bin', LANDMARKS_MANIFEST, 'face_landmark_68_model.bin']) {
+    h.update(f).update(readFileSync(join(weightsDir, f)));
+  }
   return h.digest('hex');
 }
 
@@ -91,6 +95,8 @@ export async function buildModels(dir = DIST_DIR, options: { weightsDir?: string
   // instead of the whole 22.6 MB model first (docs/explanations.md: isolate memory).
   const gradWeightsPath = `${MODEL_ID}.grad.weights`;
   const gradSplit = externaliseWeights(grad, gradWeightsPath);
+  const ssdWeights = loadWeights(weightsDir, SSD_MANIFEST);
+  const priors = ssdPriors(ssdWeights);
   const manifest: ModelManifest = {
     id: MODEL_ID,
     description: MODEL_DOC,
@@ -121,6 +127,14 @@ export async function buildModels(dir = DIST_DIR, options: { weightsDir?: string
       int8: fileEntry(dir, `${MODEL_ID}.int8.onnx`, int8),
       grad: fileEntry(dir, `${MODEL_ID}.grad.onnx`, gradSplit.graph),
       gradWeights: fileEntry(dir, gradWeightsPath, gradSplit.data),
+      detector: fileEntry(dir, 'face-detector.onnx', buildSsd(ssdWeights)),
+      priors: fileEntry(dir, 'face-detector.priors.f32', new Uint8Array(priors.buffer, priors.byteOffset, priors.byteLength)),
+      landmarks: fileEntry(dir, 'face-landmarks.onnx', buildLandmarks(loadWeights(weightsDir, LANDMARKS_MANIFEST))),
+    },
+    photo: {
+      detector: { size: SSD_SIZE, priors: SSD_PRIORS, minScore: 0.5 },
+      landmarks: { size: LANDMARKS_SIZE, points: 68 },
+      chip: { padding: 0.25 },
     },
     gradient: {
       inputs: [...GRAD_INPUTS],

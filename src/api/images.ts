@@ -4,7 +4,7 @@
  * before reading them, and the problem each image error becomes.
  */
 import type { ImageError } from '../image/index.js';
-import type { ImageLimits } from '../engine/verify.js';
+import type { ImageLimits } from '../engine/inputs.js';
 import { ProblemError, type ProblemKind } from './problem.js';
 
 export type ImageField = File | { base64: string };
@@ -34,6 +34,7 @@ const PROBLEM_OF: Record<ImageError['kind'], ProblemKind> = {
   'too-large': 'payload-too-large',
   'too-small': 'undecodable-image',
   undecodable: 'undecodable-image',
+  'no-face': 'no-face',
 };
 
 /** The problem an image error becomes (the input it names goes in `field`). */

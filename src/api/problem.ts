@@ -28,6 +28,11 @@ export const PROBLEMS = {
     title: 'The image cannot be decoded',
     doc: 'The image is truncated, corrupt or too small to hold a face.',
   },
+  'no-face': {
+    status: 422,
+    title: 'No face found',
+    doc: 'The photo holds no face the detector scores above its threshold, or the requested face does not exist. Send a photo with a visible face, pick another face, or send an aligned crop with input "aligned-crop".',
+  },
   'not-found': { status: 404, title: 'Not found', doc: 'No such route or resource.' },
   'method-not-allowed': {
     status: 405,

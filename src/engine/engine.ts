@@ -13,6 +13,7 @@ import { releaseBuffer } from '../release.js';
 import { Gate } from './gate.js';
 import { SharedLoad } from './shared-wait.js';
 import { type GradientRunner, loadGradientRunner } from './gradient.js';
+import { type PhotoRunner, photoRunner } from './photo.js';
 
 export interface Engine {
   manifest: ModelManifest;
@@ -20,6 +21,8 @@ export interface Engine {
   embed(inputs: Float32Array[]): Promise<Float32Array[]>;
   /** The fp32 gradient graph (loaded on first use: explanations only). */
   gradient(): Promise<GradientRunner>;
+  /** The face detector and landmark net (loaded on first use: photo inputs only). */
+  photo(): Promise<PhotoRunner>;
 }
 
 /** Where the manifest and the model files come from (each file checked against the manifest). */
@@ -74,10 +77,28 @@ export async function createEngine(loadOrt: () => Promise<OrtModule>, models: Mo
       releaseBuffer(weights);
     }
   });
+  const photo = new SharedLoad(async (): Promise<PhotoRunner> => {
+    const { detector, priors, landmarks } = manifest.files;
+    if (!detector || !priors || !landmarks || !manifest.photo) {
+      throw new ModelUnavailableError('the manifest lists no photo models (files.detector, files.priors, files.landmarks): rebuild and reseed the models');
+    }
+    const [detectorBytes, priorBytes, landmarkBytes] = await Promise.all([models.file(detector), models.file(priors), models.file(landmarks)]);
+    try {
+      const create = (bytes: Uint8Array) => ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+      const sessions = { detector: await create(detectorBytes), landmarks: await create(landmarkBytes) };
+      return photoRunner(ort, sessions, new Float32Array(priorBytes.buffer, priorBytes.byteOffset, priorBytes.byteLength / 4), manifest.photo, (task) => queue.run(task));
+    } catch (e) {
+      throw new ModelUnavailableError(`the photo models could not be loaded: ${errorText(e)}`, { cause: e });
+    } finally {
+      releaseBuffer(detectorBytes);
+      releaseBuffer(landmarkBytes);
+    }
+  });
   return {
     manifest,
     embed: (inputs) => queue.run(() => embedBatch(ort, session, inputs, manifest.input.size)),
     gradient: () => gradient.get(),
+    photo: () => photo.get(),
   };
 }
 

@@ -1,23 +1,18 @@
 /**
  * @module engine/verify
  * The verify pipeline, the one path every caller takes (the routes, the explain pipeline,
- * the CLI): two encoded images → decode (pixel cap before decoding) → model input →
- * int8 embeddings (from the embedding cache when given) → cosine and decision.
+ * the CLI): two encoded images → model inputs (engine/inputs: photos are decoded, turned
+ * upright, their faces found and aligned; crops are resized) → int8 embeddings (from the embedding cache when given) → cosine and decision.
  * Image errors are ImageErrors naming the input (`a` or `b`); the API turns them into problems.
  */
-import { ImageError, type RgbImage, decodeImage, toModelInput } from '../image/index.js';
 import type { EmbeddingCache } from '../store/embedding-cache.js';
 import { sha256Hex } from '../store/models.js';
-import { inputSpec, modelRef, type ModelRef } from '../xfv/manifest.js';
+import { modelRef, type ModelRef } from '../xfv/manifest.js';
 import { type Decision, decide } from '../xfv/verification.js';
 import type { Engine } from './engine.js';
+import { type FaceChoice, type ImageLimits, type InputKind, type InputReport, type PreparedImage, prepareInput } from './inputs.js';
 
-export interface ImageLimits {
-  /** Encoded bytes per image (checked by whoever reads the bytes, before reading them). */
-  maxImageBytes: number;
-  /** Pixels an image header may declare (checked before decoding). */
-  maxPixels: number;
-}
+export type { ImageLimits, PreparedImage };
 
 export const DEFAULT_LIMITS: ImageLimits = { maxImageBytes: 8 * 1024 * 1024, maxPixels: 6_000_000 };
 
@@ -27,6 +22,10 @@ export interface VerifyRequest {
   b: Uint8Array;
   /** Decision threshold on the cosine; default the model's calibrated θ. */
   threshold?: number | undefined;
+  /** What the images are: photos (default; faces are found and aligned) or aligned face crops. */
+  input?: InputKind | undefined;
+  /** Which face of each photo to verify (default: the largest). */
+  faces?: { a?: FaceChoice | undefined; b?: FaceChoice | undefined } | undefined;
 }
 
 export interface VerifyOptions {
@@ -37,17 +36,11 @@ export interface VerifyOptions {
   hashInputs?: boolean;
 }
 
-export interface PreparedImage {
-  input: Float32Array;
-  width: number;
-  height: number;
-  decodeMs: number;
-  preprocessMs: number;
-}
-
 export type VerifyResult = Decision & {
   model: ModelRef;
-  timing: { decodeMs: number; preprocessMs: number; inferenceMs: number; totalMs: number };
+  /** Per image: what was done to it (faces found, the one used, warnings). */
+  images: { a: InputReport; b: InputReport };
+  timing: { decodeMs: number; detectMs: number; preprocessMs: number; inferenceMs: number; totalMs: number };
 };
 
 export interface Verified {
@@ -56,22 +49,6 @@ export interface Verified {
   /** Hex SHA-256 of each model input ('' unless hashed). */
   shas: [string, string];
   images: readonly [PreparedImage, PreparedImage];
-}
-
-/** Decode and preprocess one image for the model. */
-export function prepareImage(field: string, bytes: Uint8Array, spec: ReturnType<typeof inputSpec>, limits: ImageLimits): PreparedImage {
-  if (bytes.length === 0) throw new ImageError('undecodable', `image ${field} is empty`, field);
-  const t0 = performance.now();
-  let img: RgbImage;
-  try {
-    img = decodeImage(bytes, { maxPixels: limits.maxPixels });
-  } catch (e) {
-    if (e instanceof ImageError) throw new ImageError(e.kind, `image ${field}: ${e.message}`, field, { cause: e });
-    throw e;
-  }
-  const t1 = performance.now();
-  const input = toModelInput(img, spec);
-  return { input, width: img.width, height: img.height, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
 }
 
 export const sha256OfFloats = (x: Float32Array) => sha256Hex(new Uint8Array(x.buffer as ArrayBuffer, x.byteOffset, x.byteLength));
@@ -83,9 +60,9 @@ export async function verifyPair(
 ): Promise<Verified> {
   const t0 = performance.now();
   const { manifest } = engine;
-  const spec = inputSpec(manifest);
-  const a = prepareImage('a', request.a, spec, limits);
-  const b = prepareImage('b', request.b, spec, limits);
+  const options = { limits, input: request.input };
+  const a = await prepareInput(engine, 'a', request.a, { ...options, face: request.faces?.a });
+  const b = await prepareInput(engine, 'b', request.b, { ...options, face: request.faces?.b });
   const t1 = performance.now();
   const shas = (cache || hashInputs ? await Promise.all([sha256OfFloats(a.input), sha256OfFloats(b.input)]) : ['', '']) as [string, string];
   const cached = cache ? await Promise.all(shas.map((s) => cache.get(s))) : [undefined, undefined];
@@ -97,9 +74,10 @@ export async function verifyPair(
   const decision = decide(ea, eb, request.threshold ?? manifest.decision.threshold);
   const timing = {
     decodeMs: a.decodeMs + b.decodeMs,
+    detectMs: a.detectMs + b.detectMs,
     preprocessMs: a.preprocessMs + b.preprocessMs,
     inferenceMs,
     totalMs: performance.now() - t0,
   };
-  return { result: { model: modelRef(manifest), ...decision, timing }, embeddings: [ea, eb], shas, images: [a, b] };
+  return { result: { model: modelRef(manifest), ...decision, images: { a: a.report, b: b.report }, timing }, embeddings: [ea, eb], shas, images: [a, b] };
 }

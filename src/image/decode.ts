@@ -19,7 +19,7 @@ export type ImageFormat = 'png' | 'jpeg';
 /** Why an image was refused: `unsupported` (not PNG/JPEG), `too-large`, `undecodable`. */
 export class ImageError extends Error {
   constructor(
-    readonly kind: 'unsupported' | 'too-large' | 'too-small' | 'undecodable',
+    readonly kind: 'unsupported' | 'too-large' | 'too-small' | 'undecodable' | 'no-face',
     message: string,
     /** Which input it was (e.g. `a`), when known. */
     readonly field?: string,

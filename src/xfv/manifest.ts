@@ -28,6 +28,15 @@ export interface Calibration {
   int8: { plain: OperatingPoint; centred: OperatingPoint; cosineToFp32: { mean: number; min: number } };
 }
 
+export interface PhotoModels {
+  /** SSD MobileNetV1: input x[1,3,S,S] pixels 0…255, outputs boxes[1,P,4] encodings and classes[1,P,3] logits. */
+  detector: { size: number; priors: number; minScore: number };
+  /** 68-point landmarks: input x[B,3,S,S] pixels 0…255 (box padded to a square), output landmarks[B,136] in 0…1. */
+  landmarks: { size: number; points: number };
+  /** The aligned chip: dlib's 5-point template with this padding, at the embedding model's input size. */
+  chip: { padding: number };
+}
+
 export interface ModelFile {
   path: string;
   sha256: string;
@@ -62,8 +71,13 @@ export interface ModelManifest {
     int8: { plain: OperatingPoint; centred: OperatingPoint; cosineToFp32: { mean: number; min: number } };
   };
   int8FloatLayers: string[];
-  /** grad is the gradient graph; its large weights are ONNX external data in gradWeights (named by path). */
-  files: { fp32: ModelFile; int8: ModelFile; grad?: ModelFile; gradWeights?: ModelFile };
+  /**
+   * grad is the gradient graph; its large weights are ONNX external data in gradWeights (named
+   * by path). detector, priors and landmarks are the photo models (see `photo`).
+   */
+  files: { fp32: ModelFile; int8: ModelFile; grad?: ModelFile; gradWeights?: ModelFile; detector?: ModelFile; priors?: ModelFile; landmarks?: ModelFile };
+  /** Face detection and landmarks for photos (files.detector, files.priors, files.landmarks). */
+  photo?: PhotoModels;
   /** The gradient graph (x, cot, mean → embedding, grad, basis) and the fp32 θs FGGB uses. */
   gradient?: { inputs: string[]; outputs: string[]; thresholdFp32: number; centredThresholdFp32: number };
 }

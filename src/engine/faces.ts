@@ -1,0 +1,101 @@
+/**
+ * @module engine/faces
+ * From an upright photo to an aligned face chip: the detector on the photo scaled to fit
+ * its square input (padded bottom/right, as face-api does), SSD decoding and NMS
+ * (src/face/ssd), 68 landmarks per face on its box padded to a square (as face-api crops it),
+ * the five template points, and the similarity warp onto dlib's 150×150 chip (src/face/align,
+ * anti-aliased when shrinking: src/image/warp).
+ */
+import { type Point, type Similarity, chipTemplate, fitSimilarity, fivePoints, invertSimilarity } from '../face/align.js';
+import { type ScoredBox, decodeSsd, nonMaxSuppression } from '../face/ssd.js';
+import type { RgbImage } from '../image/decode.js';
+import { type Affine, warpAffine } from '../image/warp.js';
+import type { PhotoRunner } from './photo.js';
+
+export interface FoundFace extends ScoredBox {
+  /** The five template points (eye corners, nose), photo pixels. */
+  keyPoints: Point[];
+  /** All 68 iBUG landmarks, photo pixels. */
+  landmarks: Point[];
+}
+
+/** At most this many faces get landmarks (the largest ones); the rest are listed without. */
+export const MAX_FACES = 16;
+
+/** Planar float32 [3,H,W] of an RGB image's pixel values (0…255). */
+function toPlanar(img: RgbImage): Float32Array {
+  const n = img.width * img.height;
+  const out = new Float32Array(3 * n);
+  for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) out[c * n + p] = img.data[3 * p + c]!;
+  return out;
+}
+
+/** Faces in `img`, largest first, each with its landmarks. */
+export async function findFaces(runner: PhotoRunner, img: RgbImage): Promise<FoundFace[]> {
+  const { size: s, minScore } = runner.models.detector;
+  const side = Math.max(img.width, img.height);
+  const k = side / s;
+  const detectorInput = warpAffine(img, [k, 0, 0, 0, k, 0], s, s);
+  const raw = await runner.detect(toPlanar(detectorInput));
+  const { boxes, scores } = decodeSsd(raw.boxes, raw.classes, runner.priors);
+  const kept = nonMaxSuppression(boxes, scores, { minScore });
+  const found: ScoredBox[] = kept.map((i) => {
+    const [y0, x0, y1, x1] = [boxes[4 * i]!, boxes[4 * i + 1]!, boxes[4 * i + 2]!, boxes[4 * i + 3]!].map((v) => Math.min(Math.max(v, 0), 1) * side);
+    const x = Math.min(x0!, img.width);
+    const y = Math.min(y0!, img.height);
+    return { x, y, width: Math.min(x1!, img.width) - x, height: Math.min(y1!, img.height) - y, score: scores[i]! };
+  });
+  found.sort((a, b) => b.width * b.height - a.width * a.height);
+  const withLandmarks = found.slice(0, MAX_FACES).filter((b) => b.width >= 1 && b.height >= 1);
+  const l = runner.models.landmarks.size;
+  const squares = withLandmarks.map((b) => {
+    const sq = Math.max(b.width, b.height);
+    return { x: b.x - (sq - b.width) / 2, y: b.y - (sq - b.height) / 2, side: sq };
+  });
+  const inputs = withLandmarks.map((b, i) => {
+    const sq = squares[i]!;
+    const m = sq.side / l;
+    const face = warpAffine(img, [m, 0, sq.x, 0, m, sq.y], l, l);
+    // face-api crops the box and pads it with black: blank what lies outside the box.
+    const [u0, u1] = [(b.x - sq.x) / m, (b.x + b.width - sq.x) / m];
+    const [v0, v1] = [(b.y - sq.y) / m, (b.y + b.height - sq.y) / m];
+    for (let v = 0; v < l; v++)
+      for (let u = 0; u < l; u++) if (u + 0.5 < u0 || u + 0.5 > u1 || v + 0.5 < v0 || v + 0.5 > v1) face.data.fill(0, (v * l + u) * 3, (v * l + u) * 3 + 3);
+    return toPlanar(face);
+  });
+  const relative = await runner.landmarks(inputs);
+  return withLandmarks.map((b, i) => {
+    const sq = squares[i]!;
+    const r = relative[i]!;
+    const landmarks = Array.from({ length: r.length / 2 }, (_, j) => ({ x: sq.x + r[2 * j]! * sq.side, y: sq.y + r[2 * j + 1]! * sq.side }));
+    return { ...b, landmarks, keyPoints: fivePoints(landmarks) };
+  });
+}
+
+export interface AlignedFace {
+  chip: RgbImage;
+  /** Photo pixel → chip pixel. */
+  toChip: Similarity;
+  /** Chip pixel → photo pixel (to place maps on the photo). */
+  toPhoto: Similarity;
+}
+
+/** The `size`×`size` chip of a face: its key points mapped onto dlib's template. */
+export function alignFace(img: RgbImage, keyPoints: Point[], size: number, padding: number): AlignedFace {
+  const toChip = fitSimilarity(keyPoints, chipTemplate(size, padding));
+  const toPhoto = invertSimilarity(toChip);
+  const map: Affine = [toPhoto.a, -toPhoto.b, toPhoto.tx, toPhoto.b, toPhoto.a, toPhoto.ty];
+  return { chip: warpAffine(img, map, size, size), toChip, toPhoto };
+}
+
+/** Why a face may verify poorly: too small in the photo, or turned far to one side. */
+export function faceWarnings(face: FoundFace): string[] {
+  const warnings: string[] = [];
+  const [r0, r1, l0, l1, nose] = face.keyPoints as [Point, Point, Point, Point, Point];
+  const eyes = { x: (r0.x + r1.x + l0.x + l1.x) / 4, y: (r0.y + r1.y + l0.y + l1.y) / 4 };
+  const interocular = Math.hypot((r0.x + r1.x - l0.x - l1.x) / 2, (r0.y + r1.y - l0.y - l1.y) / 2);
+  if (Math.min(face.width, face.height) < 48) warnings.push(`face is small (${Math.round(face.width)}×${Math.round(face.height)} px); details below the model's resolution are lost`);
+  if (interocular > 0 && Math.abs(nose.x - eyes.x) / interocular > 0.35) warnings.push('face is turned strongly to one side (yaw); verification is less reliable');
+  return warnings;
+}
+
