@@ -29,7 +29,11 @@ function multipart(a: Uint8Array, b: Uint8Array): { body: Buffer; type: string }
       Buffer.from('\r\n'),
     ]);
   return {
-    body: Buffer.concat([part('a', a), part('b', b), Buffer.from(`--${boundary}--\r\n`)]),
+    body: Buffer.concat([
+      part('a', a),
+      part('b', b),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="input"\r\n\r\naligned-crop\r\n--${boundary}--\r\n`),
+    ]),
     type: `multipart/form-data; boundary=${boundary}`,
   };
 }

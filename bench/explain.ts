@@ -79,6 +79,7 @@ async function main() {
       const fd = new FormData();
       fd.append('a', new Blob([readFileSync(face(a))]), 'a.png');
       fd.append('b', new Blob([readFileSync(face(b))]), 'b.png');
+      fd.append('input', 'aligned-crop');
       const t = performance.now();
       const res = await fetch(`${server.url}/v1/explain`, { method: 'POST', body: fd, signal: AbortSignal.timeout(120_000) });
       const body = (await res.json()) as {

@@ -65,7 +65,12 @@ async function main() {
     const ys = face.landmarks.map((p) => p.y);
     const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
     const [w, h] = [(x1 - x0) * 1.2, (y1 - y0) * 1.2];
-    const box = warpAffine(img, [1, 0, x0 - (x1 - x0) * 0.1, 0, 1, y0 - (y1 - y0) * 0.1], Math.max(1, Math.round(w)), Math.max(1, Math.round(h)));
+    const box = warpAffine(
+      img,
+      [1, 0, x0 - (x1 - x0) * 0.1, 0, 1, y0 - (y1 - y0) * 0.1],
+      Math.max(1, Math.round(w)),
+      Math.max(1, Math.round(h)),
+    );
     const [eb] = await engine.embed([toModelInput(box, spec)]);
     emb['landmark-box'].set(path, eb!);
     perImage.push({ image: relative(PHOTOS, path), faces: prepared.report.faces?.length ?? 0, warnings: prepared.report.warnings });
@@ -78,7 +83,15 @@ async function main() {
   });
 
   // Group photos: how many faces each holds; stress files: upright and verified like their originals.
-  const groups = ['two_people', 'obama_and_biden', 'harington_and_leslie', 'longoria_and_cooper', 'multiface', 'obama_partial_face', 'rgba_32bit'];
+  const groups = [
+    'two_people',
+    'obama_and_biden',
+    'harington_and_leslie',
+    'longoria_and_cooper',
+    'multiface',
+    'obama_partial_face',
+    'rgba_32bit',
+  ];
   const groupCounts: Record<string, number> = {};
   for (const g of groups) {
     const file = ['jpg', 'png'].map((ext) => join(PHOTOS, 'group', `${g}.${ext}`)).find(existsSync);
@@ -117,12 +130,24 @@ async function main() {
   const md = [
     markdownTable(
       ['alignment', 'ROC AUC', 'EER', `accuracy at served θ = ${θ.toFixed(4)}`, 'θ at EER'],
-      methods.map((m) => [m.method, m.rocAuc.toFixed(4), `${(m.eer * 100).toFixed(2)} %`, `${(m.accuracyAtServedTheta * 100).toFixed(2)} %`, m.eerThreshold.toFixed(4)]),
+      methods.map((m) => [
+        m.method,
+        m.rocAuc.toFixed(4),
+        `${(m.eer * 100).toFixed(2)} %`,
+        `${(m.accuracyAtServedTheta * 100).toFixed(2)} %`,
+        m.eerThreshold.toFixed(4),
+      ]),
     ),
     '',
-    markdownTable(['group photo', 'faces found'], Object.entries(groupCounts).map(([k, v]) => [k, v])),
+    markdownTable(
+      ['group photo', 'faces found'],
+      Object.entries(groupCounts).map(([k, v]) => [k, v]),
+    ),
     '',
-    markdownTable(['stress file', 'cosine to its original (dlib-chip)'], Object.entries(stress).map(([k, v]) => [k, v.toFixed(4)])),
+    markdownTable(
+      ['stress file', 'cosine to its original (dlib-chip)'],
+      Object.entries(stress).map(([k, v]) => [k, v.toFixed(4)]),
+    ),
     '',
     `_${pairs.length} pairs (${summary.genuine} genuine) of ${images.length} photos from \`${summary.pairsFile}\`; int8 model, ${summary.runtime}; ${summary.detectAlignMsPerImage.toFixed(0)} ms per image to decode, detect and align. Reproduce: \`npm run eval:photos\`._`,
   ].join('\n');

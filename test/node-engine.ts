@@ -7,14 +7,15 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { distEngine } from '../src/cli/dist-engine.js';
 import type { Engine } from '../src/engine/engine.js';
+import type { InputKind } from '../src/engine/inputs.js';
 import { DEFAULT_LIMITS, verifyPair } from '../src/engine/verify.js';
 
 const engines = new Map<string, Promise<Engine>>();
 
-export async function nodeEngineSimilarity(manifestPath: string, a: string, b: string) {
+export async function nodeEngineSimilarity(manifestPath: string, a: string, b: string, input: InputKind = 'aligned-crop') {
   const dir = dirname(manifestPath);
   if (!engines.has(dir)) engines.set(dir, distEngine(dir));
   const engine = await engines.get(dir)!;
-  const { result } = await verifyPair(engine, { a: readFileSync(a), b: readFileSync(b) }, { limits: DEFAULT_LIMITS });
+  const { result } = await verifyPair(engine, { a: readFileSync(a), b: readFileSync(b), input }, { limits: DEFAULT_LIMITS });
   return { similarity: result.similarity, threshold: result.threshold };
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { gradientSessionOptions } from '../../src/engine/gradient.js';
+import { externalWeights } from '../../src/engine/gradient.js';
 import type { ModelManifest } from '../../src/xfv/manifest.js';
 
 ortWeb.env.wasm.numThreads = 1;
@@ -27,7 +27,7 @@ export function distGradient(dir: string) {
   if (!grad || !gradWeights) throw new Error(`${dir} has no gradient graph: run npm run models`);
   return {
     graph: readFileSync(join(dir, grad.path)),
-    options: gradientSessionOptions(gradWeights.path, readFileSync(join(dir, gradWeights.path))),
+    options: externalWeights(gradWeights.path, readFileSync(join(dir, gradWeights.path))),
   };
 }
 

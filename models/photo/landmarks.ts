@@ -36,7 +36,14 @@ export function buildLandmarks(weights: WeightMap): Uint8Array {
     const prefix = `dense${b}`;
     const first =
       b === 0
-        ? L.conv(t, size, `${prefix}/conv0`, `${prefix}/conv0/filters`, 2, L.weight(`${prefix}/conv0/bias`, [L.shapeOf(`${prefix}/conv0/filters`)[3]!]))
+        ? L.conv(
+            t,
+            size,
+            `${prefix}/conv0`,
+            `${prefix}/conv0/filters`,
+            2,
+            L.weight(`${prefix}/conv0/bias`, [L.shapeOf(`${prefix}/conv0/filters`)[3]!]),
+          )
         : separable(t, size, `${prefix}/conv0`, 2);
     size = Math.ceil(size / 2);
     const out1 = relu(first);

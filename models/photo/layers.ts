@@ -19,7 +19,8 @@ export function hwioToOihw(data: Float32Array, [kh, kw, cin, cout]: number[]): F
   const w = new Float32Array(data.length);
   for (let o = 0; o < cout!; o++)
     for (let i = 0; i < cin!; i++)
-      for (let y = 0; y < kh!; y++) for (let z = 0; z < kw!; z++) w[((o * cin! + i) * kh! + y) * kw! + z] = data[((y * kw! + z) * cin! + i) * cout! + o]!;
+      for (let y = 0; y < kh!; y++)
+        for (let z = 0; z < kw!; z++) w[((o * cin! + i) * kh! + y) * kw! + z] = data[((y * kw! + z) * cin! + i) * cout! + o]!;
   return w;
 }
 
@@ -41,27 +42,46 @@ export class TfLayers {
     return w.shape;
   }
 
-  /** A full conv from HWIO weights (+ bias), TF 'same' padding; `scale`/`shift` fold a batch norm. */
-  conv(x: string, size: number, name: string, filters: string, stride: number, bias?: Float32Array, fold?: { scale: Float32Array }): string {
+  /** A full conv from HWIO weights (+ bias), TF 'same' padding unless `pads` (begin, end) are given; `fold` scales each output channel (a batch norm). */
+  conv(
+    x: string,
+    size: number,
+    name: string,
+    filters: string,
+    stride: number,
+    bias?: Float32Array,
+    fold?: { scale: Float32Array },
+    pads?: [number, number],
+  ): string {
     const shape = this.shapeOf(filters);
     const [k, , cin, cout] = shape as [number, number, number, number];
     const w = hwioToOihw(this.weight(filters, shape), shape);
     if (fold) for (let o = 0; o < cout; o++) for (let j = 0; j < cin * k * k; j++) w[o * cin * k * k + j]! *= fold.scale[o]!;
-    const [p0, p1] = samePads(size, k, stride);
+    const [p0, p1] = pads ?? samePads(size, k, stride);
     const inputs = [x, this.g.constant(`${name}/w`, w, [cout, cin, k, k])];
     if (bias) inputs.push(this.g.constant(`${name}/b`, bias, [cout]));
     return this.g.op('Conv', inputs, { kernel_shape: [k, k], strides: [stride, stride], pads: [p0, p0, p1, p1] });
   }
 
   /** A depthwise conv from [k,k,c,1] filters (+ bias), TF 'same' padding; `fold` scales each channel. */
-  depthwise(x: string, size: number, name: string, filters: string, stride: number, bias?: Float32Array, fold?: { scale: Float32Array }): string {
+  depthwise(
+    x: string,
+    size: number,
+    name: string,
+    filters: string,
+    stride: number,
+    bias?: Float32Array,
+    fold?: { scale: Float32Array },
+    pads?: [number, number],
+  ): string {
     const shape = this.shapeOf(filters);
     const [k, , c] = shape as [number, number, number, number];
     const data = this.weight(filters, shape);
     const w = new Float32Array(c * k * k);
     for (let ch = 0; ch < c; ch++)
-      for (let y = 0; y < k; y++) for (let z = 0; z < k; z++) w[(ch * k + y) * k + z] = data[(y * k + z) * c + ch]! * (fold ? fold.scale[ch]! : 1);
-    const [p0, p1] = samePads(size, k, stride);
+      for (let y = 0; y < k; y++)
+        for (let z = 0; z < k; z++) w[(ch * k + y) * k + z] = data[(y * k + z) * c + ch]! * (fold ? fold.scale[ch]! : 1);
+    const [p0, p1] = pads ?? samePads(size, k, stride);
     const inputs = [x, this.g.constant(`${name}/w`, w, [c, 1, k, k])];
     if (bias) inputs.push(this.g.constant(`${name}/b`, bias, [c]));
     return this.g.op('Conv', inputs, { kernel_shape: [k, k], strides: [stride, stride], pads: [p0, p0, p1, p1], group: c });

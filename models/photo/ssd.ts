@@ -25,7 +25,10 @@ export function buildSsd(weights: WeightMap): Uint8Array {
   const g = new GraphBuilder('ssd_mobilenetv1');
   const L = new TfLayers(g, weights, SSD_MANIFEST);
   const x = g.input('x', DataType.FLOAT, [1, 3, SSD_SIZE, SSD_SIZE]);
-  let t = g.op('Sub', [g.op('Div', [x, g.constant('half_range', new Float32Array([127.5]), [])]), g.constant('one', new Float32Array([1]), [])]);
+  let t = g.op('Sub', [
+    g.op('Div', [x, g.constant('half_range', new Float32Array([127.5]), [])]),
+    g.constant('one', new Float32Array([1]), []),
+  ]);
   let size = SSD_SIZE;
 
   const pointwise = (input: string, n: number, prefix: string, idx: number, stride: number) => {

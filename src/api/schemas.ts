@@ -5,6 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { EXPLAIN_METHODS } from '../engine/explanation.js';
+import { INPUT_KINDS } from '../engine/inputs.js';
 import { MAP_IMAGES, MAP_KINDS, MAP_SELECTORS } from '../xfv/maps.js';
 
 export const ImageJson = z
@@ -16,7 +17,41 @@ const thresholdField = z.number().min(-1).max(1).optional().openapi({
   example: 0.9,
 });
 
-export const VerifyJson = z.object({ a: ImageJson, b: ImageJson, threshold: thresholdField }).openapi('VerifyJson');
+const inputField = z.enum(INPUT_KINDS).default('photo').openapi({
+  description:
+    "photo (default): faces are found, the chosen one aligned onto the model's face chip (EXIF orientation honoured). aligned-crop: the images already are face crops; they are padded to a square and resized.",
+});
+
+const Point = z.object({ x: z.number(), y: z.number() }).openapi('Point', { description: 'Pixels in the upright photo' });
+
+const FaceChoice = z.union([z.object({ index: z.number().int().min(0) }), z.object({ point: Point })]).openapi('FaceChoice', {
+  description: 'Which face of a photo to verify: its index in `faces`, or a point inside its box. Default: the largest face.',
+});
+
+export const VerifyJson = z
+  .object({
+    a: ImageJson,
+    b: ImageJson,
+    threshold: thresholdField,
+    input: inputField,
+    faces: z.object({ a: FaceChoice.optional(), b: FaceChoice.optional() }).optional(),
+  })
+  .openapi('VerifyJson');
+
+/** A form field choosing a face: an index (`2`) or a point (`412,230`). */
+const faceFormField = (name: string) =>
+  z
+    .string()
+    .regex(/^\s*(\d+|\d+(\.\d+)?\s*,\s*\d+(\.\d+)?)\s*$/, 'an index (e.g. 2) or a point x,y (e.g. 412,230)')
+    .transform((v): z.infer<typeof FaceChoice> => {
+      const [x, y] = v.split(',').map(Number);
+      return y === undefined ? { index: x! } : { point: { x: x!, y } };
+    })
+    .optional()
+    .openapi({
+      type: 'string',
+      description: `Which face of photo ${name}: an index in its faces or a point x,y inside the face (default: the largest)`,
+    });
 
 const fileField = (name: string) =>
   z.instanceof(File).openapi({ type: 'string', format: 'binary', description: `Face image ${name} (PNG or JPEG)` });
@@ -26,12 +61,58 @@ export const VerifyForm = z
     a: fileField('A'),
     b: fileField('B'),
     threshold: z.coerce.number().min(-1).max(1).optional().openapi({ type: 'number', description: 'As in the JSON form' }),
+    input: inputField,
+    faceA: faceFormField('A'),
+    faceB: faceFormField('B'),
   })
   .openapi('VerifyForm');
+
+/** The face choices of either request form. */
+export const faceChoices = (body: {
+  faces?: { a?: z.infer<typeof FaceChoice>; b?: z.infer<typeof FaceChoice> } | undefined;
+  faceA?: z.infer<typeof FaceChoice> | undefined;
+  faceB?: z.infer<typeof FaceChoice> | undefined;
+}) => ({
+  a: body.faces?.a ?? body.faceA,
+  b: body.faces?.b ?? body.faceB,
+});
+
+const Similarity = z
+  .object({ a: z.number(), b: z.number(), tx: z.number(), ty: z.number() })
+  .openapi('Similarity', { description: 'x = a·u − b·v + tx, y = b·u + a·v + ty' });
+
+export const InputReport = z
+  .object({
+    input: z.enum(INPUT_KINDS),
+    width: z.number().int(),
+    height: z.number().int(),
+    orientation: z.number().int().openapi({ description: 'EXIF orientation the pixels were turned by (1: none)' }),
+    faces: z
+      .array(
+        z.object({
+          box: z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }),
+          score: z.number(),
+          keyPoints: z
+            .array(Point)
+            .openapi({ description: 'Image-right eye outer and inner corner, image-left eye outer and inner corner, nose' }),
+        }),
+      )
+      .optional()
+      .openapi({ description: 'Every face found in the photo, largest first' }),
+    face: z.number().int().optional().openapi({ description: 'Index in faces of the face verified' }),
+    chipToPhoto: Similarity.optional().openapi({
+      description: "The aligned chip's pixel (u, v) → photo pixel (x, y): places maps on the photo",
+    }),
+    warnings: z
+      .array(z.string())
+      .openapi({ description: 'Why this face may verify poorly (small, turned); the request is answered anyway' }),
+  })
+  .openapi('InputReport');
 
 export const Timing = z
   .object({
     decodeMs: z.number(),
+    detectMs: z.number().openapi({ description: 'Face detection and landmarks (photos)' }),
     preprocessMs: z.number(),
     inferenceMs: z.number(),
     totalMs: z.number(),
@@ -50,6 +131,7 @@ export const VerifyResult = z
     threshold: z.number(),
     decision: z.enum(['accept', 'reject']).openapi({ description: 'accept when similarity ≥ threshold' }),
     embeddingNorms: z.object({ a: z.number(), b: z.number() }),
+    images: z.object({ a: InputReport, b: InputReport }),
     timing: Timing,
   })
   .openapi('VerifyResult');

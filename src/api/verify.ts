@@ -7,7 +7,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { verifyPair } from '../engine/verify.js';
 import { bodyMediaType, serverTiming } from './body.js';
 import { pairBytes } from './images.js';
-import { VerifyForm, VerifyJson, VerifyResult, problemResponses } from './schemas.js';
+import { VerifyForm, VerifyJson, VerifyResult, faceChoices, problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
 
 export const verifyRoute = createRoute({
@@ -15,7 +15,7 @@ export const verifyRoute = createRoute({
   path: '/v1/verify',
   summary: 'Decide whether two face images show the same person',
   description:
-    'Images are face crops (PNG or JPEG, any size; padded to a square and resized to the model input). The decision uses the int8 model and its calibrated threshold.',
+    "Images are photos (PNG or JPEG): the faces are found, the largest (or the chosen one) aligned onto the model's face chip; with input aligned-crop they are face crops, padded to a square and resized. The decision uses the int8 model and its calibrated threshold.",
   request: {
     // Not `required: true`: zod-openapi would then run both media types' validators on
     // every request. The content type is checked by bodyMediaType instead.
@@ -38,7 +38,8 @@ export function registerVerify(app: OpenAPIHono<AppEnv>) {
     const body = bodyMediaType(c) === 'json' ? c.req.valid('json') : c.req.valid('form');
     const limits = c.get('limits');
     const engine = await c.get('engine')();
-    const { result } = await verifyPair(engine, { ...(await pairBytes(body, limits)), threshold: body.threshold }, { limits });
+    const request = { ...(await pairBytes(body, limits)), threshold: body.threshold, input: body.input, faces: faceChoices(body) };
+    const { result } = await verifyPair(engine, request, { limits });
     c.header('Server-Timing', serverTiming(result.timing));
     return c.json(result, 200);
   });

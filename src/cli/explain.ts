@@ -1,7 +1,7 @@
 /**
  * @module cli/explain
- * `npm run explain -- a.png b.png --out dir/ [--method fggb|xssab|gradient] [--centre]
- * [--threshold θ]`: the Worker's explain pipeline on two local images, in Node with the
+ * `npm run explain -- a.jpg b.jpg --out dir/ [--input photo|aligned-crop] [--method
+ * fggb|xssab|gradient] [--centre] [--threshold θ]`: the Worker's explain pipeline on two local images, in Node with the
  * same engine code, without a server and without storing anything.
  * Writes dir/result.json (the API's JSON, with map paths) and
  * dir/{a,b}/{similarity,dissimilarity}.{f32,png,overlay.png,json}.
@@ -11,11 +11,13 @@ import { dirname, join, resolve } from 'node:path';
 import { artifactPath, mapFiles, renderArtifacts } from '../engine/artifacts.js';
 import { explainImages } from '../engine/explain.js';
 import { EXPLAIN_METHODS, type ExplainMethod } from '../engine/explanation.js';
+import { INPUT_KINDS, type InputKind } from '../engine/inputs.js';
 import { DEFAULT_LIMITS } from '../engine/verify.js';
 import { MAP_SELECTORS } from '../xfv/maps.js';
 import { distEngine } from './dist-engine.js';
 
-const USAGE = 'usage: npm run explain -- a.png b.png --out dir/ [--method fggb|xssab|gradient] [--centre] [--threshold θ]';
+const USAGE =
+  'usage: npm run explain -- a.jpg b.jpg --out dir/ [--input photo|aligned-crop] [--method fggb|xssab|gradient] [--centre] [--threshold θ]';
 
 function parseArgs(argv: string[]) {
   const opts = {
@@ -24,6 +26,7 @@ function parseArgs(argv: string[]) {
     method: 'fggb' as ExplainMethod,
     centre: false,
     threshold: undefined as number | undefined,
+    input: 'photo' as InputKind,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -31,10 +34,12 @@ function parseArgs(argv: string[]) {
     else if (a === '--method') opts.method = argv[++i] as ExplainMethod;
     else if (a === '--centre' || a === '--center') opts.centre = true;
     else if (a === '--threshold') opts.threshold = Number(argv[++i]);
+    else if (a === '--input') opts.input = argv[++i] as InputKind;
     else opts.images.push(a);
   }
   if (opts.images.length !== 2 || !opts.out) throw new Error(USAGE);
   if (!EXPLAIN_METHODS.includes(opts.method)) throw new Error(`unknown method ${opts.method}; use one of ${EXPLAIN_METHODS.join(', ')}`);
+  if (!INPUT_KINDS.includes(opts.input)) throw new Error(`unknown input ${opts.input}; use one of ${INPUT_KINDS.join(', ')}`);
   if (opts.threshold !== undefined && !(opts.threshold >= -1 && opts.threshold <= 1)) throw new Error('--threshold must be in [-1, 1]');
   return opts;
 }
@@ -47,7 +52,7 @@ async function main() {
   const limits = { ...DEFAULT_LIMITS, maxImageBytes: Infinity, maxPixels: Infinity };
   const outcome = await explainImages(
     engine,
-    { a, b, threshold: opts.threshold, method: opts.method, centre: opts.centre, store: false },
+    { a, b, threshold: opts.threshold, method: opts.method, centre: opts.centre, store: false, input: opts.input },
     { limits },
   );
   const { explanation: expl, verified } = outcome;
@@ -72,7 +77,7 @@ async function main() {
       summary: expl.summary ?? null,
     },
     maps,
-    images: { a: resolve(opts.images[0]!), b: resolve(opts.images[1]!) },
+    files: { a: resolve(opts.images[0]!), b: resolve(opts.images[1]!) },
     timing: { ...outcome.timing, totalMs: performance.now() - t0 },
   };
   writeFileSync(join(opts.out, 'result.json'), `${JSON.stringify(result, null, 1)}\n`);

@@ -40,7 +40,9 @@ export async function findFaces(runner: PhotoRunner, img: RgbImage): Promise<Fou
   const { boxes, scores } = decodeSsd(raw.boxes, raw.classes, runner.priors);
   const kept = nonMaxSuppression(boxes, scores, { minScore });
   const found: ScoredBox[] = kept.map((i) => {
-    const [y0, x0, y1, x1] = [boxes[4 * i]!, boxes[4 * i + 1]!, boxes[4 * i + 2]!, boxes[4 * i + 3]!].map((v) => Math.min(Math.max(v, 0), 1) * side);
+    const [y0, x0, y1, x1] = [boxes[4 * i]!, boxes[4 * i + 1]!, boxes[4 * i + 2]!, boxes[4 * i + 3]!].map(
+      (v) => Math.min(Math.max(v, 0), 1) * side,
+    );
     const x = Math.min(x0!, img.width);
     const y = Math.min(y0!, img.height);
     return { x, y, width: Math.min(x1!, img.width) - x, height: Math.min(y1!, img.height) - y, score: scores[i]! };
@@ -60,14 +62,18 @@ export async function findFaces(runner: PhotoRunner, img: RgbImage): Promise<Fou
     const [u0, u1] = [(b.x - sq.x) / m, (b.x + b.width - sq.x) / m];
     const [v0, v1] = [(b.y - sq.y) / m, (b.y + b.height - sq.y) / m];
     for (let v = 0; v < l; v++)
-      for (let u = 0; u < l; u++) if (u + 0.5 < u0 || u + 0.5 > u1 || v + 0.5 < v0 || v + 0.5 > v1) face.data.fill(0, (v * l + u) * 3, (v * l + u) * 3 + 3);
+      for (let u = 0; u < l; u++)
+        if (u + 0.5 < u0 || u + 0.5 > u1 || v + 0.5 < v0 || v + 0.5 > v1) face.data.fill(0, (v * l + u) * 3, (v * l + u) * 3 + 3);
     return toPlanar(face);
   });
   const relative = await runner.landmarks(inputs);
   return withLandmarks.map((b, i) => {
     const sq = squares[i]!;
     const r = relative[i]!;
-    const landmarks = Array.from({ length: r.length / 2 }, (_, j) => ({ x: sq.x + r[2 * j]! * sq.side, y: sq.y + r[2 * j + 1]! * sq.side }));
+    const landmarks = Array.from({ length: r.length / 2 }, (_, j) => ({
+      x: sq.x + r[2 * j]! * sq.side,
+      y: sq.y + r[2 * j + 1]! * sq.side,
+    }));
     return { ...b, landmarks, keyPoints: fivePoints(landmarks) };
   });
 }
@@ -94,8 +100,9 @@ export function faceWarnings(face: FoundFace): string[] {
   const [r0, r1, l0, l1, nose] = face.keyPoints as [Point, Point, Point, Point, Point];
   const eyes = { x: (r0.x + r1.x + l0.x + l1.x) / 4, y: (r0.y + r1.y + l0.y + l1.y) / 4 };
   const interocular = Math.hypot((r0.x + r1.x - l0.x - l1.x) / 2, (r0.y + r1.y - l0.y - l1.y) / 2);
-  if (Math.min(face.width, face.height) < 48) warnings.push(`face is small (${Math.round(face.width)}×${Math.round(face.height)} px); details below the model's resolution are lost`);
-  if (interocular > 0 && Math.abs(nose.x - eyes.x) / interocular > 0.35) warnings.push('face is turned strongly to one side (yaw); verification is less reliable');
+  if (Math.min(face.width, face.height) < 48)
+    warnings.push(`face is small (${Math.round(face.width)}×${Math.round(face.height)} px); details below the model's resolution are lost`);
+  if (interocular > 0 && Math.abs(nose.x - eyes.x) / interocular > 0.35)
+    warnings.push('face is turned strongly to one side (yaw); verification is less reliable');
   return warnings;
 }
-

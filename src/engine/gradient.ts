@@ -37,11 +37,11 @@ export interface GradientRunner {
 export const BASIS_CHUNK = 12;
 
 /**
- * Session options for the gradient graph, for any onnxruntime: weights from the
+ * Session options for a model with external weights (the gradient graph, the detector), for any onnxruntime: weights from the
  * external-data buffer, and no weight prepacking (it keeps a second, repacked copy of every
  * conv weight in the heap for no measured speed-up; docs/explanations.md).
  */
-export function gradientSessionOptions(weightsPath: string, weights: Uint8Array) {
+export function externalWeights(weightsPath: string, weights: Uint8Array) {
   return { externalData: [{ path: weightsPath, data: weights }], extra: { session: { disable_prepacking: '1' } } };
 }
 
@@ -121,7 +121,7 @@ export async function loadGradientRunner(
   const session = await ort.InferenceSession.create(files.graph, {
     graphOptimizationLevel: 'all',
     ...sessionOptions,
-    ...gradientSessionOptions(weightsPath, files.weights),
+    ...externalWeights(weightsPath, files.weights),
   });
   return gradientRunner(ort, session, gradientShape(manifest), serialise);
 }

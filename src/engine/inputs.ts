@@ -95,7 +95,12 @@ const faceReport = (f: FoundFace): FaceReport => ({
 });
 
 /** One encoded image → model input, by the request's input kind. */
-export async function prepareInput(engine: Engine, field: string, bytes: Uint8Array, { limits, input = 'photo', face }: PrepareOptions): Promise<PreparedImage> {
+export async function prepareInput(
+  engine: Engine,
+  field: string,
+  bytes: Uint8Array,
+  { limits, input = 'photo', face }: PrepareOptions,
+): Promise<PreparedImage> {
   const { manifest } = engine;
   const spec = inputSpec(manifest);
   const t0 = performance.now();
@@ -111,7 +116,8 @@ export async function prepareInput(engine: Engine, field: string, bytes: Uint8Ar
   const t1 = performance.now();
   const faces = await findFaces(await engine.photo(), img);
   const t2 = performance.now();
-  if (faces.length === 0) throw new ImageError('no-face', `image ${field}: no face found (score ≥ ${photoModels(manifest).detector.minScore})`, field);
+  if (faces.length === 0)
+    throw new ImageError('no-face', `image ${field}: no face found (score ≥ ${photoModels(manifest).detector.minScore})`, field);
   const chosen = choose(field, faces, face);
   const aligned = alignFace(img, faces[chosen]!.keyPoints, spec.size, photoModels(manifest).chip.padding);
   const x = toModelInput(aligned.chip, spec);

@@ -79,5 +79,10 @@ export async function verifyPair(
     inferenceMs,
     totalMs: performance.now() - t0,
   };
-  return { result: { model: modelRef(manifest), ...decision, images: { a: a.report, b: b.report }, timing }, embeddings: [ea, eb], shas, images: [a, b] };
+  return {
+    result: { model: modelRef(manifest), ...decision, images: { a: a.report, b: b.report }, timing },
+    embeddings: [ea, eb],
+    shas,
+    images: [a, b],
+  };
 }

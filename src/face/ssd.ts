@@ -19,9 +19,14 @@ export interface ScoredBox extends Box {
 }
 
 /** Decoded boxes [n×4] (ymin, xmin, ymax, xmax, normalised) and scores [n]. */
-export function decodeSsd(encodings: Float32Array, logits: Float32Array, priors: Float32Array): { boxes: Float32Array; scores: Float32Array } {
+export function decodeSsd(
+  encodings: Float32Array,
+  logits: Float32Array,
+  priors: Float32Array,
+): { boxes: Float32Array; scores: Float32Array } {
   const n = priors.length / 4;
-  if (encodings.length !== 4 * n || logits.length !== 3 * n) throw new Error(`SSD outputs for ${n} priors expected, got ${encodings.length / 4} boxes, ${logits.length / 3} classes`);
+  if (encodings.length !== 4 * n || logits.length !== 3 * n)
+    throw new Error(`SSD outputs for ${n} priors expected, got ${encodings.length / 4} boxes, ${logits.length / 3} classes`);
   const boxes = new Float32Array(4 * n);
   const scores = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -56,7 +61,11 @@ function iou(boxes: Float32Array, i: number, j: number): number {
 }
 
 /** Indices of the kept boxes, best first (face-api's nonMaxSuppression). */
-export function nonMaxSuppression(boxes: Float32Array, scores: Float32Array, { maxResults = 100, iouThreshold = 0.5, minScore = 0.5 } = {}): number[] {
+export function nonMaxSuppression(
+  boxes: Float32Array,
+  scores: Float32Array,
+  { maxResults = 100, iouThreshold = 0.5, minScore = 0.5 } = {},
+): number[] {
   const candidates = [...scores.keys()].filter((i) => scores[i]! > minScore).sort((a, b) => scores[b]! - scores[a]!);
   const selected: number[] = [];
   for (const c of candidates) {

@@ -75,7 +75,16 @@ export interface ModelManifest {
    * grad is the gradient graph; its large weights are ONNX external data in gradWeights (named
    * by path). detector, priors and landmarks are the photo models (see `photo`).
    */
-  files: { fp32: ModelFile; int8: ModelFile; grad?: ModelFile; gradWeights?: ModelFile; detector?: ModelFile; priors?: ModelFile; landmarks?: ModelFile };
+  files: {
+    fp32: ModelFile;
+    int8: ModelFile;
+    grad?: ModelFile;
+    gradWeights?: ModelFile;
+    detector?: ModelFile;
+    detectorWeights?: ModelFile;
+    priors?: ModelFile;
+    landmarks?: ModelFile;
+  };
   /** Face detection and landmarks for photos (files.detector, files.priors, files.landmarks). */
   photo?: PhotoModels;
   /** The gradient graph (x, cot, mean → embedding, grad, basis) and the fp32 θs FGGB uses. */

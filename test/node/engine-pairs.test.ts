@@ -39,7 +39,11 @@ describeWithFaces('verify pipeline on all 780 pairs', () => {
     let falseReject = 0;
     let falseAccept = 0;
     for (const p of pairs) {
-      const { result } = await verifyPair(engine, { a: bytes.get(p.a)!, b: bytes.get(p.b)! }, { limits: DEFAULT_LIMITS, embeddings });
+      const { result } = await verifyPair(
+        engine,
+        { a: bytes.get(p.a)!, b: bytes.get(p.b)!, input: 'aligned-crop' },
+        { limits: DEFAULT_LIMITS, embeddings },
+      );
       expect(result.threshold).toBe(manifest.decision.threshold);
       const accept = result.decision === 'accept';
       if (p.same && !accept) falseReject++;

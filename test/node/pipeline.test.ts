@@ -59,7 +59,7 @@ function memoryStores(): TenantStores & { objects: Map<string, Uint8Array> } {
 describeWithFaces('explain pipeline', () => {
   const { pairs } = loadPairs();
   const pair = pairs.find((p) => p.same)!;
-  const images = { a: new Uint8Array(readFileSync(pair.a)), b: new Uint8Array(readFileSync(pair.b)) };
+  const images = { a: new Uint8Array(readFileSync(pair.a)), b: new Uint8Array(readFileSync(pair.b)), input: 'aligned-crop' as const };
   let engine: Engine;
 
   beforeAll(async () => {

@@ -78,3 +78,47 @@ export function loadFaceApiOracle(): Promise<FaceApiOracle> {
   })();
   return cached;
 }
+
+export interface FaceApiPhotoOracle {
+  /** face-api's own 512×512 detector input for an RGB image (HWC, padded bottom/right, TF bilinear), NHWC. */
+  detectorInput(rgb: Uint8Array, width: number, height: number): Float32Array;
+  /** face-api's SSD on that input: decoded boxes (ymin, xmin, ymax, xmax, normalised) and scores, before NMS. */
+  detect(input512: Float32Array): { boxes: Float32Array; scores: Float32Array };
+  /** face-api's landmark net on a 112×112 RGB input (HWC): 136 relative coordinates. */
+  landmarks(input112: Float32Array): Float32Array;
+}
+
+let photoOracle: Promise<FaceApiPhotoOracle> | undefined;
+
+/** face-api's SSD MobileNetV1 and FaceLandmark68Net on TFJS (WASM), from the same weight files. */
+export function loadFaceApiPhotoOracle(): Promise<FaceApiPhotoOracle> {
+  photoOracle ??= (async () => {
+    const { tf, faceapi } = await loadFaceApiOracle();
+    await faceapi.nets.ssdMobilenetv1.loadFromDisk(defaultWeightsDir());
+    await faceapi.nets.faceLandmark68Net.loadFromDisk(defaultWeightsDir());
+    return {
+      detectorInput(rgb, width, height) {
+        const image = tf.tensor3d(Float32Array.from(rgb), [height, width, 3], 'float32');
+        const batch = new faceapi.NetInput([image]).toBatchTensor(512, false);
+        const data = Float32Array.from(batch.dataSync() as Float32Array);
+        [image, batch].forEach((t: Any) => t.dispose());
+        return data;
+      },
+      detect(input512) {
+        const image = tf.tensor3d(input512, [512, 512, 3], 'float32');
+        const out = faceapi.nets.ssdMobilenetv1.forwardInput(new faceapi.NetInput([image]));
+        const result = { boxes: Float32Array.from(out.boxes[0].dataSync()), scores: Float32Array.from(out.scores[0].dataSync()) };
+        [image, ...out.boxes, ...out.scores].forEach((t: Any) => t.dispose());
+        return result;
+      },
+      landmarks(input112) {
+        const image = tf.tensor3d(input112, [112, 112, 3], 'float32');
+        const out = faceapi.nets.faceLandmark68Net.runNet(new faceapi.NetInput([image]));
+        const data = Float32Array.from(out.dataSync() as Float32Array);
+        [image, out].forEach((t: Any) => t.dispose());
+        return data;
+      },
+    };
+  })();
+  return photoOracle;
+}

@@ -8,7 +8,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import worker from '../../src/index.js';
-import { call, fixture, form, seedModels } from './fixtures.js';
+import { call, fixture, cropForm, seedModels } from './fixtures.js';
 
 const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
 const send = async (vars: Record<string, string>, path: string, body: FormData): Promise<Response> =>
@@ -24,7 +24,7 @@ describe('admission control', () => {
 
   it('runs IMAGE_CONCURRENCY requests, queues IMAGE_QUEUE, refuses the rest with 503 busy', async () => {
     const vars = { IMAGE_CONCURRENCY: '1', IMAGE_QUEUE: '1' };
-    const pair = () => form({ a: faces['amy/amy1']!, b: faces['raj/raj2']! });
+    const pair = () => cropForm({ a: faces['amy/amy1']!, b: faces['raj/raj2']! });
     const answers = await Promise.all([0, 1, 2, 3].map(() => send(vars, '/v1/verify', pair())));
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 200, 503, 503]);
@@ -33,7 +33,7 @@ describe('admission control', () => {
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(((await refused.json()) as { type: string }).type).toBe('/problems/busy');
     // A failed request frees its slot too.
-    const bad = await send(vars, '/v1/verify', form({ a: new Uint8Array([1, 2, 3]), b: faces['raj/raj2']! }));
+    const bad = await send(vars, '/v1/verify', cropForm({ a: new Uint8Array([1, 2, 3]), b: faces['raj/raj2']! }));
     expect(bad.status).toBe(415);
     expect((await send(vars, '/v1/verify', pair())).status).toBe(200);
   });
@@ -45,7 +45,7 @@ describe('admission control', () => {
     // timers instead (engine/shared-wait).
     const answers = await Promise.all(
       Array.from({ length: 12 }, () =>
-        call('/v1/verify', { method: 'POST', body: form({ a: faces['amy/amy1']!, b: faces['raj/raj2']! }) }),
+        call('/v1/verify', { method: 'POST', body: cropForm({ a: faces['amy/amy1']!, b: faces['raj/raj2']! }) }),
       ),
     );
     const bodies = await Promise.all(answers.map((r) => r.text()));
@@ -57,21 +57,27 @@ describe('admission control', () => {
 
   it('answers a cached pair while a new one computes; refuses a new pair when the gradient queue is full', async () => {
     const vars = { IMAGE_CONCURRENCY: '1', GRADIENT_QUEUE: '0' };
-    const cachedPair = () => form({ a: faces['amy/amy1']!, b: faces['raj/raj2']! });
+    const cachedPair = () => cropForm({ a: faces['amy/amy1']!, b: faces['raj/raj2']! });
     const first = await send(vars, '/v1/explain', cachedPair());
     expect(first.status, await first.clone().text()).toBe(200);
 
     let newDone = false;
-    const computing = send(vars, '/v1/explain', form({ a: faces['penny/penny1']!, b: faces['howard/howard1']!, store: 'false' })).finally(
-      () => (newDone = true),
-    );
+    const computing = send(
+      vars,
+      '/v1/explain',
+      cropForm({ a: faces['penny/penny1']!, b: faces['howard/howard1']!, store: 'false' }),
+    ).finally(() => (newDone = true));
     // The only image slot is handed back once the new pair reaches the gradient graph.
     const cached = await send(vars, '/v1/explain', cachedPair());
     expect(cached.status).toBe(200);
     expect(((await cached.json()) as { explanation: { basis: unknown } }).explanation.basis).toEqual({ a: 'hit', b: 'hit' });
     expect(newDone).toBe(false);
 
-    const refused = await send(vars, '/v1/explain', form({ a: faces['leonard/leonard1']!, b: faces['sheldon/sheldon1']!, store: 'false' }));
+    const refused = await send(
+      vars,
+      '/v1/explain',
+      cropForm({ a: faces['leonard/leonard1']!, b: faces['sheldon/sheldon1']!, store: 'false' }),
+    );
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('10');
     expect(((await refused.json()) as { detail: string }).detail).toMatch(/new gradient bases/);

@@ -6,7 +6,7 @@
 import { decode as decodePng } from 'fast-png';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, fixture, form, seedModels } from './fixtures.js';
+import { call, fixture, cropForm, seedModels } from './fixtures.js';
 
 interface ExplainBody {
   decision: string;
@@ -46,7 +46,7 @@ describe('POST /v1/explain', () => {
   it('explains a new pair: FGGB maps for both images, bases computed', async () => {
     // While the bases are computed (seconds), the isolate keeps answering other requests.
     let done = false;
-    const pending = call('/v1/explain', { method: 'POST', body: form({ a: amy1, b: raj2 }) }).finally(() => (done = true));
+    const pending = call('/v1/explain', { method: 'POST', body: cropForm({ a: amy1, b: raj2 }) }).finally(() => (done = true));
     let answeredMeanwhile = 0;
     while (!done) {
       await new Promise((r) => setTimeout(r, 100));
@@ -137,7 +137,7 @@ describe('POST /v1/explain', () => {
   });
 
   it('reuses both bases for a second explanation of the same images', async () => {
-    const res = await call('/v1/explain', { method: 'POST', body: form({ a: raj2, b: amy1 }) });
+    const res = await call('/v1/explain', { method: 'POST', body: cropForm({ a: raj2, b: amy1 }) });
     const body = (await res.json()) as ExplainBody;
     expect(res.status).toBe(200);
     expect(body.explanation.basis).toEqual({ a: 'hit', b: 'hit' });
@@ -153,7 +153,7 @@ describe('POST /v1/explain', () => {
     const before = await countObjects();
     const res = await call('/v1/explain', {
       method: 'POST',
-      body: form({ a: penny, b: amy1, store: 'false', maps: 'a.similarity', method: 'xssab' }),
+      body: cropForm({ a: penny, b: amy1, store: 'false', maps: 'a.similarity', method: 'xssab' }),
     });
     const body = (await res.json()) as ExplainBody;
     expect(res.status).toBe(200);
@@ -175,7 +175,7 @@ describe('POST /v1/explain', () => {
       expect(res.status, JSON.stringify(bad)).toBe(400);
       expect(((await res.json()) as { type: string }).type).toBe('/problems/invalid-request');
     }
-    const form404 = await call('/v1/explain', { method: 'POST', body: form({ a: amy1, b: raj2, method: 'lime' }) });
+    const form404 = await call('/v1/explain', { method: 'POST', body: cropForm({ a: amy1, b: raj2, method: 'lime' }) });
     expect(form404.status).toBe(400);
   });
 

@@ -39,6 +39,9 @@ export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`http://xfv.test${path}`, init));
 }
 
+/** A form of aligned face crops (the BBT faces are crops: `input` is `aligned-crop` unless given). */
+export const cropForm = (fields: Record<string, Uint8Array | string>) => form({ input: 'aligned-crop', ...fields });
+
 export function form(fields: Record<string, Uint8Array | string>): FormData {
   const fd = new FormData();
   for (const [k, v] of Object.entries(fields)) fd.append(k, typeof v === 'string' ? v : new File([new Uint8Array(v)], `${k}.png`));

@@ -4,12 +4,12 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { call, fixture, form } from './fixtures.js';
+import { call, fixture, cropForm } from './fixtures.js';
 
 describe('model unavailable', () => {
   it('503 with the missing object named, then 503 again for a corrupt file', async () => {
     const a = await fixture('faces/bbt/amy/amy1.png');
-    let res = await call('/v1/verify', { method: 'POST', body: form({ a, b: a }) });
+    let res = await call('/v1/verify', { method: 'POST', body: cropForm({ a, b: a }) });
     let body = (await res.json()) as { type: string; detail: string };
     expect(res.status).toBe(503);
     expect(res.headers.get('content-type')).toMatch(/problem\+json/);

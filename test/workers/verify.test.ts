@@ -6,7 +6,7 @@ import { encode as encodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { decode as decodePng } from 'fast-png';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, fixture, fixtureResponse, form, seedModels } from './fixtures.js';
+import { call, cropForm, fixture, fixtureResponse, form, seedModels } from './fixtures.js';
 
 const PAIRS: [string, string, boolean][] = [
   ['bbt/amy/amy1.png', 'bbt/amy/amy2.png', true],
@@ -18,7 +18,7 @@ const PAIRS: [string, string, boolean][] = [
 ];
 
 async function verifyForm(a: Uint8Array, b: Uint8Array, extra: Record<string, string> = {}) {
-  return call('/v1/verify', { method: 'POST', body: form({ a, b, ...extra }) });
+  return call('/v1/verify', { method: 'POST', body: cropForm({ a, b, ...extra }) });
 }
 
 const b64 = (bytes: Uint8Array) => {
@@ -75,13 +75,64 @@ describe('POST /v1/verify', () => {
     const res = await call('/v1/verify', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ a: { base64: b64(amy1) }, b: { base64: b64(jpg) }, threshold: 0.999 }),
+      body: JSON.stringify({ a: { base64: b64(amy1) }, b: { base64: b64(jpg) }, threshold: 0.999, input: 'aligned-crop' }),
     });
     const body = (await res.json()) as { similarity: number; threshold: number; decision: string };
     expect(res.status).toBe(200);
     expect(body.threshold).toBe(0.999);
     expect(body.similarity).toBeGreaterThan(0.9);
     expect(body.decision).toBe('reject');
+  });
+
+  it('verifies a pair of photos: faces found, the chosen face, its chip → photo transform, equal to the Node pipeline', async () => {
+    const [obama1, group] = await Promise.all([
+      fixture('faces/photos/single/obama_1.jpg'),
+      fixture('faces/photos/group/obama_and_biden.jpg'),
+    ]);
+    const res = await call('/v1/verify', { method: 'POST', body: form({ a: obama1, b: group }) });
+    const body = await res.json<{
+      similarity: number;
+      decision: string;
+      images: {
+        a: { input: string; faces: { box: { x: number; width: number } }[]; face: number; chipToPhoto: { a: number } };
+        b: { faces: unknown[]; face: number };
+      };
+    }>();
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.images.a.input).toBe('photo');
+    expect(body.images.a.faces).toHaveLength(1);
+    expect(body.images.b.faces).toHaveLength(2);
+    expect(res.headers.get('server-timing')).toMatch(/detect;dur=/);
+    // Each face of the group photo, picked by index: one is Obama (accept), the other not.
+    const decisions = [];
+    for (const index of [0, 1]) {
+      const picked = await call('/v1/verify', { method: 'POST', body: form({ a: obama1, b: group, faceB: String(index) }) });
+      const r = await picked.json<{ decision: string; images: { b: { face: number } } }>();
+      expect(r.images.b.face).toBe(index);
+      decisions.push(r.decision);
+    }
+    expect(decisions.sort()).toEqual(['accept', 'reject']);
+    const ref = await (
+      await fixtureResponse('engine/verify?a=photos/single/obama_1.jpg&b=photos/group/obama_and_biden.jpg&input=photo')
+    ).json<{ similarity: number }>();
+    expect(Math.abs(body.similarity - ref.similarity)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('answers a photo without a face, or a face that does not exist, with 422 no-face', async () => {
+    const crop = await fixture('faces/bbt/stuart/stuart1.png');
+    const obama1 = await fixture('faces/photos/single/obama_1.jpg');
+    const none = await expectProblem(await call('/v1/verify', { method: 'POST', body: form({ a: obama1, b: crop }) }), 422, 'no-face');
+    expect(none.field).toBe('b');
+    await expectProblem(await call('/v1/verify', { method: 'POST', body: form({ a: obama1, b: obama1, faceA: '3' }) }), 422, 'no-face');
+    await expectProblem(
+      await call('/v1/verify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ a: { base64: b64(obama1) }, b: { base64: b64(obama1) }, faces: { b: { point: { x: 1, y: 1 } } } }),
+      }),
+      422,
+      'no-face',
+    );
   });
 
   describe('hostile input gets the right problem response', () => {
@@ -115,6 +166,13 @@ describe('POST /v1/verify', () => {
       const tiny = encodePng({ width: 1, height: 1, channels: 3, data: new Uint8Array([1, 2, 3]) });
       await expectProblem(await verifyForm(tiny, amy2), 422, 'undecodable-image');
     });
+    it('a 100000×100000 PNG header, as a photo', async () => {
+      const big = amy1.slice(0, 200);
+      const view = new DataView(big.buffer);
+      view.setUint32(16, 100000);
+      view.setUint32(20, 100000);
+      await expectProblem(await call('/v1/verify', { method: 'POST', body: form({ a: big, b: amy2 }) }), 413, 'payload-too-large');
+    });
     it('a 20000×20000 PNG header', async () => {
       const big = amy1.slice(0, 200);
       const view = new DataView(big.buffer);
@@ -146,7 +204,7 @@ describe('POST /v1/verify', () => {
       const res = await call('/v1/verify', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ a: { base64: '!!not base64!!' }, b: { base64: b64(amy2) } }),
+        body: JSON.stringify({ a: { base64: '!!not base64!!' }, b: { base64: b64(amy2) }, input: 'aligned-crop' }),
       });
       await expectProblem(res, 400, 'invalid-request');
     });
@@ -154,13 +212,13 @@ describe('POST /v1/verify', () => {
       const res = await call('/v1/verify', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ a: { base64: btoa('just text, no image') }, b: { base64: b64(amy2) } }),
+        body: JSON.stringify({ a: { base64: btoa('just text, no image') }, b: { base64: b64(amy2) }, input: 'aligned-crop' }),
       });
       await expectProblem(res, 415, 'unsupported-media-type');
     });
     it('threshold out of range and a missing field', async () => {
       await expectProblem(await verifyForm(amy1, amy2, { threshold: '2' }), 400, 'invalid-request');
-      await expectProblem(await call('/v1/verify', { method: 'POST', body: form({ a: amy1 }) }), 400, 'invalid-request');
+      await expectProblem(await call('/v1/verify', { method: 'POST', body: cropForm({ a: amy1 }) }), 400, 'invalid-request');
     });
     it('unknown routes and wrong methods', async () => {
       await expectProblem(await call('/v1/nothing'), 404, 'not-found');

@@ -18,7 +18,8 @@ const roots: Record<string, string> = {
 async function nodeEngineVerify(url: URL): Promise<Response> {
   try {
     const [a, b] = ['a', 'b'].map((k) => join(roots.faces!, url.searchParams.get(k) ?? ''));
-    return Response.json(await nodeEngineSimilarity(join(roots.models!, 'manifest.json'), a!, b!));
+    const input = url.searchParams.get('input') === 'photo' ? 'photo' : 'aligned-crop';
+    return Response.json(await nodeEngineSimilarity(join(roots.models!, 'manifest.json'), a!, b!, input));
   } catch (e) {
     return new Response(String(e instanceof Error ? e.stack : e), { status: 500 });
   }

@@ -1,0 +1,117 @@
+/**
+ * The photo path against independent oracles and on real photos: the detector and the
+ * landmark net (built ONNX, run by the engine in onnxruntime-web) equal face-api.js's own
+ * TFJS nets on the development photos; every group photo gives its face count; the EXIF and
+ * phone-size stress files verify like their originals; real photo pairs are decided right.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, expect, it } from 'vitest';
+import { distEngine } from '../../src/cli/dist-engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { findFaces } from '../../src/engine/faces.js';
+import { prepareInput } from '../../src/engine/inputs.js';
+import { DEFAULT_LIMITS, verifyPair } from '../../src/engine/verify.js';
+import { decodeSsd } from '../../src/face/ssd.js';
+import { decodeImage } from '../../src/image/index.js';
+import { exifOrientation, orientUpright } from '../../src/image/orientation.js';
+import { cosine } from '../../src/xfv/verification.js';
+import { FACES_DIR } from '../../eval/lib/faces.js';
+import { loadFaceApiPhotoOracle } from '../oracle/faceapi.js';
+import { describeWithFaces } from './helpers.js';
+
+const PHOTOS = join(FACES_DIR, 'photos');
+const LIMITS = { ...DEFAULT_LIMITS, maxPixels: 30_000_000, maxImageBytes: Infinity };
+const read = (p: string) => new Uint8Array(readFileSync(join(PHOTOS, p)));
+const upright = (p: string) => {
+  const bytes = read(p);
+  return orientUpright(decodeImage(bytes, { maxPixels: LIMITS.maxPixels }), exifOrientation(bytes));
+};
+
+describeWithFaces('photo path', () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await distEngine();
+  });
+
+  it('detector and landmarks equal face-api.js (TFJS): boxes within 1 px, scores within 1e-4 before NMS, landmarks within 0.01 px', async () => {
+    const oracle = await loadFaceApiPhotoOracle();
+    const runner = await engine.photo();
+    for (const p of ['single/obama_1.jpg', 'group/multiface.jpg', 'single/lacamoire_1.png', 'group/rgba_32bit.png']) {
+      const img = upright(p);
+      const nhwc = oracle.detectorInput(img.data, img.width, img.height);
+      const chw = new Float32Array(nhwc.length);
+      const n = 512 * 512;
+      for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) chw[c * n + i] = nhwc[3 * i + c]!;
+      const ours = decodeSsd(...(Object.values(await runner.detect(chw)) as [Float32Array, Float32Array]), runner.priors);
+      const theirs = oracle.detect(nhwc);
+      let box = 0;
+      let score = 0;
+      for (let i = 0; i < ours.boxes.length; i++) box = Math.max(box, Math.abs(ours.boxes[i]! - theirs.boxes[i]!) * 512);
+      for (let i = 0; i < ours.scores.length; i++) score = Math.max(score, Math.abs(ours.scores[i]! - theirs.scores[i]!));
+      expect(box, p).toBeLessThanOrEqual(1);
+      expect(score, p).toBeLessThanOrEqual(1e-4);
+      // Landmarks on the first detected face's 112×112 input, fed to both nets.
+      const face = (await findFaces(runner, img))[0]!;
+      const side = Math.max(face.width, face.height);
+      const rgb112 = new Float32Array(112 * 112 * 3);
+      for (let v = 0; v < 112; v++)
+        for (let u = 0; u < 112; u++) {
+          const x = Math.min(img.width - 1, Math.max(0, Math.floor(face.x + ((u + 0.5) * side) / 112)));
+          const y = Math.min(img.height - 1, Math.max(0, Math.floor(face.y + ((v + 0.5) * side) / 112)));
+          for (let c = 0; c < 3; c++) rgb112[(v * 112 + u) * 3 + c] = img.data[(y * img.width + x) * 3 + c]!;
+        }
+      const planar = new Float32Array(rgb112.length);
+      for (let i = 0; i < 112 * 112; i++) for (let c = 0; c < 3; c++) planar[c * 112 * 112 + i] = rgb112[3 * i + c]!;
+      const [lm] = await runner.landmarks([planar]);
+      const ref = oracle.landmarks(rgb112);
+      let d = 0;
+      for (let i = 0; i < 136; i++) d = Math.max(d, Math.abs(lm![i]! - ref[i]!) * 112);
+      expect(d, p).toBeLessThanOrEqual(0.01);
+    }
+  });
+
+  it('finds every face in the group photos', async () => {
+    const runner = await engine.photo();
+    const expected: Record<string, number> = {
+      'two_people.jpg': 2,
+      'obama_and_biden.jpg': 2,
+      'harington_and_leslie.jpg': 2,
+      'longoria_and_cooper.jpg': 2,
+      'multiface.jpg': 6,
+      'obama_partial_face.jpg': 1,
+      'rgba_32bit.png': 1,
+    };
+    for (const [file, count] of Object.entries(expected))
+      expect((await findFaces(runner, upright(`group/${file}`))).length, file).toBe(count);
+  });
+
+  it('verifies the EXIF-rotated and phone-size stress files like their originals', async () => {
+    for (const [file, original] of [
+      ['obama_2_exif6.jpg', 'single/obama_2.jpg'],
+      ['biden_2_exif3.jpg', 'single/biden_2.jpg'],
+      ['lacamoire_2_12mp.jpg', 'single/lacamoire_2.jpg'],
+      ['obama_1_20mp.jpg', 'single/obama_1.jpg'],
+    ] as const) {
+      const [a, b] = await Promise.all([
+        prepareInput(engine, 'a', read(`stress/${file}`), { limits: LIMITS }),
+        prepareInput(engine, 'b', read(original), { limits: LIMITS }),
+      ]);
+      const [ea, eb] = await engine.embed([a.input, b.input]);
+      expect(cosine(ea!, eb!), file).toBeGreaterThan(0.98);
+    }
+  });
+
+  it('accepts genuine photo pairs and rejects impostors at the served θ', async () => {
+    for (const [a, b, same] of [
+      ['single/obama_1.jpg', 'single/obama_3.jpg', true],
+      ['single/harington_1.jpg', 'single/harington_2.jpg', true],
+      ['single/obama_1.jpg', 'single/biden_1.jpg', false],
+      ['single/leslie_1.jpg', 'single/jolie_1.jpg', false],
+    ] as const) {
+      const { result } = await verifyPair(engine, { a: read(a), b: read(b) }, { limits: LIMITS });
+      expect(result.decision, `${a} ${b}`).toBe(same ? 'accept' : 'reject');
+      expect(result.images.a.input).toBe('photo');
+    }
+  });
+});
