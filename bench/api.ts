@@ -9,7 +9,7 @@
  *    throughput and that no request failed.
  * Baseline in the same run: GET /healthz (the Worker's fixed cost without the model).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { FACES_DIR, REPO_ROOT } from '../eval/lib/faces.js';
@@ -18,7 +18,7 @@ import { startWranglerDev } from './lib/wrangler-dev.js';
 
 const WARM = Number(process.env.BENCH_RUNS ?? 200);
 
-function multipart(a: Uint8Array, b: Uint8Array): { body: Buffer; type: string } {
+function multipart(a: Uint8Array, b: Uint8Array, input: 'photo' | 'aligned-crop' = 'aligned-crop'): { body: Buffer; type: string } {
   const boundary = 'xfvbench0123456789';
   const part = (name: string, bytes: Uint8Array) =>
     Buffer.concat([
@@ -32,10 +32,20 @@ function multipart(a: Uint8Array, b: Uint8Array): { body: Buffer; type: string }
     body: Buffer.concat([
       part('a', a),
       part('b', b),
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="input"\r\n\r\naligned-crop\r\n--${boundary}--\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="input"\r\n\r\n${input}\r\n--${boundary}--\r\n`),
     ]),
     type: `multipart/form-data; boundary=${boundary}`,
   };
+}
+
+const PHOTO_RUNS = 20;
+const PHOTO_FILES = ['obama_1.jpg', 'obama_3.jpg'];
+
+/** The photo pair, or undefined without ../shared/faces/photos. */
+function photoPair(): { body: Buffer; type: string } | undefined {
+  const paths = PHOTO_FILES.map((f) => join(FACES_DIR, 'photos', 'single', f));
+  if (!paths.every(existsSync)) return undefined;
+  return multipart(readFileSync(paths[0]!), readFileSync(paths[1]!), 'photo');
 }
 
 async function main() {
@@ -49,10 +59,10 @@ async function main() {
   const { body, type } = multipart(faces('amy/amy1.png'), faces('raj/raj2.png'));
   const server = await startWranglerDev();
   try {
-    const verify = async () => {
+    const verify = async (request = { body, type }) => {
       const t = performance.now();
-      const res = await fetch(`${server.url}/v1/verify`, { method: 'POST', headers: { 'content-type': type }, body: new Uint8Array(body) });
-      const json = (await res.json()) as { timing?: { decodeMs: number; preprocessMs: number; inferenceMs: number; totalMs: number } };
+      const res = await fetch(`${server.url}/v1/verify`, { method: 'POST', headers: { 'content-type': request.type }, body: new Uint8Array(request.body) });
+      const json = (await res.json()) as { timing?: { decodeMs: number; detectMs: number; preprocessMs: number; inferenceMs: number; totalMs: number } };
       if (res.status !== 200) throw new Error(`verify answered ${res.status}: ${JSON.stringify(json)}`);
       return { ms: performance.now() - t, timing: json.timing! };
     };
@@ -69,6 +79,16 @@ async function main() {
     const lat = warm.map((w) => w.ms);
     const share = (k: 'decodeMs' | 'preprocessMs' | 'inferenceMs') => median(warm.map((w) => w.timing[k]));
     console.log(`warm verify p50 ${fmt(median(lat))} ms p95 ${fmt(quantile(lat, 0.95))} ms`);
+
+    // Photos: two ~1 and ~3.4 MP JPEGs (the photo path: decode, detect + landmarks, align, embed).
+    const photos = photoPair();
+    const photoRuns: Awaited<ReturnType<typeof verify>>[] = [];
+    if (photos) {
+      await verify(photos);
+      for (let i = 0; i < PHOTO_RUNS; i++) photoRuns.push(await verify(photos));
+    }
+    const photoMs = photoRuns.map((r) => r.ms);
+    const photoShare = (k: 'decodeMs' | 'detectMs' | 'preprocessMs' | 'inferenceMs') => median(photoRuns.map((r) => r.timing[k]));
 
     const load = await autocannon({
       url: `${server.url}/v1/verify`,
@@ -95,6 +115,18 @@ async function main() {
         inferenceMs: share('inferenceMs'),
       },
       healthz: { p50: median(health), p95: quantile(health, 0.95) },
+      photos: photos
+        ? {
+            files: PHOTO_FILES,
+            runs: PHOTO_RUNS,
+            p50: median(photoMs),
+            p95: quantile(photoMs, 0.95),
+            decodeMs: photoShare('decodeMs'),
+            detectMs: photoShare('detectMs'),
+            alignMs: photoShare('preprocessMs'),
+            inferenceMs: photoShare('inferenceMs'),
+          }
+        : null,
       load: {
         connections: 2,
         durationS: load.duration,
@@ -118,6 +150,15 @@ async function main() {
           '… of which decode / preprocess / inference (server medians)',
           `${fmt(w.decodeMs)} / ${fmt(w.preprocessMs)} / ${fmt(w.inferenceMs)} ms`,
         ],
+        ...(result.photos
+          ? [
+              [`warm /v1/verify of two photos p50 / p95 (${PHOTO_RUNS} sequential; ${PHOTO_FILES.join(', ')})`, `${fmt(result.photos.p50)} / ${fmt(result.photos.p95)} ms`],
+              [
+                '… of which decode / detect + landmarks / align / inference (server medians)',
+                `${fmt(result.photos.decodeMs)} / ${fmt(result.photos.detectMs)} / ${fmt(result.photos.alignMs)} / ${fmt(result.photos.inferenceMs)} ms`,
+              ],
+            ]
+          : []),
         [
           'baseline: GET /healthz p50 (same run)',
           `${fmt(result.healthz.p50)} ms (verify = ${(w.p50 / result.healthz.p50).toFixed(1)}× healthz)`,
@@ -130,7 +171,7 @@ async function main() {
     );
     spliceBenchmarks(
       'api',
-      `${table}\n\n_Two 150×150 PNG faces per request, loopback, ${result.machine.date.slice(0, 10)}. Reproduce: \`npm run bench:api\`._`,
+      `${table}\n\n_Crop rows: two 150×150 PNG faces per request (\`input=aligned-crop\`); photo rows: two JPEG photos (\`input=photo\`); loopback, ${result.machine.date.slice(0, 10)}. Reproduce: \`npm run bench:api\`._`,
     );
     console.log(`\n${table}\nwrote ${path}`);
   } finally {

@@ -25,6 +25,9 @@ import { displayMap } from '../src/xfv/display.js';
 import { RATIOS, curveAuc, fillValues, perturb, rankPixels, type PerturbMode } from '../src/xfv/faithfulness.js';
 import { type ModelManifest, modelRef } from '../src/xfv/manifest.js';
 import { cosine } from '../src/xfv/verification.js';
+import { distEngine } from '../src/cli/dist-engine.js';
+import { type InputKind, prepareInput } from '../src/engine/inputs.js';
+import { DEFAULT_LIMITS } from '../src/engine/verify.js';
 import { BBT_PAIRS, REPO_ROOT, loadModelInput, loadPairs, type LabelledPair } from './lib/faces.js';
 import { distGradient, nodeSession, ortNode, ortWeb, webSession } from './lib/ort.js';
 
@@ -42,6 +45,8 @@ export interface EvalOptions {
   impostor: number;
   seed: number;
   runtime: 'node' | 'web';
+  /** What the pair files hold: aligned crops (BBT, the default) or photos (found and aligned by the engine). */
+  input?: InputKind;
   progress: boolean;
 }
 
@@ -75,6 +80,7 @@ function parseArgs(argv: string[]): EvalOptions {
     impostor: Number(get('impostor') ?? 80),
     seed: Number(get('seed') ?? 1),
     runtime: (get('runtime') ?? 'node') as 'node' | 'web',
+    input: (get('input') ?? 'aligned-crop') as InputKind,
     progress: !argv.includes('--no-progress'),
   };
 }
@@ -129,6 +135,7 @@ export async function runEvaluation(opts: EvalOptions) {
     impostor: opts.impostor,
     model: modelRef(manifest).version,
     runtime: opts.runtime,
+    ...(opts.input === 'photo' ? { input: opts.input } : {}),
   };
   const runId = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12);
   const runsDir = join(opts.out, 'runs');
@@ -143,6 +150,14 @@ export async function runEvaluation(opts: EvalOptions) {
       }
   const cache = diskBasisCache(join(runsDir, 'bases'));
   const inputs = new Map<string, Float32Array>();
+  if (opts.input === 'photo') {
+    // Photos go through the engine's own input stage (detection, landmarks, alignment) once each.
+    const engine = await distEngine();
+    const limits = { ...DEFAULT_LIMITS, maxPixels: 30_000_000, maxImageBytes: Infinity };
+    for (const p of new Set(sample.flatMap(({ pair }) => [pair.a, pair.b]))) {
+      inputs.set(p, (await prepareInput(engine, p, new Uint8Array(readFileSync(p)), { limits })).input);
+    }
+  }
   const input = (p: string) => {
     if (!inputs.has(p)) inputs.set(p, loadModelInput(p));
     return inputs.get(p)!;
