@@ -61,8 +61,14 @@ async function main() {
   try {
     const verify = async (request = { body, type }) => {
       const t = performance.now();
-      const res = await fetch(`${server.url}/v1/verify`, { method: 'POST', headers: { 'content-type': request.type }, body: new Uint8Array(request.body) });
-      const json = (await res.json()) as { timing?: { decodeMs: number; detectMs: number; preprocessMs: number; inferenceMs: number; totalMs: number } };
+      const res = await fetch(`${server.url}/v1/verify`, {
+        method: 'POST',
+        headers: { 'content-type': request.type },
+        body: new Uint8Array(request.body),
+      });
+      const json = (await res.json()) as {
+        timing?: { decodeMs: number; detectMs: number; preprocessMs: number; inferenceMs: number; totalMs: number };
+      };
       if (res.status !== 200) throw new Error(`verify answered ${res.status}: ${JSON.stringify(json)}`);
       return { ms: performance.now() - t, timing: json.timing! };
     };
@@ -152,7 +158,10 @@ async function main() {
         ],
         ...(result.photos
           ? [
-              [`warm /v1/verify of two photos p50 / p95 (${PHOTO_RUNS} sequential; ${PHOTO_FILES.join(', ')})`, `${fmt(result.photos.p50)} / ${fmt(result.photos.p95)} ms`],
+              [
+                `warm /v1/verify of two photos p50 / p95 (${PHOTO_RUNS} sequential; ${PHOTO_FILES.join(', ')})`,
+                `${fmt(result.photos.p50)} / ${fmt(result.photos.p95)} ms`,
+              ],
               [
                 '… of which decode / detect + landmarks / align / inference (server medians)',
                 `${fmt(result.photos.decodeMs)} / ${fmt(result.photos.detectMs)} / ${fmt(result.photos.alignMs)} / ${fmt(result.photos.inferenceMs)} ms`,

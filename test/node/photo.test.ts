@@ -43,7 +43,8 @@ describeWithFaces('photo path', () => {
       const chw = new Float32Array(nhwc.length);
       const n = 512 * 512;
       for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) chw[c * n + i] = nhwc[3 * i + c]!;
-      const ours = decodeSsd(...(Object.values(await runner.detect(chw)) as [Float32Array, Float32Array]), runner.priors);
+      const raw = await runner.detect(chw);
+      const ours = decodeSsd(raw.boxes, raw.classes, runner.priors);
       const theirs = oracle.detect(nhwc);
       let box = 0;
       let score = 0;
