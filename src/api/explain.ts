@@ -61,7 +61,7 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
     const { explanation: expl } = outcome;
     const wanted = body.maps ?? MAP_SELECTORS;
     const tr = performance.now();
-    const maps = outcome.stored ? mapLinks(new URL(c.req.url), outcome.resultId, wanted) : inlineMaps(outcome, wanted);
+    const maps = outcome.stored ? mapLinks(new URL(c.req.url), outcome, wanted) : inlineMaps(outcome, wanted);
     const timing = {
       ...outcome.timing,
       renderMs: outcome.stored ? 0 : performance.now() - tr,
@@ -93,17 +93,17 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
 }
 
 /** Links under /v1/maps/<resultId>/ for the wanted maps of a stored result. */
-function mapLinks(base: URL, resultId: string, wanted: readonly MapSelector[]): MapFiles {
+function mapLinks(base: URL, { resultId, photos }: ExplainOutcome, wanted: readonly MapSelector[]): MapFiles {
   const files = wanted.flatMap((selector) => {
     const [image, kind] = parseSelector(selector);
-    return MAP_FORMATS.map((format) => ({ image, kind, format }));
+    return MAP_FORMATS.filter((format) => format !== 'photo-overlay.png' || photos[image]).map((format) => ({ image, kind, format }));
   });
   return mapFiles(files, (file) => new URL(`/v1/maps/${resultId}/${artifactPath(file)}`, base).href);
 }
 
 /** The wanted maps rendered and inlined as data: URIs (nothing is kept). */
 function inlineMaps(outcome: ExplainOutcome, wanted: readonly MapSelector[]): MapFiles {
-  const { explanation, faces, size, threshold } = outcome;
-  const files = renderArtifacts(explanation, [faces.a, faces.b], size, wanted, { centre: outcome.record.centre, threshold });
+  const { explanation, faces, size, threshold, photos } = outcome;
+  const files = renderArtifacts(explanation, [faces.a, faces.b], size, wanted, { centre: outcome.record.centre, threshold, photos });
   return mapFiles(files, (art) => `data:${art.contentType};base64,${toBase64(art.bytes)}`);
 }

@@ -8,7 +8,15 @@
  * ids are content addresses), If-None-Match → 304 and single byte ranges → 206 / 416.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { CONTENT_TYPES, type ExplanationRecord, MAP_FORMATS, type MapFormat, renderPng, sidecarBytes } from '../engine/artifacts.js';
+import {
+  CONTENT_TYPES,
+  type ExplanationRecord,
+  MAP_FORMATS,
+  type MapFormat,
+  renderPhotoOverlay,
+  renderPng,
+  sidecarBytes,
+} from '../engine/artifacts.js';
 import { etagMatches, requestedRange } from './ranges.js';
 import { DEFAULT_TENANT } from '../store/keys.js';
 import { type Slice, ResultGoneError, r2ResultStore } from '../store/results.js';
@@ -116,8 +124,20 @@ export function registerMaps(app: OpenAPIHono<AppEnv>) {
       if (!range) return bodyResponse(png.body, png.size, undefined, headers);
       return bodyResponse(sliceOf(await png.bytes(), range), png.size, range, headers);
     }
+    const photo = layout.photo(image as MapImage);
+    if (format === 'photo-overlay.png' && !photo)
+      throw new ProblemError('not-found', `no map ${resultId}/${image}/${file}: image ${image} was not a photo`);
     const [raw, face] = await Promise.all([map, layout.face(image as MapImage)].map(async (slice) => (await read(slice)).bytes()));
-    const bytes = renderPng(format, new Float32Array(raw!.buffer, raw!.byteOffset, raw!.length / 4), face!, layout.size);
+    const values = new Float32Array(raw!.buffer, raw!.byteOffset, raw!.length / 4);
+    let bytes: Uint8Array;
+    if (format === 'photo-overlay.png') {
+      const record = JSON.parse(new TextDecoder().decode(await (await read(layout.record)).bytes())) as ExplanationRecord;
+      const transform = record.photos?.[image as MapImage];
+      if (!transform || !photo)
+        throw new ProblemError('not-found', `no map ${resultId}/${image}/${file}: the result keeps no photo transform`);
+      const pixels = await (await read(photo)).bytes();
+      bytes = renderPhotoOverlay(values, layout.size, { width: photo.width, height: photo.height, data: pixels }, transform);
+    } else bytes = renderPng(format, values, face!, layout.size);
     await results.keepRendered(resultId, path, bytes, 'image/png');
     const range = requestedRange(rangeHeader, bytes.length);
     return bodyResponse(sliceOf(bytes, range), bytes.length, range, headers);

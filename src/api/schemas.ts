@@ -185,7 +185,16 @@ export const ExplainForm = VerifyForm.extend({
 }).openapi('ExplainForm');
 
 const MapLinks = z
-  .object({ png: z.string(), 'overlay.png': z.string(), f32: z.string(), json: z.string() })
+  .object({
+    png: z.string(),
+    'overlay.png': z.string(),
+    f32: z.string(),
+    json: z.string(),
+    'photo-overlay.png': z
+      .string()
+      .optional()
+      .openapi({ description: 'Photo inputs: the map laid on the photo (scaled to at most 512 px)' }),
+  })
   .openapi('MapLinks', { description: 'URLs under /v1/maps/… (or data: URIs when store is false)' });
 
 export const ExplainResult = VerifyResult.extend({

@@ -59,6 +59,7 @@ async function main() {
   const artifacts = renderArtifacts(expl, [outcome.faces.a, outcome.faces.b], outcome.size, MAP_SELECTORS, {
     centre: opts.centre,
     threshold: outcome.threshold,
+    photos: outcome.photos,
   });
   for (const art of artifacts) {
     const path = join(opts.out, artifactPath(art));

@@ -7,17 +7,21 @@
  * (blurred, min–max) and a colour overlay on the face. The Worker stores only the raw maps,
  * faces and an ExplanationRecord (store/results) and renders PNGs and sidecars on request.
  */
-import { greyPng, overlayPng } from '../image/render.js';
+import { type Similarity, invertSimilarity } from '../face/align.js';
+import type { RgbImage } from '../image/decode.js';
+import { greyPng, overlayPng, photoOverlayPng } from '../image/render.js';
 import { blurFor, displayMap } from '../xfv/display.js';
 import { MAP_SELECTORS, type MapImage, type MapKind, type MapSelector, parseSelector } from '../xfv/maps.js';
 import type { Explanation } from './explanation.js';
+import type { PhotoPreview } from './inputs.js';
 
-export const MAP_FORMATS = ['png', 'overlay.png', 'f32', 'json'] as const;
+export const MAP_FORMATS = ['png', 'overlay.png', 'f32', 'json', 'photo-overlay.png'] as const;
 export type MapFormat = (typeof MAP_FORMATS)[number];
 
 export const CONTENT_TYPES: Record<MapFormat, string> = {
   png: 'image/png',
   'overlay.png': 'image/png',
+  'photo-overlay.png': 'image/png',
   f32: 'application/octet-stream',
   json: 'application/json',
 };
@@ -37,7 +41,9 @@ export function artifactPath(a: Pick<MapArtifact, 'image' | 'kind' | 'format'>):
 }
 
 /** Values per image, kind and format (the `maps` object of responses and result.json). */
-export type MapFiles = Partial<Record<MapImage, Partial<Record<MapKind, Record<MapFormat, string>>>>>;
+/** One map's files: the four every map has, and the photo overlay for photo inputs. */
+export type MapFormatFiles = Record<Exclude<MapFormat, 'photo-overlay.png'>, string> & { 'photo-overlay.png'?: string };
+export type MapFiles = Partial<Record<MapImage, Partial<Record<MapKind, MapFormatFiles>>>>;
 
 /** Group one string per file (a link, a path, a data: URI) as `maps[image][kind][format]`. */
 export function mapFiles<T extends Pick<MapArtifact, 'image' | 'kind' | 'format'>>(
@@ -48,8 +54,8 @@ export function mapFiles<T extends Pick<MapArtifact, 'image' | 'kind' | 'format'
   for (const file of files) {
     const byKind = maps[file.image] ?? {};
     maps[file.image] = byKind;
-    // Every caller passes all four formats of a map.
-    const byFormat = byKind[file.kind] ?? ({} as Record<MapFormat, string>);
+    // Callers pass the four formats every map has (and the photo overlay where there is one).
+    const byFormat = byKind[file.kind] ?? ({} as MapFormatFiles);
     byKind[file.kind] = byFormat;
     byFormat[file.format] = value(file);
   }
@@ -70,6 +76,8 @@ export interface ExplanationRecord {
   size: number;
   resultId?: string;
   stats: Record<MapSelector, MapStats>;
+  /** Photo inputs: chip pixel → pixel of the photo kept with the result (its preview). */
+  photos?: Partial<Record<MapImage, Similarity>>;
 }
 
 /** The raw map a selector names. */
@@ -94,7 +102,7 @@ export function mapStats(raw: ArrayLike<number>): MapStats {
 export function explanationRecord(
   expl: Explanation,
   size: number,
-  extra: { centre: boolean; threshold: number; resultId?: string },
+  extra: { centre: boolean; threshold: number; resultId?: string; photos?: Partial<Record<MapImage, PhotoPreview>> },
 ): ExplanationRecord {
   const stats = Object.fromEntries(MAP_SELECTORS.map((sel) => [sel, mapStats(mapOf(expl, sel))])) as Record<MapSelector, MapStats>;
   return {
@@ -104,6 +112,9 @@ export function explanationRecord(
     size,
     ...(extra.resultId ? { resultId: extra.resultId } : {}),
     stats,
+    ...(extra.photos && Object.keys(extra.photos).length
+      ? { photos: Object.fromEntries(Object.entries(extra.photos).map(([image, p]) => [image, p.chipToPreview])) }
+      : {}),
   };
 }
 
@@ -133,6 +144,12 @@ export function sidecar(record: ExplanationRecord, image: MapImage, kind: MapKin
 export const sidecarBytes = (record: ExplanationRecord, image: MapImage, kind: MapKind) =>
   new TextEncoder().encode(`${JSON.stringify(sidecar(record, image, kind), null, 1)}\n`);
 
+/** The display map laid back on the photo (a PNG of the photo's preview size). */
+export function renderPhotoOverlay(raw: Float32Array, size: number, photo: RgbImage, chipToPhoto: Similarity): Uint8Array {
+  const t = invertSimilarity(chipToPhoto);
+  return photoOverlayPng(displayMap(raw, size, size), size, photo, [t.a, -t.b, t.tx, t.b, t.a, t.ty]);
+}
+
 /** A grey PNG or a colour overlay of a raw map (blurred, min–max). */
 export function renderPng(format: 'png' | 'overlay.png', raw: Float32Array, face: Uint8Array, size: number): Uint8Array {
   const display = displayMap(raw, size, size);
@@ -145,7 +162,7 @@ export function renderArtifacts(
   faces: [Uint8Array, Uint8Array],
   size: number,
   wanted: readonly MapSelector[],
-  extra: { centre: boolean; threshold: number; resultId?: string },
+  extra: { centre: boolean; threshold: number; resultId?: string; photos?: Partial<Record<MapImage, PhotoPreview>> },
 ): MapArtifact[] {
   const out: MapArtifact[] = [];
   const shape = `${size},${size}`;
@@ -160,6 +177,8 @@ export function renderArtifacts(
     add('png', renderPng('png', raw, face, size));
     add('overlay.png', renderPng('overlay.png', raw, face, size));
     add('json', sidecarBytes(record, image, kind));
+    const photo = extra.photos?.[image];
+    if (photo) add('photo-overlay.png', renderPhotoOverlay(raw, size, photo.image, photo.chipToPreview));
   }
   return out;
 }

@@ -16,6 +16,7 @@ import { releaseBuffer } from '../release.js';
 import { type ExplanationRecord, explanationRecord, mapOf } from './artifacts.js';
 import type { Engine } from './engine.js';
 import { type ExplainImage, type ExplainMethod, type Explanation, explainOptionsFor, explainPair } from './explanation.js';
+import type { PhotoPreview } from './inputs.js';
 import { type ImageLimits, type Verified, type VerifyRequest, verifyPair } from './verify.js';
 
 /** Bases are stored and summed as float16 (docs/explanations.md: `npm run bench:basis-dtype`). */
@@ -46,6 +47,8 @@ export interface ExplainOutcome {
   /** The faces as the model saw them (RGB, size×size). */
   faces: { a: Uint8Array; b: Uint8Array };
   record: ExplanationRecord;
+  /** Photo inputs: each photo scaled down, and the chip → photo transform, to lay maps on. */
+  photos: Partial<Record<'a' | 'b', PhotoPreview>>;
   size: number;
   /** Whether the result was kept in the tenant's result store. */
   stored: boolean;
@@ -90,14 +93,18 @@ export async function explainImages(
   const resultId = (await sha256OfText(JSON.stringify({ model, method, centre, threshold, a: shaA, b: shaB }))).slice(0, 32);
   const spec = inputSpec(manifest);
   const faces = { a: inputToRgb(a.input, spec), b: inputToRgb(b.input, spec) };
-  const record = explanationRecord(explanation, size, { centre, threshold, resultId });
+  const photos = Object.fromEntries(
+    (['a', 'b'] as const).flatMap((image, i) => (verified.images[i]!.preview ? [[image, verified.images[i]!.preview!]] : [])),
+  ) as ExplainOutcome['photos'];
+  const record = explanationRecord(explanation, size, { centre, threshold, resultId, photos });
   const ts = performance.now();
   if (keep) {
     const maps = Object.fromEntries(MAP_SELECTORS.map((m) => [m, mapOf(explanation, m)])) as Record<
       (typeof MAP_SELECTORS)[number],
       Float32Array
     >;
-    await keep.results.put(resultId, { size, maps, faces, record });
+    const kept = Object.fromEntries(Object.entries(photos).map(([image, p]) => [image, p.image]));
+    await keep.results.put(resultId, { size, maps, faces, record, photos: kept });
   }
   const storeMs = keep ? performance.now() - ts : 0;
   return {
@@ -107,11 +114,21 @@ export async function explainImages(
     resultId,
     faces,
     record,
+    photos,
     size,
     stored: keep !== undefined,
     timing: { ...verified.result.timing, ...explanation.timing, storeMs, totalMs: performance.now() - t0 },
     release() {
-      for (const buffer of [a.input, b.input, faces.a, faces.b, ...Object.values(explanation.a.maps), ...Object.values(explanation.b.maps)])
+      const previews = Object.values(photos).map((p) => p.image.data);
+      for (const buffer of [
+        a.input,
+        b.input,
+        faces.a,
+        faces.b,
+        ...previews,
+        ...Object.values(explanation.a.maps),
+        ...Object.values(explanation.b.maps),
+      ])
         releaseBuffer(buffer);
     },
   };

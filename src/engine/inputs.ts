@@ -12,6 +12,7 @@ import { exifOrientation, orientUpright } from '../image/orientation.js';
 import type { ModelManifest } from '../xfv/manifest.js';
 import { inputSpec } from '../xfv/manifest.js';
 import type { Engine } from './engine.js';
+import { warpAffine } from '../image/warp.js';
 import { type FoundFace, alignFace, faceWarnings, findFaces } from './faces.js';
 
 export const INPUT_KINDS = ['photo', 'aligned-crop'] as const;
@@ -51,9 +52,20 @@ export interface InputReport {
   warnings: string[];
 }
 
+/** A photo scaled down to at most this side, kept with an explanation to lay its maps on. */
+export const PREVIEW_SIDE = 512;
+
+/** The photo (scaled to fit PREVIEW_SIDE) and the chip pixel → preview pixel similarity. */
+export interface PhotoPreview {
+  image: RgbImage;
+  chipToPreview: Similarity;
+}
+
 export interface PreparedImage {
   input: Float32Array;
   report: InputReport;
+  /** Photo inputs: the photo to lay maps on. */
+  preview?: PhotoPreview;
   decodeMs: number;
   detectMs: number;
   preprocessMs: number;
@@ -131,7 +143,12 @@ export async function prepareInput(
     chipToPhoto: aligned.toPhoto,
     warnings: faceWarnings(faces[chosen]!),
   };
-  return { input: x, report, decodeMs: t1 - t0, detectMs: t2 - t1, preprocessMs: performance.now() - t2 };
+  const k = Math.max(1, Math.max(img.width, img.height) / PREVIEW_SIDE);
+  const preview: PhotoPreview = {
+    image: warpAffine(img, [k, 0, 0, 0, k, 0], Math.round(img.width / k), Math.round(img.height / k)),
+    chipToPreview: { a: aligned.toPhoto.a / k, b: aligned.toPhoto.b / k, tx: aligned.toPhoto.tx / k, ty: aligned.toPhoto.ty / k },
+  };
+  return { input: x, report, preview, decodeMs: t1 - t0, detectMs: t2 - t1, preprocessMs: performance.now() - t2 };
 }
 
 function photoModels(manifest: ModelManifest) {

@@ -57,3 +57,35 @@ export function overlayRgb(map: ArrayLike<number>, face: Uint8Array, width: numb
   }
   return data;
 }
+
+/**
+ * RGB PNG of a chip-sized map laid back on the photo it came from: each photo pixel whose
+ * centre maps (through `photoToChip`, an affine map to chip pixels) inside the chip gets the
+ * overlay blend of the bilinearly sampled map; the rest of the photo is left as it is.
+ */
+export function photoOverlayPng(
+  map: ArrayLike<number>,
+  size: number,
+  photo: { width: number; height: number; data: Uint8Array },
+  photoToChip: readonly [number, number, number, number, number, number],
+): Uint8Array {
+  const [m0, m1, m2, m3, m4, m5] = photoToChip;
+  const { width, height } = photo;
+  const data = Uint8Array.from(photo.data);
+  const at = (x: number, y: number) => map[Math.min(size - 1, Math.max(0, y)) * size + Math.min(size - 1, Math.max(0, x))]!;
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const u = m0 * (x + 0.5) + m1 * (y + 0.5) + m2 - 0.5;
+      const v = m3 * (x + 0.5) + m4 * (y + 0.5) + m5 - 0.5;
+      if (u < -0.5 || v < -0.5 || u > size - 0.5 || v > size - 0.5) continue;
+      const u0 = Math.floor(u);
+      const v0 = Math.floor(v);
+      const fu = u - u0;
+      const fv = v - v0;
+      const value = (1 - fv) * ((1 - fu) * at(u0, v0) + fu * at(u0 + 1, v0)) + fv * ((1 - fu) * at(u0, v0 + 1) + fu * at(u0 + 1, v0 + 1));
+      const i = y * width + x;
+      const pixel = overlayRgb([value], photo.data.subarray(i * 3, i * 3 + 3), 1, 1);
+      data.set(pixel, i * 3);
+    }
+  return encode({ width, height, data, channels: 3, depth: 8 }, FAST);
+}

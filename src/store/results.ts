@@ -4,7 +4,8 @@
  *   t/<tenant>/results/<resultId>/result.bin
  * holding the four raw maps (float32 LE, H×W each, in RESULT_MAPS order), the two faces as
  * the model saw them (RGB bytes, H×W×3 each) and a JSON record, at offsets that follow from
- * H and the record's length (both in the object's custom metadata). `.f32` and `.json`
+ * H and the record's length (both in the object's custom metadata), then, for photo inputs,
+ * each photo scaled down (RGB8; its size in the metadata as `photo_a` / `photo_b`). `.f32` and `.json`
  * are served as ranged reads of it; PNGs are rendered from it on first request and kept
  * beside it under `<image>/<kind>.<png|overlay.png>`. `r2ResultStore` is the adapter the
  * pipeline and the maps route use (shaped like the basis cache).
@@ -23,27 +24,44 @@ export interface Slice {
   length: number;
 }
 
+/** Width and height of a kept photo preview (RGB8, after the record). */
+export type PhotoSizes = Partial<Record<'a' | 'b', [number, number]>>;
+
 export interface ResultLayout {
   size: number;
   map(name: ResultMap): Slice;
   face(image: 'a' | 'b'): Slice;
   record: Slice;
+  /** The photo an image came from (photo inputs only), scaled down, with its size. */
+  photo(image: 'a' | 'b'): (Slice & { width: number; height: number }) | undefined;
   byteLength: number;
 }
 
-export function resultLayout(size: number, recordLength: number): ResultLayout {
+export function resultLayout(size: number, recordLength: number, photos: PhotoSizes = {}): ResultLayout {
   const mapBytes = 4 * size * size;
   const faceBytes = 3 * size * size;
   const facesAt = RESULT_MAPS.length * mapBytes;
   const recordAt = facesAt + 2 * faceBytes;
+  const photoBytes = (image: 'a' | 'b') => (photos[image] ? 3 * photos[image][0] * photos[image][1] : 0);
+  const photosAt = recordAt + recordLength;
   return {
     size,
     map: (name) => ({ offset: RESULT_MAPS.indexOf(name) * mapBytes, length: mapBytes }),
     face: (image) => ({ offset: facesAt + (image === 'a' ? 0 : faceBytes), length: faceBytes }),
     record: { offset: recordAt, length: recordLength },
-    byteLength: recordAt + recordLength,
+    photo: (image) => {
+      const dims = photos[image];
+      if (!dims) return undefined;
+      return { offset: photosAt + (image === 'b' ? photoBytes('a') : 0), length: photoBytes(image), width: dims[0], height: dims[1] };
+    },
+    byteLength: photosAt + photoBytes('a') + photoBytes('b'),
   };
 }
+
+const parseDims = (text: string | undefined): [number, number] | undefined => {
+  const m = /^(\d{1,5})x(\d{1,5})$/.exec(text ?? '');
+  return m && Number(m[1]) > 0 && Number(m[2]) > 0 ? [Number(m[1]), Number(m[2])] : undefined;
+};
 
 /** The layout of a stored result from its custom metadata, or undefined if it is not one. */
 export function layoutOf(meta: Record<string, string> | undefined): ResultLayout | undefined {
@@ -51,7 +69,12 @@ export function layoutOf(meta: Record<string, string> | undefined): ResultLayout
   const size = Number(meta.size);
   const record = Number(meta.record);
   if (!Number.isInteger(size) || size <= 0 || !Number.isInteger(record) || record <= 0) return undefined;
-  return resultLayout(size, record);
+  const photos: PhotoSizes = {};
+  for (const image of ['a', 'b'] as const) {
+    const dims = parseDims(meta[`photo_${image}`]);
+    if (dims) photos[image] = dims;
+  }
+  return resultLayout(size, record, photos);
 }
 
 export interface ResultParts {
@@ -59,16 +82,20 @@ export interface ResultParts {
   maps: Record<ResultMap, Float32Array>;
   faces: { a: Uint8Array; b: Uint8Array };
   record: unknown;
+  /** Photo inputs: the photo each image came from, scaled down (RGB8, HWC). */
+  photos?: Partial<Record<'a' | 'b', { width: number; height: number; data: Uint8Array }>>;
 }
 
 /** The object body (as parts, in order) and its custom metadata. */
-export function encodeResult({ size, maps, faces, record }: ResultParts): {
+export function encodeResult({ size, maps, faces, record, photos = {} }: ResultParts): {
   parts: Uint8Array[];
   byteLength: number;
   customMetadata: Record<string, string>;
 } {
   const json = new TextEncoder().encode(JSON.stringify(record));
-  const layout = resultLayout(size, json.length);
+  const dims: PhotoSizes = {};
+  for (const image of ['a', 'b'] as const) if (photos[image]) dims[image] = [photos[image].width, photos[image].height];
+  const layout = resultLayout(size, json.length, dims);
   const parts: Uint8Array[] = [];
   for (const name of RESULT_MAPS) {
     const m = maps[name];
@@ -81,11 +108,16 @@ export function encodeResult({ size, maps, faces, record }: ResultParts): {
     parts.push(faces[image]);
   }
   parts.push(json);
-  return {
-    parts,
-    byteLength: layout.byteLength,
-    customMetadata: { layout: RESULT_LAYOUT, size: String(size), record: String(json.length) },
-  };
+  const meta: Record<string, string> = { layout: RESULT_LAYOUT, size: String(size), record: String(json.length) };
+  for (const image of ['a', 'b'] as const) {
+    const photo = photos[image];
+    if (!photo) continue;
+    if (photo.data.length !== 3 * photo.width * photo.height)
+      throw new Error(`photo ${image} has ${photo.data.length} bytes, expected ${3 * photo.width * photo.height}`);
+    parts.push(photo.data);
+    meta[`photo_${image}`] = `${photo.width}x${photo.height}`;
+  }
+  return { parts, byteLength: layout.byteLength, customMetadata: meta };
 }
 
 /** A stored body: its size, a stream of it, or its bytes. */

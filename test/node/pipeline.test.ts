@@ -154,6 +154,32 @@ describe('artifacts', () => {
   });
 });
 
+describe('stored result layout', () => {
+  it('keeps photo previews after the record and reads every part back through the metadata', async () => {
+    const size = 3;
+    const map = (v: number) => new Float32Array(size * size).fill(v);
+    const maps = { 'a.similarity': map(1), 'a.dissimilarity': map(2), 'b.similarity': map(3), 'b.dissimilarity': map(4) };
+    const faces = { a: new Uint8Array(27).fill(5), b: new Uint8Array(27).fill(6) };
+    const photo = { width: 4, height: 2, data: Uint8Array.from({ length: 24 }, (_, i) => i) };
+    const encoded = encodeResult({ size, maps, faces, record: { hello: 'world' }, photos: { b: photo } });
+    const bytes = new Uint8Array(await new Blob(encoded.parts as BlobPart[]).arrayBuffer());
+    const layout = layoutOf(encoded.customMetadata)!;
+    expect(bytes.length).toBe(layout.byteLength);
+    expect(layout.photo('a')).toBeUndefined();
+    const slice = layout.photo('b')!;
+    expect([slice.width, slice.height]).toEqual([4, 2]);
+    expect(bytes.subarray(slice.offset, slice.offset + slice.length)).toEqual(photo.data);
+    const d = layout.map('b.dissimilarity');
+    expect(new Float32Array(bytes.slice(d.offset, d.offset + d.length).buffer)).toEqual(maps['b.dissimilarity']);
+    expect(JSON.parse(new TextDecoder().decode(bytes.subarray(layout.record.offset, layout.record.offset + layout.record.length)))).toEqual(
+      { hello: 'world' },
+    );
+    // Without photos the layout is the one results were stored with before.
+    expect(layoutOf(encodeResult({ size, maps, faces, record: {} }).customMetadata)!.photo('b')).toBeUndefined();
+    expect(() => encodeResult({ size, maps, faces, record: {}, photos: { a: { ...photo, width: 5 } } })).toThrow(/photo a has 24 bytes/);
+  });
+});
+
 describe('Shared', () => {
   it('hands every waiter the value once the work settles, and its error if it fails', async () => {
     let finish!: (v: number) => void;

@@ -6,7 +6,7 @@
 import { decode as decodePng } from 'fast-png';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, fixture, cropForm, seedModels } from './fixtures.js';
+import { call, cropForm, fixture, form, seedModels } from './fixtures.js';
 
 interface ExplainBody {
   decision: string;
@@ -164,6 +164,39 @@ describe('POST /v1/explain', () => {
     expect(png).toMatch(/^data:image\/png;base64,/);
     const decoded = decodePng(Uint8Array.from(atob(png.split(',')[1]!), (ch) => ch.charCodeAt(0)));
     expect(decoded.width).toBe(150);
+  });
+
+  it('explains a pair of photos and lays each map back on its photo', async () => {
+    const [obama1, group] = await Promise.all([
+      fixture('faces/photos/single/obama_1.jpg'),
+      fixture('faces/photos/group/obama_and_biden.jpg'),
+    ]);
+    const res = await call('/v1/explain', { method: 'POST', body: form({ a: obama1, b: group, maps: 'a.similarity,b.dissimilarity' }) });
+    const body = (await res.json()) as ExplainBody & { images: { b: { faces: unknown[] } } };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.images.b.faces).toHaveLength(2);
+    for (const [image, kind] of [
+      ['a', 'similarity'],
+      ['b', 'dissimilarity'],
+    ] as const) {
+      const link = body.maps[image]![kind]!['photo-overlay.png']!;
+      const png = await call(new URL(link).pathname);
+      expect(png.status).toBe(200);
+      expect(png.headers.get('content-type')).toBe('image/png');
+      const decoded = decodePng(new Uint8Array(await png.arrayBuffer()));
+      // The photo scaled to fit 512 px, its aspect kept.
+      expect(Math.max(decoded.width, decoded.height)).toBe(512);
+      // A second request streams the kept rendering: the same bytes.
+      const again = new Uint8Array(await (await call(new URL(link).pathname)).arrayBuffer());
+      expect(again.length).toBeGreaterThan(1000);
+    }
+    // Crops have no photo to lay maps on.
+    const crop = await call('/v1/explain', { method: 'POST', body: cropForm({ a: amy1, b: raj2, maps: 'a.similarity' }) });
+    const cropBody = (await crop.json()) as ExplainBody;
+    expect(cropBody.maps.a!.similarity!['photo-overlay.png']).toBeUndefined();
+    const missing = await call(`/v1/maps/${cropBody.resultId}/a/similarity.photo-overlay.png`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toMatch(/problem\+json/);
   });
 
   it('bad explain inputs: unknown method, threshold out of range, unknown map', async () => {
