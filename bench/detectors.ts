@@ -22,21 +22,11 @@ import { externalWeights } from '../src/engine/gradient.js';
 import { decodeImage } from '../src/image/index.js';
 import { exifOrientation, orientUpright } from '../src/image/orientation.js';
 import { warpAffine } from '../src/image/warp.js';
-import { FACES_DIR, REPO_ROOT } from '../eval/lib/faces.js';
+import { GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT } from '../eval/lib/faces.js';
 import { probeWasmHeap } from './lib/wasm-heap.js';
 import { machine, markdownTable, median, spliceBenchmarks, writeResults } from './lib/report.js';
 
-const PHOTOS = join(FACES_DIR, 'photos');
-/** Faces in each group photo (counted by eye); every single/ photo holds one main face. */
-const GROUP_TRUTH: Record<string, number> = {
-  'two_people.jpg': 2,
-  'obama_and_biden.jpg': 2,
-  'harington_and_leslie.jpg': 2,
-  'longoria_and_cooper.jpg': 2,
-  'multiface.jpg': 6,
-  'obama_partial_face.jpg': 1,
-  'rgba_32bit.png': 1,
-};
+const PHOTOS = PHOTOS_DIR;
 const CONFIGS = ['ssd:512', 'tiny:416', 'tiny:512', 'tiny:608'];
 
 interface Measured {
@@ -85,7 +75,10 @@ async function measure(config: string): Promise<Measured> {
     decode = (out) => decodeTiny(out.grid!.data as Float32Array, TINY_ANCHORS);
     iou = 0.4;
   }
-  const files = [...readdirSync(join(PHOTOS, 'single')).map((f) => `single/${f}`), ...Object.keys(GROUP_TRUTH).map((f) => `group/${f}`)];
+  const files = [
+    ...readdirSync(join(PHOTOS, 'single')).map((f) => `single/${f}`),
+    ...Object.keys(GROUP_FACE_COUNTS).map((f) => `group/${f}`),
+  ];
   const times: number[] = [];
   let exact = 0;
   let missed = 0;
@@ -102,7 +95,7 @@ async function measure(config: string): Promise<Measured> {
     times.push(performance.now() - t);
     const { boxes, scores } = decode(out as never);
     const found = nonMaxSuppression(boxes, scores, { minScore: 0.5, iouThreshold: iou }).length;
-    const truth = file.startsWith('group/') ? GROUP_TRUTH[file.slice(6)]! : 1;
+    const truth = file.startsWith('group/') ? GROUP_FACE_COUNTS[file.slice(6)]! : 1;
     if (found === truth) exact++;
     missed += Math.max(0, truth - found);
     extra += Math.max(0, found - truth);

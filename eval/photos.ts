@@ -22,9 +22,9 @@ import { warpAffine } from '../src/image/warp.js';
 import { inputSpec } from '../src/xfv/manifest.js';
 import { accuracyAt, cosine, eerThreshold, rocAuc, type ScoredPair } from '../src/xfv/verification.js';
 import { markdownTable } from '../bench/lib/report.js';
-import { FACES_DIR, REPO_ROOT, loadPairs } from './lib/faces.js';
+import { GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT, STRESS_ORIGINALS, loadPairs } from './lib/faces.js';
 
-const PHOTOS = join(FACES_DIR, 'photos');
+const PHOTOS = PHOTOS_DIR;
 const LIMITS = { ...DEFAULT_LIMITS, maxPixels: 30_000_000, maxImageBytes: Infinity };
 
 function args() {
@@ -83,30 +83,15 @@ async function main() {
   });
 
   // Group photos: how many faces each holds; stress files: upright and verified like their originals.
-  const groups = [
-    'two_people',
-    'obama_and_biden',
-    'harington_and_leslie',
-    'longoria_and_cooper',
-    'multiface',
-    'obama_partial_face',
-    'rgba_32bit',
-  ];
   const groupCounts: Record<string, number> = {};
-  for (const g of groups) {
-    const file = ['jpg', 'png'].map((ext) => join(PHOTOS, 'group', `${g}.${ext}`)).find(existsSync);
-    if (!file) continue;
+  for (const name of Object.keys(GROUP_FACE_COUNTS)) {
+    const file = join(PHOTOS, 'group', name);
     const bytes = new Uint8Array(readFileSync(file));
     const img = orientUpright(decodeImage(bytes, { maxPixels: LIMITS.maxPixels }), exifOrientation(bytes));
     groupCounts[basename(file)] = (await findFaces(runner, img)).length;
   }
   const stress: Record<string, number> = {};
-  for (const [file, original] of [
-    ['obama_2_exif6.jpg', 'single/obama_2.jpg'],
-    ['biden_2_exif3.jpg', 'single/biden_2.jpg'],
-    ['lacamoire_2_12mp.jpg', 'single/lacamoire_2.jpg'],
-    ['obama_1_20mp.jpg', 'single/obama_1.jpg'],
-  ] as const) {
+  for (const [file, original] of STRESS_ORIGINALS) {
     const prepared = await prepareInput(engine, file, new Uint8Array(readFileSync(join(PHOTOS, 'stress', file))), { limits: LIMITS });
     const [e] = await engine.embed([prepared.input]);
     stress[file] = cosine(e!, emb['dlib-chip'].get(join(PHOTOS, original))!);

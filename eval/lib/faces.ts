@@ -11,6 +11,26 @@ import { type RgbImage, decodeImage, toModelInput } from '../../src/image/index.
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FACES_DIR = resolve(REPO_ROOT, '..', 'shared', 'faces');
 export const BBT_PAIRS = join(FACES_DIR, 'bbt', 'pairs.tsv');
+export const PHOTOS_DIR = join(FACES_DIR, 'photos');
+
+/** Faces in each development group photo (`photos/group/`), counted by eye. */
+export const GROUP_FACE_COUNTS: Record<string, number> = {
+  'two_people.jpg': 2,
+  'obama_and_biden.jpg': 2,
+  'harington_and_leslie.jpg': 2,
+  'longoria_and_cooper.jpg': 2,
+  'multiface.jpg': 6,
+  'obama_partial_face.jpg': 1,
+  'rgba_32bit.png': 1,
+};
+
+/** Each `photos/stress/` file and the `photos/single/` original it was made from. */
+export const STRESS_ORIGINALS: [string, string][] = [
+  ['obama_2_exif6.jpg', 'single/obama_2.jpg'],
+  ['biden_2_exif3.jpg', 'single/biden_2.jpg'],
+  ['lacamoire_2_12mp.jpg', 'single/lacamoire_2.jpg'],
+  ['obama_1_20mp.jpg', 'single/obama_1.jpg'],
+];
 
 export const FACE_SPEC = { size: 150, mean: [122.782, 117.001, 104.298] as [number, number, number], scale: 1 / 255 };
 

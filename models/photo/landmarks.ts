@@ -26,8 +26,10 @@ export function buildLandmarks(weights: WeightMap): Uint8Array {
 
   const separable = (input: string, n: number, prefix: string, stride: number) => {
     const pointwise = L.shapeOf(`${prefix}/pointwise_filter`);
-    const dw = L.depthwise(input, n, `${prefix}/dw`, `${prefix}/depthwise_filter`, stride);
-    return L.conv(dw, Math.ceil(n / stride), `${prefix}/pw`, `${prefix}/pointwise_filter`, 1, L.weight(`${prefix}/bias`, [pointwise[3]!]));
+    const dw = L.conv(input, n, `${prefix}/dw`, `${prefix}/depthwise_filter`, { stride, depthwise: true });
+    return L.conv(dw, Math.ceil(n / stride), `${prefix}/pw`, `${prefix}/pointwise_filter`, {
+      bias: L.weight(`${prefix}/bias`, [pointwise[3]!]),
+    });
   };
   const relu = (a: string) => g.op('Relu', [a]);
   const add = (...xs: string[]) => xs.reduceRight((acc, v) => g.op('Add', [v, acc]));
@@ -36,14 +38,10 @@ export function buildLandmarks(weights: WeightMap): Uint8Array {
     const prefix = `dense${b}`;
     const first =
       b === 0
-        ? L.conv(
-            t,
-            size,
-            `${prefix}/conv0`,
-            `${prefix}/conv0/filters`,
-            2,
-            L.weight(`${prefix}/conv0/bias`, [L.shapeOf(`${prefix}/conv0/filters`)[3]!]),
-          )
+        ? L.conv(t, size, `${prefix}/conv0`, `${prefix}/conv0/filters`, {
+            stride: 2,
+            bias: L.weight(`${prefix}/conv0/bias`, [L.shapeOf(`${prefix}/conv0/filters`)[3]!]),
+          })
         : separable(t, size, `${prefix}/conv0`, 2);
     size = Math.ceil(size / 2);
     const out1 = relu(first);

@@ -24,6 +24,25 @@ export function hwioToOihw(data: Float32Array, [kh, kw, cin, cout]: number[]): F
   return w;
 }
 
+/** Depthwise [k,k,c,1] → grouped-conv OIHW [c,1,k,k]. */
+export function depthwiseToOihw(data: Float32Array, [kh, kw, c]: number[]): Float32Array {
+  const w = new Float32Array(data.length);
+  for (let ch = 0; ch < c!; ch++)
+    for (let y = 0; y < kh!; y++) for (let z = 0; z < kw!; z++) w[(ch * kh! + y) * kw! + z] = data[(y * kw! + z) * c! + ch]!;
+  return w;
+}
+
+export interface ConvOptions {
+  stride?: number;
+  bias?: Float32Array;
+  /** Per-output-channel weight scale (a folded batch norm). */
+  scale?: Float32Array;
+  /** Explicit (begin, end) pads instead of TF 'same'. */
+  pads?: [number, number];
+  /** The filter is a TF depthwise filter [k,k,c,1]. */
+  depthwise?: boolean;
+}
+
 /** Emits TF-style layers into a graph, tracking the spatial size (square inputs). */
 export class TfLayers {
   constructor(
@@ -42,49 +61,24 @@ export class TfLayers {
     return w.shape;
   }
 
-  /** A full conv from HWIO weights (+ bias), TF 'same' padding unless `pads` (begin, end) are given; `fold` scales each output channel (a batch norm). */
-  conv(
-    x: string,
-    size: number,
-    name: string,
-    filters: string,
-    stride: number,
-    bias?: Float32Array,
-    fold?: { scale: Float32Array },
-    pads?: [number, number],
-  ): string {
+  /**
+   * A conv from TF filters (+ bias): HWIO `[k,k,cin,cout]`, or with `depthwise` a
+   * `[k,k,c,1]` depthwise filter (a grouped conv). TF 'same' padding unless `pads` (begin,
+   * end) are given; `scale` multiplies each output channel's weights (a folded batch norm).
+   */
+  conv(x: string, size: number, name: string, filters: string, options: ConvOptions = {}): string {
+    const { stride = 1, bias, scale, pads, depthwise = false } = options;
     const shape = this.shapeOf(filters);
     const [k, , cin, cout] = shape as [number, number, number, number];
-    const w = hwioToOihw(this.weight(filters, shape), shape);
-    if (fold) for (let o = 0; o < cout; o++) for (let j = 0; j < cin * k * k; j++) w[o * cin * k * k + j]! *= fold.scale[o]!;
+    const out = depthwise ? cin : cout;
+    const perOut = depthwise ? k * k : cin * k * k;
+    const w = depthwise ? depthwiseToOihw(this.weight(filters, shape), shape) : hwioToOihw(this.weight(filters, shape), shape);
+    if (scale) for (let o = 0; o < out; o++) for (let j = 0; j < perOut; j++) w[o * perOut + j]! *= scale[o]!;
     const [p0, p1] = pads ?? samePads(size, k, stride);
-    const inputs = [x, this.g.constant(`${name}/w`, w, [cout, cin, k, k])];
-    if (bias) inputs.push(this.g.constant(`${name}/b`, bias, [cout]));
-    return this.g.op('Conv', inputs, { kernel_shape: [k, k], strides: [stride, stride], pads: [p0, p0, p1, p1] });
-  }
-
-  /** A depthwise conv from [k,k,c,1] filters (+ bias), TF 'same' padding; `fold` scales each channel. */
-  depthwise(
-    x: string,
-    size: number,
-    name: string,
-    filters: string,
-    stride: number,
-    bias?: Float32Array,
-    fold?: { scale: Float32Array },
-    pads?: [number, number],
-  ): string {
-    const shape = this.shapeOf(filters);
-    const [k, , c] = shape as [number, number, number, number];
-    const data = this.weight(filters, shape);
-    const w = new Float32Array(c * k * k);
-    for (let ch = 0; ch < c; ch++)
-      for (let y = 0; y < k; y++)
-        for (let z = 0; z < k; z++) w[(ch * k + y) * k + z] = data[(y * k + z) * c + ch]! * (fold ? fold.scale[ch]! : 1);
-    const [p0, p1] = pads ?? samePads(size, k, stride);
-    const inputs = [x, this.g.constant(`${name}/w`, w, [c, 1, k, k])];
-    if (bias) inputs.push(this.g.constant(`${name}/b`, bias, [c]));
-    return this.g.op('Conv', inputs, { kernel_shape: [k, k], strides: [stride, stride], pads: [p0, p0, p1, p1], group: c });
+    const inputs = [x, this.g.constant(`${name}/w`, w, [out, depthwise ? 1 : cin, k, k])];
+    if (bias) inputs.push(this.g.constant(`${name}/b`, bias, [out]));
+    const attrs = { kernel_shape: [k, k], strides: [stride, stride], pads: [p0, p0, p1, p1] };
+    return this.g.op('Conv', inputs, depthwise ? { ...attrs, group: out } : attrs);
   }
 
   /** Batch norm folded into a conv: per-channel scale γ/√(σ²+ε) and the shift β − μ·scale. */

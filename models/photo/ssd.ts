@@ -35,7 +35,7 @@ export function buildSsd(weights: WeightMap): Uint8Array {
     const filters = `${prefix}/Conv2d_${idx}_pointwise/weights`;
     const cout = L.shapeOf(filters)[3]!;
     const offset = L.weight(`${prefix}/Conv2d_${idx}_pointwise/convolution_bn_offset`, [cout]);
-    return L.relu6(L.conv(input, n, `${prefix}/pw${idx}`, filters, stride, offset));
+    return L.relu6(L.conv(input, n, `${prefix}/pw${idx}`, filters, { stride, bias: offset }));
   };
 
   t = pointwise(t, size, 'MobilenetV1', 0, 2);
@@ -47,7 +47,7 @@ export function buildSsd(weights: WeightMap): Uint8Array {
     const prefix = `MobilenetV1/Conv2d_${idx}_depthwise`;
     const c = L.shapeOf(`${prefix}/depthwise_weights`)[2]!;
     const bn = L.batchNorm(`${prefix}/BatchNorm`, c, BN_EPS);
-    t = L.relu6(L.depthwise(t, size, `dw${idx}`, `${prefix}/depthwise_weights`, stride, bn.shift, { scale: bn.scale }));
+    t = L.relu6(L.conv(t, size, `dw${idx}`, `${prefix}/depthwise_weights`, { stride, bias: bn.shift, scale: bn.scale, depthwise: true }));
     size = Math.ceil(size / stride);
     t = pointwise(t, size, 'MobilenetV1', idx, 1);
     if (idx === 11) [conv11, size11] = [t, size];
@@ -74,7 +74,7 @@ export function buildSsd(weights: WeightMap): Uint8Array {
     const predict = (kind: string, per: number) => {
       const prefix = `Prediction/BoxPredictor_${i}/${kind}`;
       const cout = L.shapeOf(`${prefix}/weights`)[3]!;
-      const out = L.conv(feature, n, `bp${i}/${kind}`, `${prefix}/weights`, 1, L.weight(`${prefix}/biases`, [cout]));
+      const out = L.conv(feature, n, `bp${i}/${kind}`, `${prefix}/weights`, { bias: L.weight(`${prefix}/biases`, [cout]) });
       const nhwc = g.op('Transpose', [out], { perm: [0, 2, 3, 1] });
       return g.op('Reshape', [nhwc, g.constant(`bp${i}/${kind}/shape`, BigInt64Array.from([1n, -1n, BigInt(per)]), [3])]);
     };

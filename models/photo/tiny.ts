@@ -39,17 +39,17 @@ export function buildTinyDetector(weights: WeightMap, size: number): Uint8Array 
   };
   const bias = (name: string) => L.weight(name, [L.weights.get(name)?.shape[0] ?? -1]);
 
-  t = leaky(L.conv(t, size, 'conv0', 'conv0/filters', 1, bias('conv0/bias'), undefined, [0, 0]));
+  t = leaky(L.conv(t, size, 'conv0', 'conv0/filters', { bias: bias('conv0/bias'), pads: [0, 0] }));
   let n = size - 2;
   for (let i = 1; i <= 5; i++) {
     const stride = 2;
     t = pool(t, n, stride);
     n = Math.ceil(n / stride);
-    const dw = L.depthwise(t, n, `conv${i}/dw`, `conv${i}/depthwise_filter`, 1, undefined, undefined, [1, 1]);
-    t = leaky(L.conv(dw, n, `conv${i}/pw`, `conv${i}/pointwise_filter`, 1, bias(`conv${i}/bias`)));
+    const dw = L.conv(t, n, `conv${i}/dw`, `conv${i}/depthwise_filter`, { pads: [1, 1], depthwise: true });
+    t = leaky(L.conv(dw, n, `conv${i}/pw`, `conv${i}/pointwise_filter`, { bias: bias(`conv${i}/bias`) }));
   }
   t = pool(t, n, 1);
-  g.node('Identity', [L.conv(t, n, 'conv8', 'conv8/filters', 1, bias('conv8/bias'), undefined, [0, 0])], {}, ['grid']);
+  g.node('Identity', [L.conv(t, n, 'conv8', 'conv8/filters', { bias: bias('conv8/bias'), pads: [0, 0] })], {}, ['grid']);
   g.output('grid', DataType.FLOAT, [1, 25, n, n]);
   return g.serialize({ doc: `face-api.js Tiny Face Detector at ${size}×${size} (raw grid: 5 anchors × (x, y, w, h, score))` });
 }

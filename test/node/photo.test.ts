@@ -16,11 +16,11 @@ import { decodeSsd } from '../../src/face/ssd.js';
 import { decodeImage } from '../../src/image/index.js';
 import { exifOrientation, orientUpright } from '../../src/image/orientation.js';
 import { cosine } from '../../src/xfv/verification.js';
-import { FACES_DIR } from '../../eval/lib/faces.js';
+import { GROUP_FACE_COUNTS, PHOTOS_DIR, STRESS_ORIGINALS } from '../../eval/lib/faces.js';
 import { loadFaceApiPhotoOracle } from '../oracle/faceapi.js';
 import { describeWithFaces } from './helpers.js';
 
-const PHOTOS = join(FACES_DIR, 'photos');
+const PHOTOS = PHOTOS_DIR;
 const LIMITS = { ...DEFAULT_LIMITS, maxPixels: 30_000_000, maxImageBytes: Infinity };
 const read = (p: string) => new Uint8Array(readFileSync(join(PHOTOS, p)));
 const upright = (p: string) => {
@@ -74,26 +74,12 @@ describeWithFaces('photo path', () => {
 
   it('finds every face in the group photos', async () => {
     const runner = await engine.photo();
-    const expected: Record<string, number> = {
-      'two_people.jpg': 2,
-      'obama_and_biden.jpg': 2,
-      'harington_and_leslie.jpg': 2,
-      'longoria_and_cooper.jpg': 2,
-      'multiface.jpg': 6,
-      'obama_partial_face.jpg': 1,
-      'rgba_32bit.png': 1,
-    };
-    for (const [file, count] of Object.entries(expected))
+    for (const [file, count] of Object.entries(GROUP_FACE_COUNTS))
       expect((await findFaces(runner, upright(`group/${file}`))).length, file).toBe(count);
   });
 
   it('verifies the EXIF-rotated and phone-size stress files like their originals', async () => {
-    for (const [file, original] of [
-      ['obama_2_exif6.jpg', 'single/obama_2.jpg'],
-      ['biden_2_exif3.jpg', 'single/biden_2.jpg'],
-      ['lacamoire_2_12mp.jpg', 'single/lacamoire_2.jpg'],
-      ['obama_1_20mp.jpg', 'single/obama_1.jpg'],
-    ] as const) {
+    for (const [file, original] of STRESS_ORIGINALS) {
       const [a, b] = await Promise.all([
         prepareInput(engine, 'a', read(`stress/${file}`), { limits: LIMITS }),
         prepareInput(engine, 'b', read(original), { limits: LIMITS }),
