@@ -67,7 +67,7 @@ export async function explainImages(
   const t0 = performance.now();
   const { manifest } = engine;
   const keep = request.store && stores ? stores : undefined;
-  const verified = await verifyPair(engine, request, { limits, hashInputs: true, embeddings: keep?.embeddings });
+  const verified = await verifyPair(engine, request, { limits, hashInputs: true, previews: true, embeddings: keep?.embeddings });
   const runner = await engine.gradient();
   const { centre, method } = request;
   const options = explainOptionsFor(manifest, {

@@ -19,7 +19,7 @@ export interface FoundFace extends ScoredBox {
   landmarks: Point[];
 }
 
-/** At most this many faces get landmarks (the largest ones); the rest are listed without. */
+/** At most this many faces (the largest) are kept, each with its landmarks. */
 export const MAX_FACES = 16;
 
 /** Planar float32 [3,H,W] of an RGB image's pixel values (0…255). */

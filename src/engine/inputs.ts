@@ -75,6 +75,8 @@ export interface PrepareOptions {
   limits: ImageLimits;
   input?: InputKind | undefined;
   face?: FaceChoice | undefined;
+  /** Keep a scaled-down photo to lay maps on (explanations). */
+  preview?: boolean | undefined;
 }
 
 function decode(field: string, bytes: Uint8Array, limits: ImageLimits): RgbImage {
@@ -111,7 +113,7 @@ export async function prepareInput(
   engine: Engine,
   field: string,
   bytes: Uint8Array,
-  { limits, input = 'photo', face }: PrepareOptions,
+  { limits, input = 'photo', face, preview: keepPreview = false }: PrepareOptions,
 ): Promise<PreparedImage> {
   const { manifest } = engine;
   const spec = inputSpec(manifest);
@@ -143,12 +145,17 @@ export async function prepareInput(
     chipToPhoto: aligned.toPhoto,
     warnings: faceWarnings(faces[chosen]!),
   };
-  const k = Math.max(1, Math.max(img.width, img.height) / PREVIEW_SIDE);
-  const preview: PhotoPreview = {
-    image: warpAffine(img, [k, 0, 0, 0, k, 0], Math.round(img.width / k), Math.round(img.height / k)),
-    chipToPreview: { a: aligned.toPhoto.a / k, b: aligned.toPhoto.b / k, tx: aligned.toPhoto.tx / k, ty: aligned.toPhoto.ty / k },
-  };
-  return { input: x, report, preview, decodeMs: t1 - t0, detectMs: t2 - t1, preprocessMs: performance.now() - t2 };
+  const prepared: PreparedImage = { input: x, report, decodeMs: t1 - t0, detectMs: t2 - t1, preprocessMs: 0 };
+  if (keepPreview) {
+    const k = Math.max(1, Math.max(img.width, img.height) / PREVIEW_SIDE);
+    const { a, b, tx, ty } = aligned.toPhoto;
+    prepared.preview = {
+      image: warpAffine(img, [k, 0, 0, 0, k, 0], Math.round(img.width / k), Math.round(img.height / k)),
+      chipToPreview: { a: a / k, b: b / k, tx: tx / k, ty: ty / k },
+    };
+  }
+  prepared.preprocessMs = performance.now() - t2;
+  return prepared;
 }
 
 function photoModels(manifest: ModelManifest) {

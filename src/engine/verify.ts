@@ -34,6 +34,8 @@ export interface VerifyOptions {
   embeddings?: EmbeddingCache | undefined;
   /** Also return the inputs' content hashes (the explain pipeline addresses bases by them). */
   hashInputs?: boolean;
+  /** Keep each photo scaled down, to lay maps on (the explain pipeline). */
+  previews?: boolean;
 }
 
 export type VerifyResult = Decision & {
@@ -56,11 +58,11 @@ export const sha256OfFloats = (x: Float32Array) => sha256Hex(new Uint8Array(x.bu
 export async function verifyPair(
   engine: Engine,
   request: VerifyRequest,
-  { limits, embeddings: cache, hashInputs = false }: VerifyOptions,
+  { limits, embeddings: cache, hashInputs = false, previews = false }: VerifyOptions,
 ): Promise<Verified> {
   const t0 = performance.now();
   const { manifest } = engine;
-  const options = { limits, input: request.input };
+  const options = { limits, input: request.input, preview: previews };
   const a = await prepareInput(engine, 'a', request.a, { ...options, face: request.faces?.a });
   const b = await prepareInput(engine, 'b', request.b, { ...options, face: request.faces?.b });
   const t1 = performance.now();
