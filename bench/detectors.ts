@@ -5,14 +5,15 @@
  * (../shared/faces/photos: single/ and group/): faces found per photo against the truth
  * (one per single photo; the group counts), median detector latency, and the wasm heap
  * after loading the detector and running it (each configuration in its own process, after
- * the int8 embedding model, as in the Worker). SSD MobileNetV1 at 512 (served, weights as
- * external data) vs Tiny Face Detector at 416 / 512 / 608.
+ * the int8 embedding model, as in the Worker). SSD MobileNetV1 at 512 in QDQ int8 (served)
+ * and fp32 (weights as external data) vs Tiny Face Detector at 416 / 512 / 608.
  * Writes bench/results/detectors.json and its table in docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readDetectorCalibration } from '../models/build.js';
 import { loadWeights } from '../models/facenet/weights.js';
 import { externaliseWeights } from '../models/onnx/external.js';
 import { SSD_MANIFEST, buildSsd, ssdPriors } from '../models/photo/ssd.js';
@@ -27,7 +28,7 @@ import { probeWasmHeap } from './lib/wasm-heap.js';
 import { machine, markdownTable, median, spliceBenchmarks, writeResults } from './lib/report.js';
 
 const PHOTOS = PHOTOS_DIR;
-const CONFIGS = ['ssd:512', 'tiny:416', 'tiny:512', 'tiny:608'];
+const CONFIGS = ['ssd-int8:512', 'ssd:512', 'tiny:416', 'tiny:512', 'tiny:608'];
 
 interface Measured {
   config: string;
@@ -51,19 +52,19 @@ async function measure(config: string): Promise<Measured> {
     executionProviders: ['wasm'],
   });
   const heapAfterInt8MB = heap() / 1e6;
-  const [kind, sizeText] = config.split(':') as ['ssd' | 'tiny', string];
+  const [kind, sizeText] = config.split(':') as ['ssd-int8' | 'ssd' | 'tiny', string];
   const size = Number(sizeText);
   let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
   let decode: (out: Record<string, { data: unknown }>) => { boxes: Float32Array; scores: Float32Array };
   let iou: number;
-  if (kind === 'ssd') {
+  if (kind === 'ssd' || kind === 'ssd-int8') {
     const weights = loadWeights(undefined, SSD_MANIFEST);
-    const split = externaliseWeights(buildSsd(weights), 'd.weights');
-    session = await ort.InferenceSession.create(split.graph, {
-      executionProviders: ['wasm'],
-      graphOptimizationLevel: 'all',
-      ...externalWeights('d.weights', split.data),
-    });
+    const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' } as const;
+    if (kind === 'ssd-int8') session = await ort.InferenceSession.create(buildSsd(weights, { ranges: readDetectorCalibration() }), options);
+    else {
+      const split = externaliseWeights(buildSsd(weights), 'd.weights');
+      session = await ort.InferenceSession.create(split.graph, { ...options, ...externalWeights('d.weights', split.data) });
+    }
     const priors = ssdPriors(weights);
     decode = (out) => decodeSsd(out.boxes!.data as Float32Array, out.classes!.data as Float32Array, priors);
     iou = 0.5;
@@ -128,12 +129,16 @@ async function main() {
       'faces missed',
       'extra faces',
       'median ms / photo',
-      'vs SSD',
+      'vs served',
       'wasm heap after int8 model (MB)',
       '… after detector loaded and run (MB)',
     ],
     rows.map((r) => [
-      r.config.startsWith('ssd') ? `SSD MobileNetV1 (${r.config.slice(4)}) **served**` : `Tiny Face Detector (${r.config.slice(5)})`,
+      r.config.startsWith('ssd-int8')
+        ? `SSD MobileNetV1 int8 (${r.config.slice(9)}) **served**`
+        : r.config.startsWith('ssd')
+          ? `SSD MobileNetV1 fp32 (${r.config.slice(4)})`
+          : `Tiny Face Detector (${r.config.slice(5)})`,
       `${r.exact} / ${r.photos}`,
       r.missed,
       r.extra,

@@ -31,6 +31,7 @@ import {
 const MODELS_DIR = dirname(fileURLToPath(import.meta.url));
 export const DIST_DIR = join(MODELS_DIR, 'dist');
 export const CALIBRATION_FILE = join(MODELS_DIR, 'calibration.json');
+export const DETECTOR_CALIBRATION_FILE = join(MODELS_DIR, 'detector-calibration.json');
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -61,6 +62,12 @@ export function buildKey(weightsDir = defaultWeightsDir()): string {
   return h.digest('hex');
 }
 
+export function readDetectorCalibration(path = DETECTOR_CALIBRATION_FILE): Record<string, [number, number]> {
+  if (!existsSync(path))
+    throw new Error(`${path} is missing: run \`npm run calibrate:detector\` (needs ../shared/faces/photos) or restore it from git`);
+  return (JSON.parse(readFileSync(path, 'utf8')) as { activationRanges: Record<string, [number, number]> }).activationRanges;
+}
+
 export function readCalibration(path = CALIBRATION_FILE): Calibration {
   if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run calibrate\` (needs ../shared/faces) or restore it from git`);
   return JSON.parse(readFileSync(path, 'utf8')) as Calibration;
@@ -88,7 +95,10 @@ export function isUpToDate(dir: string, key: string): boolean {
 }
 
 /** Build every artifact into `dir`; returns the manifest. */
-export async function buildModels(dir = DIST_DIR, options: { weightsDir?: string; calibrationFile?: string } = {}): Promise<ModelManifest> {
+export async function buildModels(
+  dir = DIST_DIR,
+  options: { weightsDir?: string; calibrationFile?: string; detectorCalibrationFile?: string } = {},
+): Promise<ModelManifest> {
   const weightsDir = options.weightsDir ?? defaultWeightsDir();
   const calibration = readCalibration(options.calibrationFile);
   const weights = loadWeights(weightsDir);
@@ -104,9 +114,10 @@ export async function buildModels(dir = DIST_DIR, options: { weightsDir?: string
   const gradSplit = externaliseWeights(grad, gradWeightsPath);
   const ssdWeights = loadWeights(weightsDir, SSD_MANIFEST);
   const priors = ssdPriors(ssdWeights);
-  // Detector weights as external data too: the load then takes 13 MB of wasm heap, not 57 (docs/photos.md).
-  const detectorWeightsPath = 'face-detector.weights';
-  const detectorSplit = externaliseWeights(buildSsd(ssdWeights), detectorWeightsPath);
+  // The detector in QDQ int8 (activation ranges measured on real photos by `npm run
+  // calibrate:detector`): its activations take 27 MB less wasm heap than fp32 (docs/photos.md).
+  const detectorRanges = readDetectorCalibration(options.detectorCalibrationFile);
+  const detector = buildSsd(ssdWeights, { ranges: detectorRanges });
   const manifest: ModelManifest = {
     id: MODEL_ID,
     description: MODEL_DOC,
@@ -137,8 +148,7 @@ export async function buildModels(dir = DIST_DIR, options: { weightsDir?: string
       int8: fileEntry(dir, `${MODEL_ID}.int8.onnx`, int8),
       grad: fileEntry(dir, `${MODEL_ID}.grad.onnx`, gradSplit.graph),
       gradWeights: fileEntry(dir, gradWeightsPath, gradSplit.data),
-      detector: fileEntry(dir, 'face-detector.onnx', detectorSplit.graph),
-      detectorWeights: fileEntry(dir, detectorWeightsPath, detectorSplit.data),
+      detector: fileEntry(dir, 'face-detector.int8.onnx', detector),
       priors: fileEntry(dir, 'face-detector.priors.f32', new Uint8Array(priors.buffer, priors.byteOffset, priors.byteLength)),
       landmarks: fileEntry(dir, 'face-landmarks.onnx', buildLandmarks(loadWeights(weightsDir, LANDMARKS_MANIFEST))),
     },

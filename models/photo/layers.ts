@@ -5,6 +5,8 @@
  * (the extra row/column at the end), batch norm folded into the preceding conv.
  */
 import type { GraphBuilder } from '../onnx/builder.js';
+import { DataType } from '../onnx/proto.js';
+import { quantiseWeights, uint8Params } from '../facenet/network.js';
 import { type WeightMap, requireWeight } from '../facenet/weights.js';
 
 /** Explicit ONNX pads for TF 'same' with kernel k and stride s on an input of size n. */
@@ -43,13 +45,45 @@ export interface ConvOptions {
   depthwise?: boolean;
 }
 
+/**
+ * How a graph is emitted: fp32 (default), with every quantisation point as an extra output
+ * (`probe`, to measure activation ranges), or as QDQ int8 with those ranges (`ranges`):
+ * uint8 activations, per-channel int8 weights, int32 biases, fused by onnxruntime into
+ * QLinearConv at load.
+ */
+export type Quantisation = { probe: true } | { ranges: Record<string, [number, number]> };
+
 /** Emits TF-style layers into a graph, tracking the spatial size (square inputs). */
 export class TfLayers {
+  /** Quantisation points in order (probe outputs / range keys). */
+  readonly points: string[] = [];
+  private readonly dq = new Map<string, number>();
+
   constructor(
     readonly g: GraphBuilder,
     readonly weights: WeightMap,
     readonly source: string,
+    readonly quant?: Quantisation,
   ) {}
+
+  /** Mark `tensor` as a quantisation point `key`; returns the name its consumers use. */
+  point(tensor: string, key: string): string {
+    this.points.push(key);
+    if (!this.quant) return tensor;
+    if ('probe' in this.quant) {
+      const named = this.g.node('Identity', [tensor], {}, [`probe:${key}`])[0]!;
+      this.g.output(named, DataType.FLOAT, ['B', 'C', 'H', 'W']);
+      return named;
+    }
+    const range = this.quant.ranges[key];
+    if (!range) throw new Error(`no activation range for ${key}: recalibrate the detector`);
+    const { scale, zeroPoint } = uint8Params(range);
+    const s = this.g.constant(`${key}/scale`, new Float32Array([scale]), []);
+    const z = this.g.constant(`${key}/zero_point`, new Uint8Array([zeroPoint]), []);
+    const d = this.g.op('DequantizeLinear', [this.g.op('QuantizeLinear', [tensor, s, z]), s, z]);
+    this.dq.set(d, scale);
+    return d;
+  }
 
   weight(name: string, shape: number[]): Float32Array {
     return requireWeight(this.weights, name, shape, this.source).data;
@@ -75,8 +109,42 @@ export class TfLayers {
     const w = depthwise ? depthwiseToOihw(this.weight(filters, shape), shape) : hwioToOihw(this.weight(filters, shape), shape);
     if (scale) for (let o = 0; o < out; o++) for (let j = 0; j < perOut; j++) w[o * perOut + j]! *= scale[o]!;
     const [p0, p1] = pads ?? samePads(size, k, stride);
-    const inputs = [x, this.g.constant(`${name}/w`, w, [out, depthwise ? 1 : cin, k, k])];
-    if (bias) inputs.push(this.g.constant(`${name}/b`, bias, [out]));
+    const dims = [out, depthwise ? 1 : cin, k, k];
+    const xScale = this.quant && 'ranges' in this.quant ? this.dq.get(x) : undefined;
+    const inputs = [x];
+    if (xScale !== undefined) {
+      // QDQ: per-channel symmetric int8 weights and an int32 bias at scale x·w.
+      const { wq, scales } = quantiseWeights(w, out);
+      inputs.push(
+        this.g.op(
+          'DequantizeLinear',
+          [
+            this.g.constant(`${name}/wq`, wq, dims),
+            this.g.constant(`${name}/ws`, scales, [out]),
+            this.g.constant(`${name}/wz`, new Int8Array(out), [out]),
+          ],
+          { axis: 0 },
+        ),
+      );
+      if (bias) {
+        const bScales = scales.map((s) => Math.fround(xScale * s));
+        const bq = Int32Array.from(bias, (v, o) => Math.round(v / bScales[o]!));
+        inputs.push(
+          this.g.op(
+            'DequantizeLinear',
+            [
+              this.g.constant(`${name}/bq`, bq, [out]),
+              this.g.constant(`${name}/bs`, bScales, [out]),
+              this.g.constant(`${name}/bz`, new Int32Array(out), [out]),
+            ],
+            { axis: 0 },
+          ),
+        );
+      }
+    } else {
+      inputs.push(this.g.constant(`${name}/w`, w, dims));
+      if (bias) inputs.push(this.g.constant(`${name}/b`, bias, [out]));
+    }
     const attrs = { kernel_shape: [k, k], strides: [stride, stride], pads: [p0, p0, p1, p1] };
     return this.g.op('Conv', inputs, depthwise ? { ...attrs, group: out } : attrs);
   }

@@ -11,7 +11,7 @@
 import { GraphBuilder } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
 import type { WeightMap } from '../facenet/weights.js';
-import { TfLayers } from './layers.js';
+import { type Quantisation, TfLayers } from './layers.js';
 
 export const SSD_MANIFEST = 'ssd_mobilenetv1_model-weights_manifest.json';
 export const SSD_SIZE = 512;
@@ -21,21 +21,23 @@ const BN_EPS = 0.0010000000474974513;
 /** The graph's input size after layer `idx` of MobileNetV1 (strides 2 at 0, 2, 4, 6, 12). */
 const STRIDE2 = new Set([2, 4, 6, 12]);
 
-export function buildSsd(weights: WeightMap): Uint8Array {
+/** The SSD graph: fp32, or with `quant` its probe or QDQ int8 form (models/photo/layers). */
+export function ssdGraph(weights: WeightMap, quant?: Quantisation): { graph: GraphBuilder; points: string[] } {
   const g = new GraphBuilder('ssd_mobilenetv1');
-  const L = new TfLayers(g, weights, SSD_MANIFEST);
+  const L = new TfLayers(g, weights, SSD_MANIFEST, quant);
   const x = g.input('x', DataType.FLOAT, [1, 3, SSD_SIZE, SSD_SIZE]);
   let t = g.op('Sub', [
     g.op('Div', [x, g.constant('half_range', new Float32Array([127.5]), [])]),
     g.constant('one', new Float32Array([1]), []),
   ]);
+  t = L.point(t, 'x');
   let size = SSD_SIZE;
 
   const pointwise = (input: string, n: number, prefix: string, idx: number, stride: number) => {
     const filters = `${prefix}/Conv2d_${idx}_pointwise/weights`;
     const cout = L.shapeOf(filters)[3]!;
     const offset = L.weight(`${prefix}/Conv2d_${idx}_pointwise/convolution_bn_offset`, [cout]);
-    return L.relu6(L.conv(input, n, `${prefix}/pw${idx}`, filters, { stride, bias: offset }));
+    return L.point(L.relu6(L.conv(input, n, `${prefix}/pw${idx}`, filters, { stride, bias: offset })), `${prefix}/pw${idx}`);
   };
 
   t = pointwise(t, size, 'MobilenetV1', 0, 2);
@@ -48,6 +50,7 @@ export function buildSsd(weights: WeightMap): Uint8Array {
     const c = L.shapeOf(`${prefix}/depthwise_weights`)[2]!;
     const bn = L.batchNorm(`${prefix}/BatchNorm`, c, BN_EPS);
     t = L.relu6(L.conv(t, size, `dw${idx}`, `${prefix}/depthwise_weights`, { stride, bias: bn.shift, scale: bn.scale, depthwise: true }));
+    t = L.point(t, `dw${idx}`);
     size = Math.ceil(size / stride);
     t = pointwise(t, size, 'MobilenetV1', idx, 1);
     if (idx === 11) [conv11, size11] = [t, size];
@@ -85,8 +88,13 @@ export function buildSsd(weights: WeightMap): Uint8Array {
   g.node('Concat', classes, { axis: 1 }, ['classes']);
   g.output('boxes', DataType.FLOAT, [1, SSD_PRIORS, 4]);
   g.output('classes', DataType.FLOAT, [1, SSD_PRIORS, 3]);
-  return g.serialize({ doc: 'face-api.js SSD MobileNetV1 face detector (raw box encodings and class logits)' });
+  return { graph: g, points: L.points };
 }
+
+export const buildSsd = (weights: WeightMap, quant?: Quantisation): Uint8Array =>
+  ssdGraph(weights, quant).graph.serialize({
+    doc: `face-api.js SSD MobileNetV1 face detector (raw box encodings and class logits)${quant && 'ranges' in quant ? '; QDQ int8' : ''}`,
+  });
 
 /** The 5118 priors (ymin, xmin, ymax, xmax, normalised), float32 LE, in prediction order. */
 export function ssdPriors(weights: WeightMap): Float32Array {

@@ -12,7 +12,7 @@ import { type OrtModule, type OrtSession, embedBatch } from './embed.js';
 import { releaseBuffer } from '../release.js';
 import { Gate } from './gate.js';
 import { SharedLoad } from './shared-wait.js';
-import { type GradientRunner, externalWeights, loadGradientRunner } from './gradient.js';
+import { type GradientRunner, loadGradientRunner } from './gradient.js';
 import { type PhotoRunner, photoRunner } from './photo.js';
 
 export interface Engine {
@@ -78,25 +78,28 @@ export async function createEngine(loadOrt: () => Promise<OrtModule>, models: Mo
     }
   });
   const photo = new SharedLoad(async (): Promise<PhotoRunner> => {
-    const { detector, detectorWeights, priors, landmarks } = manifest.files;
-    if (!detector || !detectorWeights || !priors || !landmarks || !manifest.photo) {
+    const { detector, priors, landmarks } = manifest.files;
+    if (!detector || !priors || !landmarks || !manifest.photo) {
       throw new ModelUnavailableError(
-        'the manifest lists no photo models (files.detector, detectorWeights, priors, landmarks): rebuild and reseed the models',
+        'the manifest lists no photo models (files.detector, priors, landmarks): rebuild and reseed the models',
       );
     }
-    const files = await Promise.all([models.file(detector), models.file(detectorWeights), models.file(priors), models.file(landmarks)]);
-    const [detectorBytes, weightBytes, priorBytes, landmarkBytes] = files;
+    const [detectorBytes, priorBytes, landmarkBytes] = await Promise.all([
+      models.file(detector),
+      models.file(priors),
+      models.file(landmarks),
+    ]);
     try {
       const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' } as const;
       const sessions = {
-        detector: await ort.InferenceSession.create(detectorBytes, { ...options, ...externalWeights(detectorWeights.path, weightBytes) }),
+        detector: await ort.InferenceSession.create(detectorBytes, options),
         landmarks: await ort.InferenceSession.create(landmarkBytes, options),
       };
       return photoRunner(ort, sessions, new Float32Array(priorBytes.slice().buffer), manifest.photo, (task) => queue.run(task));
     } catch (e) {
       throw new ModelUnavailableError(`the photo models could not be loaded: ${errorText(e)}`, { cause: e });
     } finally {
-      for (const bytes of [detectorBytes, weightBytes, landmarkBytes]) releaseBuffer(bytes);
+      for (const bytes of [detectorBytes, landmarkBytes]) releaseBuffer(bytes);
     }
   });
   return {

@@ -30,13 +30,17 @@ function toPlanar(img: RgbImage): Float32Array {
   return out;
 }
 
+/** The detector's input: the photo scaled to fit s×s (anti-aliased), padded bottom/right, planar 0…255. */
+export function detectorInput(img: RgbImage, s: number): Float32Array {
+  const k = Math.max(img.width, img.height) / s;
+  return toPlanar(warpAffine(img, [k, 0, 0, 0, k, 0], s, s));
+}
+
 /** Faces in `img`, largest first, each with its landmarks. */
 export async function findFaces(runner: PhotoRunner, img: RgbImage): Promise<FoundFace[]> {
   const { size: s, minScore } = runner.models.detector;
   const side = Math.max(img.width, img.height);
-  const k = side / s;
-  const detectorInput = warpAffine(img, [k, 0, 0, 0, k, 0], s, s);
-  const raw = await runner.detect(toPlanar(detectorInput));
+  const raw = await runner.detect(detectorInput(img, s));
   const { boxes, scores } = decodeSsd(raw.boxes, raw.classes, runner.priors);
   const kept = nonMaxSuppression(boxes, scores, { minScore });
   const found: ScoredBox[] = kept.map((i) => {

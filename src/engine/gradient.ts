@@ -37,7 +37,7 @@ export interface GradientRunner {
 export const BASIS_CHUNK = 12;
 
 /**
- * Session options for a model with external weights (the gradient graph, the detector), for any onnxruntime: weights from the
+ * Session options for a model with external weights (the gradient graph), for any onnxruntime: weights from the
  * external-data buffer, and no weight prepacking (it keeps a second, repacked copy of every
  * conv weight in the heap for no measured speed-up; docs/explanations.md).
  */

@@ -29,7 +29,7 @@ export interface Calibration {
 }
 
 export interface PhotoModels {
-  /** SSD MobileNetV1: input x[1,3,S,S] pixels 0…255, outputs boxes[1,P,4] encodings and classes[1,P,3] logits. */
+  /** SSD MobileNetV1 (QDQ int8): input x[1,3,S,S] pixels 0…255, outputs boxes[1,P,4] encodings and classes[1,P,3] logits. */
   detector: { size: number; priors: number; minScore: number };
   /** 68-point landmarks: input x[B,3,S,S] pixels 0…255 (box padded to a square), output landmarks[B,136] in 0…1. */
   landmarks: { size: number; points: number };
@@ -81,7 +81,6 @@ export interface ModelManifest {
     grad?: ModelFile;
     gradWeights?: ModelFile;
     detector?: ModelFile;
-    detectorWeights?: ModelFile;
     priors?: ModelFile;
     landmarks?: ModelFile;
   };

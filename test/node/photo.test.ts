@@ -4,7 +4,7 @@
  * TFJS nets on the development photos; every group photo gives its face count; the EXIF and
  * phone-size stress files verify like their originals; real photo pairs are decided right.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { distEngine } from '../../src/cli/dist-engine.js';
@@ -18,6 +18,9 @@ import { exifOrientation, orientUpright } from '../../src/image/orientation.js';
 import { cosine } from '../../src/xfv/verification.js';
 import { GROUP_FACE_COUNTS, PHOTOS_DIR, STRESS_ORIGINALS } from '../../eval/lib/faces.js';
 import { loadFaceApiPhotoOracle } from '../oracle/faceapi.js';
+import { loadWeights } from '../../models/facenet/weights.js';
+import { SSD_MANIFEST, buildSsd } from '../../models/photo/ssd.js';
+import { ortWeb, webSession } from '../../eval/lib/ort.js';
 import { describeWithFaces } from './helpers.js';
 
 const PHOTOS = PHOTOS_DIR;
@@ -34,17 +37,19 @@ describeWithFaces('photo path', () => {
     engine = await distEngine();
   });
 
-  it('detector and landmarks equal face-api.js (TFJS): boxes within 1 px, scores within 1e-4 before NMS, landmarks within 0.01 px', async () => {
+  it('the converted detector and landmarks equal face-api.js (TFJS): boxes within 1 px, scores within 1e-4 before NMS, landmarks within 0.01 px', async () => {
     const oracle = await loadFaceApiPhotoOracle();
     const runner = await engine.photo();
+    // The fp32 conversion against the oracle; the served int8 form is checked against it below.
+    const fp32 = await webSession(buildSsd(loadWeights(undefined, SSD_MANIFEST)));
     for (const p of ['single/obama_1.jpg', 'group/multiface.jpg', 'single/lacamoire_1.png', 'group/rgba_32bit.png']) {
       const img = upright(p);
       const nhwc = oracle.detectorInput(img.data, img.width, img.height);
       const chw = new Float32Array(nhwc.length);
       const n = 512 * 512;
       for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) chw[c * n + i] = nhwc[3 * i + c]!;
-      const raw = await runner.detect(chw);
-      const ours = decodeSsd(raw.boxes, raw.classes, runner.priors);
+      const raw = await fp32.run({ x: new ortWeb.Tensor('float32', chw, [1, 3, 512, 512]) });
+      const ours = decodeSsd(raw.boxes!.data as Float32Array, raw.classes!.data as Float32Array, runner.priors);
       const theirs = oracle.detect(nhwc);
       let box = 0;
       let score = 0;
@@ -72,8 +77,30 @@ describeWithFaces('photo path', () => {
     }
   });
 
-  it('finds every face in the group photos', async () => {
+  it('the served int8 detector finds the faces the fp32 one finds, with key points within 2 % of the face size, and every face of the group photos', async () => {
     const runner = await engine.photo();
+    const fp32 = await webSession(buildSsd(loadWeights(undefined, SSD_MANIFEST)));
+    const reference = {
+      ...runner,
+      detect: async (x: Float32Array) => {
+        const out = await fp32.run({ x: new ortWeb.Tensor('float32', x, [1, 3, 512, 512]) });
+        return { boxes: out.boxes!.data as Float32Array, classes: out.classes!.data as Float32Array };
+      },
+    };
+    for (const file of readdirSync(join(PHOTOS, 'single'))) {
+      const img = upright(`single/${file}`);
+      const [served, exact] = [await findFaces(runner, img), await findFaces(reference, img)];
+      expect(served.length, file).toBe(exact.length);
+      for (const [i, face] of served.entries()) {
+        const other = exact[i]!;
+        const size = Math.max(other.width, other.height);
+        // Box edges move more (up to 17 % of a large face measured), but the key points that
+        // drive the alignment move at most 1.0 % (measured on every development photo).
+        face.keyPoints.forEach((p, j) =>
+          expect(Math.hypot(p.x - other.keyPoints[j]!.x, p.y - other.keyPoints[j]!.y) / size, file).toBeLessThanOrEqual(0.02),
+        );
+      }
+    }
     for (const [file, count] of Object.entries(GROUP_FACE_COUNTS))
       expect((await findFaces(runner, upright(`group/${file}`))).length, file).toBe(count);
   });
