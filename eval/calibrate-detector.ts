@@ -16,6 +16,7 @@ import { detectorInput } from '../src/engine/faces.js';
 import { decodeImage } from '../src/image/index.js';
 import { exifOrientation, orientUpright } from '../src/image/orientation.js';
 import { PHOTOS_DIR, REPO_ROOT } from './lib/faces.js';
+import { widenRanges } from './lib/ranges.js';
 
 async function main() {
   const dir = process.argv[2] ?? PHOTOS_DIR;
@@ -30,16 +31,7 @@ async function main() {
     const bytes = new Uint8Array(readFileSync(file));
     const img = orientUpright(decodeImage(bytes, { maxPixels: 50_000_000 }), exifOrientation(bytes));
     const out = await session.run({ x: new ortNode.Tensor('float32', detectorInput(img, SSD_SIZE), [1, 3, SSD_SIZE, SSD_SIZE]) });
-    for (const p of points) {
-      const data = out[`probe:${p}`]!.data as Float32Array;
-      let [lo, hi] = ranges[p] ?? [Infinity, -Infinity];
-      for (let i = 0; i < data.length; i++) {
-        const v = data[i]!;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      ranges[p] = [lo, hi];
-    }
+    widenRanges(ranges, points, out);
   }
   const calibration = {
     source: { photos: relative(REPO_ROOT, dir), images: files.length },

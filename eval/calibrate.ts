@@ -16,6 +16,7 @@ import { accuracyAt, cosine, eerThreshold, rocAuc, type ScoredPair } from '../sr
 import { embedBatch } from '../src/engine/embed.js';
 import { BBT_PAIRS, FACE_SPEC, REPO_ROOT, loadModelInput, loadPairs } from './lib/faces.js';
 import { nodeSession, ortNode, ortWeb, webSession } from './lib/ort.js';
+import { widenRanges } from './lib/ranges.js';
 
 /** Layers kept in float in the int8 model; see docs/models.md. */
 export const INT8_FLOAT_LAYERS: string[] = [];
@@ -32,16 +33,7 @@ async function activationRanges(inputs: Float32Array[]): Promise<Record<string, 
     const batch = new Float32Array(chunk.length * chunk[0]!.length);
     chunk.forEach((x, j) => batch.set(x, j * x.length));
     const out = await session.run({ x: new ortNode.Tensor('float32', batch, [chunk.length, 3, FACE_SPEC.size, FACE_SPEC.size]) });
-    for (const p of points) {
-      const data = out[`probe:${p}`]!.data as Float32Array;
-      let [lo, hi] = ranges[p] ?? [Infinity, -Infinity];
-      for (let k = 0; k < data.length; k++) {
-        const v = data[k]!;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      ranges[p] = [lo, hi];
-    }
+    widenRanges(ranges, points, out);
   }
   return ranges;
 }
