@@ -19,10 +19,10 @@ import { externaliseWeights } from '../models/onnx/external.js';
 import { SSD_MANIFEST, buildSsd, ssdPriors } from '../models/photo/ssd.js';
 import { TINY_ANCHORS, TINY_MANIFEST, buildTinyDetector, decodeTiny } from '../models/photo/tiny.js';
 import { decodeSsd, nonMaxSuppression } from '../src/face/ssd.js';
+import { detectorInput } from '../src/engine/faces.js';
 import { externalWeights } from '../src/engine/gradient.js';
 import { decodeImage } from '../src/image/index.js';
 import { exifOrientation, orientUpright } from '../src/image/orientation.js';
-import { warpAffine } from '../src/image/warp.js';
 import { GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT } from '../eval/lib/faces.js';
 import { probeWasmHeap } from './lib/wasm-heap.js';
 import { machine, markdownTable, median, spliceBenchmarks, writeResults } from './lib/report.js';
@@ -87,10 +87,7 @@ async function measure(config: string): Promise<Measured> {
   for (const file of files) {
     const bytes = new Uint8Array(readFileSync(join(PHOTOS, file)));
     const img = orientUpright(decodeImage(bytes, { maxPixels: 50_000_000 }), exifOrientation(bytes));
-    const k = Math.max(img.width, img.height) / size;
-    const square = warpAffine(img, [k, 0, 0, 0, k, 0], size, size);
-    const x = new Float32Array(3 * size * size);
-    for (let p = 0; p < size * size; p++) for (let c = 0; c < 3; c++) x[c * size * size + p] = square.data[3 * p + c]!;
+    const x = detectorInput(img, size);
     const t = performance.now();
     const out = await session.run({ x: new ort.Tensor('float32', x, [1, 3, size, size]) });
     times.push(performance.now() - t);
