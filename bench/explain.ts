@@ -10,8 +10,8 @@
  *    one tf.grad per channel per image).
  * Writes bench/results/explain.json and its table in docs/benchmarks.md.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { DIST_DIR } from '../models/build.js';
 import { explainOptionsFor, explainPair } from '../src/engine/explanation.js';
 import { BASIS_CHUNK, gradientRunner, gradientShape } from '../src/engine/gradient.js';
@@ -26,6 +26,8 @@ import { connectInspector } from './lib/inspector.js';
 import { startWranglerDev } from './lib/wrangler-dev.js';
 
 const face = (p: string) => join(FACES_DIR, 'bbt', p);
+/** A new photo pair for the photo path's memory (1.0 and 3.4 MP). */
+const PHOTO_PAIR = ['obama_1.jpg', 'obama_3.jpg'];
 const PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
 
 async function main() {
@@ -75,11 +77,11 @@ async function main() {
           runtime: { wasmHeapBytes: number | null };
         }
       ).runtime.wasmHeapBytes ?? 0;
-    const post = async (a: string, b: string) => {
+    const postFiles = async ([a, b]: [string, string], input: 'photo' | 'aligned-crop') => {
       const fd = new FormData();
-      fd.append('a', new Blob([readFileSync(face(a))]), 'a.png');
-      fd.append('b', new Blob([readFileSync(face(b))]), 'b.png');
-      fd.append('input', 'aligned-crop');
+      fd.append('a', new Blob([readFileSync(a)]), basename(a));
+      fd.append('b', new Blob([readFileSync(b)]), basename(b));
+      fd.append('input', input);
       const t = performance.now();
       const res = await fetch(`${server.url}/v1/explain`, { method: 'POST', body: fd, signal: AbortSignal.timeout(120_000) });
       const body = (await res.json()) as {
@@ -90,6 +92,7 @@ async function main() {
       if (res.status !== 200) throw new Error(`explain answered ${res.status}: ${JSON.stringify(body)}`);
       return { ms: performance.now() - t, basis: body.explanation.basis, timing: body.timing, maps: body.maps };
     };
+    const post = (a: string, b: string) => postFiles([face(a), face(b)], 'aligned-crop');
     // Memory: sample the isolate's JS heap and ArrayBuffers (inspector) every 25 ms while a
     // task runs (the isolate answers between the gradient graph's chunks; garbage counts
     // until V8 collects it), and read the wasm heap (/v1/models) when the task is done: it
@@ -186,11 +189,20 @@ async function main() {
       `wrangler dev ${burstDone.length} concurrent cached pairs: isolate peak ${burstMemory.peakMB.toFixed(1)} MB, live ${burstLive.peakMB.toFixed(1)} MB`,
     );
 
+    // A new pair of photos: the photo models load, both photos are detected and aligned, and
+    // two bases computed (the largest wasm heap this isolate reaches).
+    const photoPaths = PHOTO_PAIR.map((f) => join(FACES_DIR, 'photos', 'single', f)) as [string, string];
+    const photo = photoPaths.every(existsSync) ? await sampleWhile(() => postFiles(photoPaths, 'photo')) : undefined;
+    if (photo) console.log(`wrangler dev new photo pair: ${fmt(photo.result.ms)} ms; isolate peak ${photo.peakMB.toFixed(1)} MB`);
+
     // After ~100 more requests: what the isolate keeps (live, after a full GC).
     const memory = {
       ...freshMemory,
       afterNewPairsLiveMB,
       concurrentCached: { requests: burstDone.length / 4, ...burstMemory, live: burstLive },
+      newPhotoPair: photo
+        ? { files: PHOTO_PAIR, ms: photo.result.ms, peakMB: photo.peakMB, atPeak: photo.atPeak, samples: photo.samples }
+        : null,
       afterRunLiveMB: await live(),
     };
 
@@ -269,6 +281,14 @@ async function main() {
             .map((m) => `${mb(m.jsHeapMB + m.arrayBuffersMB + m.wasmHeapMB)} ${split(m)}`)
             .join(' / '),
         ],
+        ...(memory.newPhotoPair
+          ? [
+              [
+                `isolate peak while explaining a new pair of photos (${memory.newPhotoPair.files.join(', ')}; photo models load, detection, 2 bases; same reading; ${memory.newPhotoPair.samples} samples)`,
+                `${mb(memory.newPhotoPair.peakMB)} ${split(memory.newPhotoPair.atPeak)}, ${fmt(memory.newPhotoPair.ms)} ms`,
+              ],
+            ]
+          : []),
       ],
     );
     spliceBenchmarks(
