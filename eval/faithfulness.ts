@@ -27,7 +27,7 @@ import { type ModelManifest, modelRef } from '../src/xfv/manifest.js';
 import { cosine } from '../src/xfv/verification.js';
 import { distEngine } from '../src/cli/dist-engine.js';
 import { type InputKind, prepareInput } from '../src/engine/inputs.js';
-import { DEFAULT_LIMITS } from '../src/engine/verify.js';
+import { LOCAL_LIMITS } from '../src/cli/shrink.js';
 import { BBT_PAIRS, REPO_ROOT, loadModelInput, loadPairs, type LabelledPair } from './lib/faces.js';
 import { distGradient, nodeSession, ortNode, ortWeb, webSession } from './lib/ort.js';
 
@@ -153,7 +153,7 @@ export async function runEvaluation(opts: EvalOptions) {
   if (opts.input === 'photo') {
     // Photos go through the engine's own input stage (detection, landmarks, alignment) once each.
     const engine = await distEngine();
-    const limits = { ...DEFAULT_LIMITS, maxPixels: 30_000_000, maxImageBytes: Infinity };
+    const limits = LOCAL_LIMITS;
     for (const p of new Set(sample.flatMap(({ pair }) => [pair.a, pair.b]))) {
       inputs.set(p, (await prepareInput(engine, p, new Uint8Array(readFileSync(p)), { limits })).input);
     }

@@ -14,7 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { distEngine } from '../src/cli/dist-engine.js';
 import { prepareInput } from '../src/engine/inputs.js';
-import { DEFAULT_LIMITS } from '../src/engine/verify.js';
+import { LOCAL_LIMITS } from '../src/cli/shrink.js';
 import { findFaces } from '../src/engine/faces.js';
 import { decodeImage, toModelInput } from '../src/image/index.js';
 import { exifOrientation, orientUpright } from '../src/image/orientation.js';
@@ -25,7 +25,7 @@ import { markdownTable } from '../bench/lib/report.js';
 import { GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT, STRESS_ORIGINALS, loadPairs } from './lib/faces.js';
 
 const PHOTOS = PHOTOS_DIR;
-const LIMITS = { ...DEFAULT_LIMITS, maxPixels: 30_000_000, maxImageBytes: Infinity };
+const LIMITS = LOCAL_LIMITS;
 
 function args() {
   const argv = process.argv.slice(2);

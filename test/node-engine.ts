@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import { distEngine } from '../src/cli/dist-engine.js';
 import type { Engine } from '../src/engine/engine.js';
 import type { InputKind } from '../src/engine/inputs.js';
-import { DEFAULT_LIMITS, verifyPair } from '../src/engine/verify.js';
+import { verifyPair } from '../src/engine/verify.js';
+import { LOCAL_LIMITS } from '../src/cli/shrink.js';
 
 const engines = new Map<string, Promise<Engine>>();
 
@@ -16,6 +17,6 @@ export async function nodeEngineSimilarity(manifestPath: string, a: string, b: s
   const dir = dirname(manifestPath);
   if (!engines.has(dir)) engines.set(dir, distEngine(dir));
   const engine = await engines.get(dir)!;
-  const { result } = await verifyPair(engine, { a: readFileSync(a), b: readFileSync(b), input }, { limits: DEFAULT_LIMITS });
+  const { result } = await verifyPair(engine, { a: readFileSync(a), b: readFileSync(b), input }, { limits: LOCAL_LIMITS });
   return { similarity: result.similarity, threshold: result.threshold };
 }

@@ -23,8 +23,9 @@ import { registerExplain } from './explain.js';
 import { registerMaps } from './maps.js';
 import { imageAdmission } from './admission.js';
 import { intVar } from './vars.js';
+import { imagesShrinker } from './image-service.js';
 
-export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 52 * 1024 * 1024;
 
 const KIND_OF_STATUS: Record<number, ProblemKind> = {
   400: 'invalid-request',
@@ -56,7 +57,12 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   app.use('*', cors({ origin: '*', exposeHeaders: ['X-Request-Id', 'Server-Timing', 'Content-Length', 'ETag'] }));
   app.use('*', async (c, next) => {
     c.set('engine', () => getEngine({ loadOrt, bucket: c.env.MODELS }));
-    c.set('limits', { ...DEFAULT_LIMITS, maxPixels: intVar(c.env.MAX_IMAGE_PIXELS, DEFAULT_LIMITS.maxPixels) });
+    c.set('limits', {
+      maxImageBytes: intVar(c.env.MAX_IMAGE_BYTES, DEFAULT_LIMITS.maxImageBytes),
+      maxPixels: intVar(c.env.MAX_IMAGE_PIXELS, DEFAULT_LIMITS.maxPixels),
+      maxDecodePixels: intVar(c.env.MAX_DECODE_PIXELS, DEFAULT_LIMITS.maxDecodePixels),
+      shrink: imagesShrinker(c.env.IMAGES),
+    });
     await next();
   });
   app.use('/v1/*', async (c, next) => {

@@ -15,7 +15,7 @@ import { MAP_SELECTORS, type MapSelector, parseSelector } from '../xfv/maps.js';
 import { gradientWorkFreeingImageSlot } from './admission.js';
 import { bodyMediaType, serverTiming } from './body.js';
 import { toBase64 } from './encoding.js';
-import { pairBytes } from './images.js';
+import { pairSources } from './images.js';
 import { ProblemError } from './problem.js';
 import { ExplainForm, ExplainJson, ExplainResult, faceChoices, problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
@@ -51,7 +51,7 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
     const { method, centre, store, threshold } = body;
     const outcome = await explainImages(
       engine,
-      { ...(await pairBytes(body, limits)), threshold, method, centre, store, input: body.input, faces: faceChoices(body) },
+      { ...pairSources(body, limits), threshold, method, centre, store, input: body.input, faces: faceChoices(body) },
       {
         limits,
         stores: r2TenantStores(c.env.DATA, DEFAULT_TENANT, modelRef(manifest), manifest.output.size),

@@ -1,21 +1,22 @@
 /**
  * @module api/images
- * Request images (uploaded Files or base64 strings) to bytes, refusing oversized ones
- * before reading them, and the problem each image error becomes.
+ * Request images (uploaded Files or base64 strings) to image sources, refusing oversized
+ * ones before reading them, and the problem each image error becomes. Files are passed on
+ * unread: the engine reads a File's head, and the rest only if it decodes it here.
  */
 import type { ImageError } from '../image/index.js';
-import type { ImageLimits } from '../engine/inputs.js';
+import type { ImageLimits, ImageSource } from '../engine/inputs.js';
 import { ProblemError, type ProblemKind } from './problem.js';
 
 export type ImageField = File | { base64: string };
 
-/** Bytes of one image field, refusing oversized ones before reading or decoding. */
-export async function imageBytes(field: string, value: ImageField, limits: ImageLimits): Promise<Uint8Array> {
+/** One image field as an image source, refusing oversized ones before reading or decoding. */
+export function imageSource(field: string, value: ImageField, limits: ImageLimits): ImageSource {
   const declared = value instanceof File ? value.size : Math.floor((value.base64.length * 3) / 4);
   if (declared > limits.maxImageBytes) {
     throw new ProblemError('payload-too-large', `image ${field} is ${declared} bytes; the limit is ${limits.maxImageBytes} bytes`);
   }
-  if (value instanceof File) return new Uint8Array(await value.arrayBuffer());
+  if (value instanceof File) return value;
   const binary = atob(value.base64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
@@ -23,10 +24,8 @@ export async function imageBytes(field: string, value: ImageField, limits: Image
 }
 
 /** Both images of a request, in order. */
-export async function pairBytes(body: { a: ImageField; b: ImageField }, limits: ImageLimits): Promise<{ a: Uint8Array; b: Uint8Array }> {
-  const a = await imageBytes('a', body.a, limits);
-  const b = await imageBytes('b', body.b, limits);
-  return { a, b };
+export function pairSources(body: { a: ImageField; b: ImageField }, limits: ImageLimits): { a: ImageSource; b: ImageSource } {
+  return { a: imageSource('a', body.a, limits), b: imageSource('b', body.b, limits) };
 }
 
 const PROBLEM_OF: Record<ImageError['kind'], ProblemKind> = {

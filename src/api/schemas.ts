@@ -87,6 +87,10 @@ export const InputReport = z
     width: z.number().int(),
     height: z.number().int(),
     orientation: z.number().int().openapi({ description: 'EXIF orientation the pixels were turned by (1: none)' }),
+    scale: z.number().openapi({
+      description:
+        'Photo pixels per decoded pixel: 1, or above 1 when a photo over the decode limit was scaled down by the image service before decoding. Boxes, key points and chipToPhoto are in photo pixels either way.',
+    }),
     faces: z
       .array(
         z.object({

@@ -6,7 +6,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { verifyPair } from '../engine/verify.js';
 import { bodyMediaType, serverTiming } from './body.js';
-import { pairBytes } from './images.js';
+import { pairSources } from './images.js';
 import { VerifyForm, VerifyJson, VerifyResult, faceChoices, problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
 
@@ -38,7 +38,7 @@ export function registerVerify(app: OpenAPIHono<AppEnv>) {
     const body = bodyMediaType(c) === 'json' ? c.req.valid('json') : c.req.valid('form');
     const limits = c.get('limits');
     const engine = await c.get('engine')();
-    const request = { ...(await pairBytes(body, limits)), threshold: body.threshold, input: body.input, faces: faceChoices(body) };
+    const request = { ...pairSources(body, limits), threshold: body.threshold, input: body.input, faces: faceChoices(body) };
     const { result } = await verifyPair(engine, request, { limits });
     c.header('Server-Timing', serverTiming(result.timing));
     return c.json(result, 200);

@@ -12,7 +12,7 @@ import { artifactPath, mapFiles, renderArtifacts } from '../engine/artifacts.js'
 import { explainImages } from '../engine/explain.js';
 import { EXPLAIN_METHODS, type ExplainMethod } from '../engine/explanation.js';
 import { INPUT_KINDS, type InputKind } from '../engine/inputs.js';
-import { DEFAULT_LIMITS } from '../engine/verify.js';
+import { LOCAL_LIMITS } from './shrink.js';
 import { MAP_SELECTORS } from '../xfv/maps.js';
 import { distEngine } from './dist-engine.js';
 
@@ -49,7 +49,7 @@ async function main() {
   const t0 = performance.now();
   const engine = await distEngine();
   const [a, b] = opts.images.map((p) => new Uint8Array(readFileSync(p))) as [Uint8Array, Uint8Array];
-  const limits = { ...DEFAULT_LIMITS, maxImageBytes: Infinity, maxPixels: Infinity };
+  const limits = LOCAL_LIMITS;
   const outcome = await explainImages(
     engine,
     { a, b, threshold: opts.threshold, method: opts.method, centre: opts.centre, store: false, input: opts.input },

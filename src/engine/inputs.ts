@@ -7,7 +7,7 @@
  * and resized, as face-api.js feeds the net). Errors are ImageErrors naming the input.
  */
 import type { Point, Similarity } from '../face/align.js';
-import { ImageError, type RgbImage, decodeImage, toModelInput } from '../image/index.js';
+import { ImageError, type RgbImage, decodeImage, readHeader, toModelInput } from '../image/index.js';
 import { exifOrientation, orientUpright } from '../image/orientation.js';
 import type { ModelManifest } from '../xfv/manifest.js';
 import { inputSpec } from '../xfv/manifest.js';
@@ -21,12 +21,37 @@ export type InputKind = (typeof INPUT_KINDS)[number];
 /** Which face of a photo to use: by index in `faces`, or the one whose box holds a point. */
 export type FaceChoice = { index: number } | { point: Point };
 
+/**
+ * Scales an encoded image down to the given width or height (the other side keeps the
+ * aspect ratio) without decoding it in this isolate (the Worker: the Images binding), and
+ * returns it encoded as PNG or JPEG. The pixels keep their stored orientation (EXIF is
+ * applied afterwards).
+ */
+export type ImageShrinker = (image: ImageSource, target: { width: number } | { height: number }) => Promise<Uint8Array>;
+
+/**
+ * An encoded image: bytes, or a Blob (an uploaded File) that is read only as far as needed:
+ * its head for the header and EXIF, the rest only when it is decoded here, so a phone-size
+ * upload streams to the image service without entering the isolate's heap.
+ */
+export type ImageSource = Uint8Array | Blob;
+
+/** Bytes read from a Blob to find its header and EXIF orientation (JPEG APP segments are ≤ 64 KB each). */
+export const HEAD_BYTES = 512 * 1024;
+
 export interface ImageLimits {
   /** Encoded bytes per image (checked by whoever reads the bytes, before reading them). */
   maxImageBytes: number;
-  /** Pixels an image header may declare (checked before decoding). */
+  /** Pixels an image header may declare (checked before anything is decoded; above: 413). */
   maxPixels: number;
+  /** Pixels decoded whole in this isolate; larger images are shrunk first (or refused without `shrink`). */
+  maxDecodePixels: number;
+  /** How images over `maxDecodePixels` are scaled down before decoding. */
+  shrink?: ImageShrinker | undefined;
 }
+
+/** Longer side images over the decode limit are shrunk to: detection runs at 512, the chip is 150. */
+export const SHRUNK_SIDE = 1600;
 
 export interface FaceReport {
   box: { x: number; y: number; width: number; height: number };
@@ -43,6 +68,8 @@ export interface InputReport {
   height: number;
   /** EXIF orientation the pixels were turned by (1: none). */
   orientation: number;
+  /** Photo pixels per decoded pixel: above 1 when a large image was decoded scaled down. Coordinates are photo pixels. */
+  scale: number;
   /** Every face found (photo inputs), largest first. */
   faces?: FaceReport[];
   /** Index in `faces` of the face that was verified. */
@@ -79,76 +106,119 @@ export interface PrepareOptions {
   preview?: boolean | undefined;
 }
 
-function decode(field: string, bytes: Uint8Array, limits: ImageLimits): RgbImage {
-  if (bytes.length === 0) throw new ImageError('undecodable', `image ${field} is empty`, field);
+interface Decoded {
+  /** Upright pixels. */
+  image: RgbImage;
+  /** Upright size of the photo as sent. */
+  width: number;
+  height: number;
+  orientation: number;
+}
+
+const swapsSides = (orientation: number) => orientation >= 5 && orientation <= 8;
+
+/**
+ * Decode an image upright (photos: by their EXIF orientation). Headers over `maxPixels`
+ * are refused before anything else; images over `maxDecodePixels` go through `shrink`
+ * and are decoded scaled down, never whole.
+ */
+async function decode(field: string, source: ImageSource, limits: ImageLimits, upright: boolean): Promise<Decoded> {
+  const size = source instanceof Blob ? source.size : source.length;
+  if (size === 0) throw new ImageError('undecodable', `image ${field} is empty`, field);
   try {
-    return decodeImage(bytes, { maxPixels: limits.maxPixels });
+    const head = source instanceof Blob ? new Uint8Array(await source.slice(0, HEAD_BYTES).arrayBuffer()) : source;
+    const header = readHeader(head, { maxPixels: limits.maxPixels });
+    const orientation = upright ? exifOrientation(head) : 1;
+    const [width, height] = swapsSides(orientation) ? [header.height, header.width] : [header.width, header.height];
+    const pixels = header.width * header.height;
+    if (pixels <= limits.maxDecodePixels) {
+      const bytes = source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : source;
+      const image = orientUpright(decodeImage(bytes, { maxPixels: limits.maxPixels }), orientation);
+      return { image, width, height, orientation };
+    }
+    if (!limits.shrink) {
+      throw new ImageError(
+        'too-large',
+        `image is ${header.width}×${header.height} (${pixels} pixels); images over ${limits.maxDecodePixels} pixels need an image service to scale them down, and none is configured`,
+      );
+    }
+    const [long, short] = [Math.max(header.width, header.height), Math.min(header.width, header.height)];
+    const side = Math.min(SHRUNK_SIDE, Math.floor(Math.sqrt((limits.maxDecodePixels * long) / short)));
+    // (+ side: the service may round the short side up by a row.)
+    const target = header.width >= header.height ? { width: side } : { height: side };
+    const small = decodeImage(await limits.shrink(source, target), { maxPixels: limits.maxDecodePixels + side, minSide: 1 });
+    // A service that already applied the EXIF orientation returns the sides swapped.
+    const turned = swapsSides(orientation) && small.width > small.height !== header.width > header.height;
+    const image = turned ? small : orientUpright(small, orientation);
+    return { image, width, height, orientation };
   } catch (e) {
     if (e instanceof ImageError) throw new ImageError(e.kind, `image ${field}: ${e.message}`, field, { cause: e });
     throw e;
   }
 }
 
-function choose(field: string, faces: FoundFace[], choice: FaceChoice | undefined): number {
+function choose(field: string, faces: FoundFace[], choice: FaceChoice | undefined, scale: number): number {
   if (!choice) return 0;
   if ('index' in choice) {
     if (choice.index < faces.length) return choice.index;
     throw new ImageError('no-face', `image ${field} has ${faces.length} face(s); face index ${choice.index} does not exist`, field);
   }
-  const { x, y } = choice.point;
+  const [x, y] = [choice.point.x / scale, choice.point.y / scale];
   const i = faces.findIndex((f) => x >= f.x && x <= f.x + f.width && y >= f.y && y <= f.y + f.height);
-  if (i < 0) throw new ImageError('no-face', `image ${field}: no detected face contains the point (${x}, ${y})`, field);
+  if (i < 0)
+    throw new ImageError('no-face', `image ${field}: no detected face contains the point (${choice.point.x}, ${choice.point.y})`, field);
   return i;
 }
 
 const round = (v: number) => Math.round(v * 10) / 10;
-const faceReport = (f: FoundFace): FaceReport => ({
-  box: { x: round(f.x), y: round(f.y), width: round(f.width), height: round(f.height) },
+/** A face in photo pixels (`scale` photo pixels per decoded pixel). */
+const faceReport = (f: FoundFace, scale: number): FaceReport => ({
+  box: { x: round(f.x * scale), y: round(f.y * scale), width: round(f.width * scale), height: round(f.height * scale) },
   score: Math.round(f.score * 1e4) / 1e4,
-  keyPoints: f.keyPoints.map((p) => ({ x: round(p.x), y: round(p.y) })),
+  keyPoints: f.keyPoints.map((p) => ({ x: round(p.x * scale), y: round(p.y * scale) })),
 });
 
 /** One encoded image → model input, by the request's input kind. */
 export async function prepareInput(
   engine: Engine,
   field: string,
-  bytes: Uint8Array,
+  source: ImageSource,
   { limits, input = 'photo', face, preview: keepPreview = false }: PrepareOptions,
 ): Promise<PreparedImage> {
   const { manifest } = engine;
   const spec = inputSpec(manifest);
   const t0 = performance.now();
-  const decoded = decode(field, bytes, limits);
+  const decoded = await decode(field, source, limits, input === 'photo');
+  const { image: img, orientation } = decoded;
+  const scale = decoded.width / img.width;
+  const t1 = performance.now();
   if (input === 'aligned-crop') {
-    const t1 = performance.now();
-    const x = toModelInput(decoded, spec);
-    const report: InputReport = { input, width: decoded.width, height: decoded.height, orientation: 1, warnings: [] };
+    const x = toModelInput(img, spec);
+    const report: InputReport = { input, width: decoded.width, height: decoded.height, orientation, scale, warnings: [] };
     return { input: x, report, decodeMs: t1 - t0, detectMs: 0, preprocessMs: performance.now() - t1 };
   }
-  const orientation = exifOrientation(bytes);
-  const img = orientUpright(decoded, orientation);
-  const t1 = performance.now();
   const faces = await findFaces(await engine.photo(), img);
   const t2 = performance.now();
   if (faces.length === 0)
     throw new ImageError('no-face', `image ${field}: no face found (score ≥ ${photoModels(manifest).detector.minScore})`, field);
-  const chosen = choose(field, faces, face);
+  const chosen = choose(field, faces, face, scale);
   const aligned = alignFace(img, faces[chosen]!.keyPoints, spec.size, photoModels(manifest).chip.padding);
   const x = toModelInput(aligned.chip, spec);
+  const { a, b, tx, ty } = aligned.toPhoto;
   const report: InputReport = {
     input,
-    width: img.width,
-    height: img.height,
+    width: decoded.width,
+    height: decoded.height,
     orientation,
-    faces: faces.map(faceReport),
+    scale,
+    faces: faces.map((f) => faceReport(f, scale)),
     face: chosen,
-    chipToPhoto: aligned.toPhoto,
+    chipToPhoto: { a: a * scale, b: b * scale, tx: tx * scale, ty: ty * scale },
     warnings: faceWarnings(faces[chosen]!),
   };
   const prepared: PreparedImage = { input: x, report, decodeMs: t1 - t0, detectMs: t2 - t1, preprocessMs: 0 };
   if (keepPreview) {
     const k = Math.max(1, Math.max(img.width, img.height) / PREVIEW_SIDE);
-    const { a, b, tx, ty } = aligned.toPhoto;
     prepared.preview = {
       image: warpAffine(img, [k, 0, 0, 0, k, 0], Math.round(img.width / k), Math.round(img.height / k)),
       chipToPreview: { a: a / k, b: b / k, tx: tx / k, ty: ty / k },

@@ -10,16 +10,25 @@ import { sha256Hex } from '../store/models.js';
 import { modelRef, type ModelRef } from '../xfv/manifest.js';
 import { type Decision, decide } from '../xfv/verification.js';
 import type { Engine } from './engine.js';
-import { type FaceChoice, type ImageLimits, type InputKind, type InputReport, type PreparedImage, prepareInput } from './inputs.js';
+import {
+  type FaceChoice,
+  type ImageLimits,
+  type ImageSource,
+  type InputKind,
+  type InputReport,
+  type PreparedImage,
+  prepareInput,
+} from './inputs.js';
 
 export type { ImageLimits, PreparedImage };
 
-export const DEFAULT_LIMITS: ImageLimits = { maxImageBytes: 8 * 1024 * 1024, maxPixels: 6_000_000 };
+/** Limits when nothing overrides them: phone-size photos fit (a 12 MP PNG is ~15–25 MB); over 6 MP they are shrunk before decoding. */
+export const DEFAULT_LIMITS: ImageLimits = { maxImageBytes: 25 * 1024 * 1024, maxPixels: 100_000_000, maxDecodePixels: 6_000_000 };
 
 export interface VerifyRequest {
-  /** Encoded PNG or JPEG bytes. */
-  a: Uint8Array;
-  b: Uint8Array;
+  /** Encoded PNG or JPEG images (bytes, or uploaded Files read only as far as needed). */
+  a: ImageSource;
+  b: ImageSource;
   /** Decision threshold on the cosine; default the model's calibrated θ. */
   threshold?: number | undefined;
   /** What the images are: photos (default; faces are found and aligned) or aligned face crops. */

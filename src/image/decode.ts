@@ -90,8 +90,14 @@ function toRgb8(data: ArrayLike<number>, channels: number, depth: number, pixels
   return out;
 }
 
-/** Decode PNG or JPEG bytes to RGB8, refusing oversized or malformed input with an ImageError. */
-export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): RgbImage {
+export interface ImageHeader {
+  format: ImageFormat;
+  width: number;
+  height: number;
+}
+
+/** Format and declared size, checked against the limits, without decoding a pixel. */
+export function readHeader(bytes: Uint8Array, options: DecodeOptions = {}): ImageHeader {
   const { maxPixels = DEFAULT_MAX_PIXELS, minSide = DEFAULT_MIN_SIDE } = options;
   const format = sniffFormat(bytes);
   if (!format) throw new ImageError('unsupported', 'not a PNG or JPEG image (unknown signature)');
@@ -102,6 +108,13 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Rgb
   if (width < minSide || height < minSide) {
     throw new ImageError('too-small', `image is ${width}×${height}; each side must be at least ${minSide} pixels`);
   }
+  return { format, width, height };
+}
+
+/** Decode PNG or JPEG bytes to RGB8, refusing oversized or malformed input with an ImageError. */
+export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): RgbImage {
+  const { maxPixels = DEFAULT_MAX_PIXELS } = options;
+  const { format, width, height } = readHeader(bytes, options);
   try {
     if (format === 'png') {
       const png = decodePng(bytes);

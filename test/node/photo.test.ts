@@ -10,8 +10,10 @@ import { beforeAll, expect, it } from 'vitest';
 import { distEngine } from '../../src/cli/dist-engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { findFaces } from '../../src/engine/faces.js';
-import { prepareInput } from '../../src/engine/inputs.js';
-import { DEFAULT_LIMITS, verifyPair } from '../../src/engine/verify.js';
+import { type ImageShrinker, SHRUNK_SIDE, prepareInput } from '../../src/engine/inputs.js';
+import { verifyPair } from '../../src/engine/verify.js';
+import { LOCAL_LIMITS, sharpShrinker } from '../../src/cli/shrink.js';
+import sharp from 'sharp';
 import { decodeSsd } from '../../src/face/ssd.js';
 import { decodeImage } from '../../src/image/index.js';
 import { exifOrientation, orientUpright } from '../../src/image/orientation.js';
@@ -24,7 +26,7 @@ import { ortWeb, webSession } from '../../eval/lib/ort.js';
 import { describeWithFaces } from './helpers.js';
 
 const PHOTOS = PHOTOS_DIR;
-const LIMITS = { ...DEFAULT_LIMITS, maxPixels: 30_000_000, maxImageBytes: Infinity };
+const LIMITS = LOCAL_LIMITS;
 const read = (p: string) => new Uint8Array(readFileSync(join(PHOTOS, p)));
 const upright = (p: string) => {
   const bytes = read(p);
@@ -114,6 +116,61 @@ describeWithFaces('photo path', () => {
       const [ea, eb] = await engine.embed([a.input, b.input]);
       expect(cosine(ea!, eb!), file).toBeGreaterThan(0.98);
     }
+  });
+
+  it('decodes photos over the decode limit scaled down by the image service, reporting photo pixels', async () => {
+    const bytes = read('stress/obama_1_20mp.jpg');
+    const sides: object[] = [];
+    const counting: ImageShrinker = (b, target) => {
+      sides.push(target);
+      return sharpShrinker(b, target);
+    };
+    const shrunk = await prepareInput(engine, 'a', bytes, { limits: { ...LIMITS, shrink: counting } });
+    expect(sides).toEqual([{ height: SHRUNK_SIDE }]); // 4000×5000: the long side is the height
+    const whole = await prepareInput(engine, 'a', bytes, { limits: { ...LIMITS, maxDecodePixels: Number.POSITIVE_INFINITY } });
+    expect(whole.report.scale).toBe(1);
+    const { report } = shrunk;
+    expect([report.width, report.height]).toEqual([whole.report.width, whole.report.height]);
+    expect(report.scale).toBeCloseTo(Math.max(report.width, report.height) / SHRUNK_SIDE, 2);
+    // Boxes, key points and the chip transform are in photo pixels, whichever way it was decoded.
+    const [bs, bw] = [report.faces![0]!.box, whole.report.faces![0]!.box];
+    for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(bs[k] - bw[k]), k).toBeLessThan(0.03 * bw.width);
+    expect(report.chipToPhoto!.a / whole.report.chipToPhoto!.a).toBeCloseTo(1, 1);
+    const [ea, eb] = await engine.embed([shrunk.input, whole.input]);
+    expect(cosine(ea!, eb!)).toBeGreaterThan(0.98);
+    // A face picked by a point in photo pixels.
+    const centre = { x: bw.x + bw.width / 2, y: bw.y + bw.height / 2 };
+    expect((await prepareInput(engine, 'a', bytes, { limits: LIMITS, face: { point: centre } })).report.face).toBe(0);
+    // Without an image service a large photo is refused, not decoded whole.
+    await expect(prepareInput(engine, 'a', bytes, { limits: { ...LIMITS, shrink: undefined } })).rejects.toMatchObject({
+      kind: 'too-large',
+    });
+  });
+
+  it('turns a shrunk photo upright once, whether or not the image service applied its EXIF orientation', async () => {
+    const bytes = read('stress/obama_2_exif6.jpg');
+    const limits = { ...LIMITS, maxDecodePixels: 100_000 };
+    // A service that turns the photo upright itself (sharp's rotate() reads EXIF) before fitting it.
+    const autoOriented: ImageShrinker = async (b, target) => {
+      const side = 'width' in target ? target.width : target.height;
+      return new Uint8Array(
+        await sharp(b as Uint8Array)
+          .rotate()
+          .resize(side, side, { fit: 'inside' })
+          .png()
+          .toBuffer(),
+      );
+    };
+    const [stored, oriented, original] = await Promise.all([
+      prepareInput(engine, 'a', bytes, { limits }),
+      prepareInput(engine, 'a', bytes, { limits: { ...limits, shrink: autoOriented } }),
+      prepareInput(engine, 'b', read('single/obama_2.jpg'), { limits }),
+    ]);
+    expect(stored.report.orientation).toBe(6);
+    expect([oriented.report.width, oriented.report.height]).toEqual([stored.report.width, stored.report.height]);
+    const [es, eo, e0] = await engine.embed([stored.input, oriented.input, original.input]);
+    expect(cosine(es!, e0!)).toBeGreaterThan(0.98);
+    expect(cosine(eo!, e0!)).toBeGreaterThan(0.98);
   });
 
   it('accepts genuine photo pairs and rejects impostors at the served θ', async () => {

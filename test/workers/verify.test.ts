@@ -135,7 +135,42 @@ describe('POST /v1/verify', () => {
     );
   });
 
+  it('accepts phone-size photos (a 24 MP JPEG, a 12 MP PNG): shrunk by the Images binding, verified like the photo they were made from', async () => {
+    const original = await fixture('faces/photos/single/obama_1.jpg');
+    const [jpeg24, png12] = await Promise.all([
+      fixture('phone/4000x6000.jpg/photos/single/obama_1.jpg'),
+      fixture('phone/3000x4000.png/photos/single/obama_1.jpg'),
+    ]);
+    expect(png12.length).toBeGreaterThan(8 * 1024 * 1024);
+    type Body = { similarity: number; decision: string; images: { a: { width: number; height: number; scale: number; faces: unknown[] } } };
+    for (const [big, width, height] of [
+      [jpeg24, 4000, 6000],
+      [png12, 3000, 4000],
+    ] as const) {
+      const res = await call('/v1/verify', { method: 'POST', body: form({ a: big, b: original }) });
+      const body = await res.json<Body>();
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(body.decision).toBe('accept');
+      expect(body.similarity).toBeGreaterThan(0.98);
+      expect([body.images.a.width, body.images.a.height]).toEqual([width, height]);
+      expect(body.images.a.scale).toBeCloseTo(Math.max(width, height) / 1600, 2);
+      expect(body.images.a.faces).toHaveLength(1);
+    }
+  });
+
   describe('hostile input gets the right problem response', () => {
+    it('a phone-size JPEG cut short: the image service cannot read it, 422', async () => {
+      const big = await fixture('phone/4000x6000.jpg/photos/single/obama_1.jpg');
+      const body = await expectProblem(
+        await call('/v1/verify', {
+          method: 'POST',
+          body: form({ a: await fixture('faces/photos/single/obama_1.jpg'), b: big.slice(0, big.length >> 1) }),
+        }),
+        422,
+        'undecodable-image',
+      );
+      expect(body.field).toBe('b');
+    });
     it('empty body', async () => {
       await expectProblem(await call('/v1/verify', { method: 'POST' }), 415, 'unsupported-media-type');
       await expectProblem(

@@ -1,10 +1,12 @@
 // The `workers` project: tests run inside workerd with the Worker's own wrangler.toml
-// bindings (miniflare R2). A Node-side FIXTURES service hands the built model files and
-// the test faces to the tests, which seed them into R2 (workerd cannot read the disk).
+// bindings (miniflare R2, the Images binding). A Node-side FIXTURES service hands the built
+// model files, the test faces and phone-size images made from them to the tests, which
+// seed them into R2 (workerd cannot read the disk).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import sharp from 'sharp';
 import { defineProject } from 'vitest/config';
 import { nodeEngineSimilarity } from '../node-engine.js';
 
@@ -25,6 +27,26 @@ async function nodeEngineVerify(url: URL): Promise<Response> {
   }
 }
 
+/**
+ * A phone-size image made from a development photo (`/phone/<w>x<h>.<jpg|png>/<photo path>`):
+ * workerd cannot run sharp, so the large files are made here and cached.
+ */
+const phoneImages = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
+function phoneImage(spec: string, photo: string): Promise<Uint8Array<ArrayBuffer>> | undefined {
+  const m = /^(\d+)x(\d+)\.(jpg|png)$/.exec(spec);
+  const path = resolve(roots.faces!, photo);
+  if (!m || !path.startsWith(roots.faces!) || !existsSync(path)) return undefined;
+  const key = `${spec}/${photo}`;
+  if (!phoneImages.has(key)) {
+    const resized = sharp(readFileSync(path)).resize(Number(m[1]), Number(m[2]), { fit: 'cover' });
+    phoneImages.set(
+      key,
+      (m[3] === 'jpg' ? resized.jpeg({ quality: 90 }) : resized.png()).toBuffer().then((b) => new Uint8Array(b) as Uint8Array<ArrayBuffer>),
+    );
+  }
+  return phoneImages.get(key);
+}
+
 export default defineProject({
   root,
   plugins: [
@@ -35,6 +57,11 @@ export default defineProject({
           FIXTURES: async (request: Request) => {
             const url = new URL(request.url);
             if (url.pathname === '/engine/verify') return nodeEngineVerify(url);
+            if (url.pathname.startsWith('/phone/')) {
+              const [, , spec = '', ...photo] = url.pathname.split('/');
+              const made = phoneImage(spec, photo.join('/'));
+              return made ? new Response(await made) : new Response('not found', { status: 404 });
+            }
             const [, area, ...rest] = url.pathname.split('/');
             const base = roots[area ?? ''];
             const path = base && resolve(base, ...rest);
