@@ -10,8 +10,10 @@
  *    one tf.grad per channel per image).
  * Writes bench/results/explain.json and its table in docs/benchmarks.md.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import sharp from 'sharp';
 import { DIST_DIR } from '../models/build.js';
 import { explainOptionsFor, explainPair } from '../src/engine/explanation.js';
 import { BASIS_CHUNK, gradientRunner, gradientShape } from '../src/engine/gradient.js';
@@ -28,6 +30,25 @@ import { startWranglerDev } from './lib/wrangler-dev.js';
 const face = (p: string) => join(FACES_DIR, 'bbt', p);
 /** A new photo pair for the photo path's memory (1.0 and 3.4 MP). */
 const PHOTO_PAIR = ['obama_1.jpg', 'obama_3.jpg'];
+/** Phone-size files made from PHOTO_PAIR: a 24 MP JPEG and a 12 MP PNG. */
+const PHONE_SIZES = [
+  { label: '24 MP JPEG', width: 4000, height: 6000, format: 'jpg' },
+  { label: '12 MP PNG', width: 3000, height: 4000, format: 'png' },
+] as const;
+
+async function phoneSizePair(photos: [string, string]): Promise<[string, string]> {
+  const dir = mkdtempSync(join(tmpdir(), 'xfv-phone-'));
+  const paths = await Promise.all(
+    PHONE_SIZES.map(async ({ width, height, format }, i) => {
+      const resized = sharp(readFileSync(photos[i]!)).resize(width, height, { fit: 'cover' });
+      const path = join(dir, `${width}x${height}.${format}`);
+      writeFileSync(path, await (format === 'jpg' ? resized.jpeg({ quality: 90 }) : resized.png()).toBuffer());
+      return path;
+    }),
+  );
+  return paths as [string, string];
+}
+
 const PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
 
 async function main() {
@@ -67,7 +88,11 @@ async function main() {
 
   // 3. wrangler dev, with its inspector for the isolate's own memory figures.
   const inspectorPort = 9239;
-  const server = await startWranglerDev(8798, { inspectorPort });
+  // `--var NAME=value` (repeatable) overrides a Worker var, e.g. MAX_DECODE_PIXELS=6000000.
+  const vars = Object.fromEntries(
+    process.argv.flatMap((a, i) => (process.argv[i - 1] === '--var' ? [a.split(/=(.*)/s).slice(0, 2) as [string, string]] : [])),
+  );
+  const server = await startWranglerDev(8798, { inspectorPort, vars });
   const inspector = await connectInspector(inspectorPort);
   try {
     const MB = 2 ** 20;
@@ -195,6 +220,12 @@ async function main() {
     const photo = photoPaths.every(existsSync) ? await sampleWhile(() => postFiles(photoPaths, 'photo')) : undefined;
     if (photo) console.log(`wrangler dev new photo pair: ${fmt(photo.result.ms)} ms; isolate peak ${photo.peakMB.toFixed(1)} MB`);
 
+    // A phone-size pair made from the same photos (a 24 MP JPEG and a 12 MP PNG): the
+    // Images binding shrinks them before they are decoded, so they must fit like the small pair.
+    const phonePaths = photo ? await phoneSizePair(photoPaths) : undefined;
+    const phone = phonePaths ? await sampleWhile(() => postFiles(phonePaths, 'photo')) : undefined;
+    if (phone) console.log(`wrangler dev phone-size photo pair: ${fmt(phone.result.ms)} ms; isolate peak ${phone.peakMB.toFixed(1)} MB`);
+
     // After ~100 more requests: what the isolate keeps (live, after a full GC).
     const memory = {
       ...freshMemory,
@@ -202,6 +233,15 @@ async function main() {
       concurrentCached: { requests: burstDone.length / 4, ...burstMemory, live: burstLive },
       newPhotoPair: photo
         ? { files: PHOTO_PAIR, ms: photo.result.ms, peakMB: photo.peakMB, atPeak: photo.atPeak, samples: photo.samples }
+        : null,
+      phoneSizePair: phone
+        ? {
+            files: PHONE_SIZES.map((p) => p.label),
+            ms: phone.result.ms,
+            peakMB: phone.peakMB,
+            atPeak: phone.atPeak,
+            samples: phone.samples,
+          }
         : null,
       afterRunLiveMB: await live(),
     };
@@ -289,11 +329,25 @@ async function main() {
               ],
             ]
           : []),
+        ...(memory.phoneSizePair
+          ? [
+              [
+                `isolate peak while explaining a new phone-size pair (${memory.phoneSizePair.files.join(', ')}, made from the same photos; shrunk by the Images binding, then as above; same reading; ${memory.phoneSizePair.samples} samples)`,
+                `${mb(memory.phoneSizePair.peakMB)} ${split(memory.phoneSizePair.atPeak)}, ${fmt(memory.phoneSizePair.ms)} ms`,
+              ],
+            ]
+          : []),
       ],
     );
     spliceBenchmarks(
       'explain',
-      `${table}\n\n_Reproduce: \`npm run bench:explain\` (${result.machine.date.slice(0, 10)}). Basis chunk K = ${BASIS_CHUNK}. Memory comes from the isolate itself: V8's heap figures over wrangler dev's inspector, sampled every 25 ms from the first request on (the models load during the first explanation), and the ORT wasm heap from \`/v1/models\` (it never shrinks: its final size is its peak). The isolate answers between gradient chunks, so a short spike inside one chunk can be missed. Model files and gradient outputs are released (detached) as soon as they are used, so garbage barely adds to the peak._`,
+      `${table}\n\n_Reproduce: \`npm run bench:explain${
+        Object.keys(vars).length
+          ? ` --${Object.entries(vars)
+              .map(([k, v]) => ` --var ${k}=${v}`)
+              .join('')}`
+          : ''
+      }\` (${result.machine.date.slice(0, 10)}). Basis chunk K = ${BASIS_CHUNK}. Memory comes from the isolate itself: V8's heap figures over wrangler dev's inspector, sampled every 25 ms from the first request on (the models load during the first explanation), and the ORT wasm heap from \`/v1/models\` (it never shrinks: its final size is its peak). The isolate answers between gradient chunks, so a short spike inside one chunk can be missed. Model files and gradient outputs are released (detached) as soon as they are used, so garbage barely adds to the peak._`,
     );
     console.log(`\n${table}`);
   } finally {

@@ -20,7 +20,8 @@ import { type BasisCache, type ExplainMethod, explainOptionsFor, explainPair } f
 import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import { bytesBasisCache } from '../src/store/basis.js';
 import { randomMap } from '../src/xfv/baselines.js';
-import { CORRRISE_DEFAULTS, corrRiseMasks, correlationMap } from '../src/xfv/corrrise.js';
+import { CORRRISE_DEFAULTS, corrRiseMasks } from '../src/xfv/corrrise.js';
+import { corrRiseMaps } from '../src/engine/corrrise.js';
 import { displayMap } from '../src/xfv/display.js';
 import { RATIOS, curveAuc, fillValues, perturb, rankPixels, type PerturbMode } from '../src/xfv/faithfulness.js';
 import { type ModelManifest, modelRef } from '../src/xfv/manifest.js';
@@ -187,14 +188,8 @@ export async function runEvaluation(opts: EvalOptions) {
       } else if (method === 'corrrise') {
         for (const d of ['ab', 'ba'] as const) {
           const [probe, otherEmb] = d === 'ab' ? [xs.a, eb!] : [xs.b, ea!];
-          const masked = masks.map((m) => {
-            const x = probe.slice();
-            for (let p = 0; p < pixels; p++) if (!m[p]) for (let c = 0; c < 3; c++) x[c * pixels + p] = gray[c]!;
-            return x;
-          });
-          const scores = (await embed(masked)).map((e) => cosine(e, otherEmb));
-          const corr = correlationMap(masks, scores);
-          maps[d] = { similarity: corr.map((v) => Math.max(v, 0)), dissimilarity: corr.map((v) => Math.max(-v, 0)) };
+          // The API's own CorrRISE (engine/corrrise), on the same int8 embeddings.
+          maps[d] = await corrRiseMaps(embed, probe, otherEmb, masks, { size, fill: gray, batch: 40 });
         }
       } else {
         const base: ExplainMethod = method.startsWith('fggb') ? 'fggb' : (method as ExplainMethod);

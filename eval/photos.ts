@@ -22,7 +22,7 @@ import { warpAffine } from '../src/image/warp.js';
 import { inputSpec } from '../src/xfv/manifest.js';
 import { accuracyAt, cosine, eerThreshold, rocAuc, type ScoredPair } from '../src/xfv/verification.js';
 import { markdownTable } from '../bench/lib/report.js';
-import { GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT, STRESS_ORIGINALS, loadPairs } from './lib/faces.js';
+import { BBT_PAIRS, GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT, STRESS_ORIGINALS, loadPairs } from './lib/faces.js';
 
 const PHOTOS = PHOTOS_DIR;
 const LIMITS = LOCAL_LIMITS;
@@ -82,6 +82,37 @@ async function main() {
     return { method, rocAuc: rocAuc(scored), eer: eer.eer, eerThreshold: eer.threshold, accuracyAtServedTheta: accuracyAt(scored, θ) };
   });
 
+  // θ: the served one was calibrated on the BBT crops (aligned-crop path); recalibrate on both
+  // kinds of input the product aligns, pooled, and show how each set moves.
+  const crops = loadPairs(BBT_PAIRS);
+  const cropEmb = new Map<string, Float32Array>();
+  for (const path of crops.images) {
+    const prepared = await prepareInput(engine, basename(path), new Uint8Array(readFileSync(path)), {
+      limits: LIMITS,
+      input: 'aligned-crop',
+    });
+    cropEmb.set(path, (await engine.embed([prepared.input]))[0]!);
+  }
+  const sets = {
+    'BBT crops (aligned-crop)': crops.pairs.map((p) => ({ score: cosine(cropEmb.get(p.a)!, cropEmb.get(p.b)!), same: p.same })),
+    'photos (dlib-chip)': pairs.map((p) => ({ score: cosine(emb['dlib-chip'].get(p.a)!, emb['dlib-chip'].get(p.b)!), same: p.same })),
+  };
+  const pooled = Object.values(sets).flat();
+  const pooledTheta = eerThreshold(pooled).threshold;
+  const theta = Object.entries({ ...sets, pooled }).map(([set, scored]) => {
+    const eer = eerThreshold(scored);
+    return {
+      set,
+      pairs: scored.length,
+      genuine: scored.filter((p) => p.same).length,
+      rocAuc: rocAuc(scored),
+      eer: eer.eer,
+      eerThreshold: eer.threshold,
+      accuracyAtServedTheta: accuracyAt(scored, θ),
+      accuracyAtPooledTheta: accuracyAt(scored, pooledTheta),
+    };
+  });
+
   // Group photos: how many faces each holds; stress files: upright and verified like their originals.
   const groupCounts: Record<string, number> = {};
   for (const name of Object.keys(GROUP_FACE_COUNTS)) {
@@ -105,6 +136,7 @@ async function main() {
     servedTheta: θ,
     runtime: 'onnxruntime-web 1.30.0 (wasm, 1 thread) under Node',
     methods,
+    theta: { served: θ, pooledEer: pooledTheta, sets: theta },
     groupFaceCounts: groupCounts,
     stressCosineToOriginal: stress,
     perImage,
@@ -121,6 +153,27 @@ async function main() {
         `${(m.eer * 100).toFixed(2)} %`,
         `${(m.accuracyAtServedTheta * 100).toFixed(2)} %`,
         m.eerThreshold.toFixed(4),
+      ]),
+    ),
+    '',
+    markdownTable(
+      [
+        'θ calibration set',
+        'pairs (genuine)',
+        'ROC AUC',
+        'EER',
+        'θ at EER',
+        `accuracy at served θ = ${θ.toFixed(4)}`,
+        `accuracy at pooled θ = ${pooledTheta.toFixed(4)}`,
+      ],
+      theta.map((t) => [
+        t.set,
+        `${t.pairs} (${t.genuine})`,
+        t.rocAuc.toFixed(4),
+        `${(t.eer * 100).toFixed(2)} %`,
+        t.eerThreshold.toFixed(4),
+        `${(t.accuracyAtServedTheta * 100).toFixed(2)} %`,
+        `${(t.accuracyAtPooledTheta * 100).toFixed(2)} %`,
       ]),
     ),
     '',

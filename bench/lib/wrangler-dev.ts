@@ -24,16 +24,20 @@ export interface DevServer {
  * Start wrangler dev on `port` with its own fresh local state folder (so every benchmark
  * run starts with empty caches), models seeded into it.
  */
-export async function startWranglerDev(port = 8799, options: { inspectorPort?: number } = {}): Promise<DevServer> {
+export async function startWranglerDev(
+  port = 8799,
+  options: { inspectorPort?: number; vars?: Record<string, string> } = {},
+): Promise<DevServer> {
   const bin = (name: string) => join(REPO_ROOT, 'node_modules', '.bin', name);
   const state = mkdtempSync(join(tmpdir(), 'xfv-bench-state-'));
   execFileSync(bin('tsx'), ['models/build.ts'], { cwd: REPO_ROOT, stdio: 'inherit' });
   execFileSync(bin('tsx'), ['models/seed.ts', '--persist-to', state], { cwd: REPO_ROOT, stdio: 'inherit' });
   const t0 = performance.now();
   const inspector = options.inspectorPort ? ['--inspector-port', String(options.inspectorPort)] : [];
+  const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const child: ChildProcess = spawn(
     bin('wrangler'),
-    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--persist-to', state, ...inspector],
+    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--persist-to', state, ...inspector, ...vars],
     {
       cwd: REPO_ROOT,
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },

@@ -24,6 +24,7 @@ import { registerMaps } from './maps.js';
 import { imageAdmission } from './admission.js';
 import { intVar } from './vars.js';
 import { imagesShrinker } from './image-service.js';
+import { multipartOnce } from './body.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 52 * 1024 * 1024;
 
@@ -74,8 +75,8 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   });
 
   // Before the routes: a request waits for its slot before its body is read.
-  app.post('/v1/verify', imageAdmission);
-  app.post('/v1/explain', imageAdmission);
+  app.post('/v1/verify', imageAdmission, multipartOnce);
+  app.post('/v1/explain', imageAdmission, multipartOnce);
 
   registerMeta(app, heapBytes);
   registerVerify(app);

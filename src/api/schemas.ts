@@ -158,7 +158,10 @@ export const problemResponses = (codes: number[]) =>
   );
 
 const explainFields = {
-  method: z.enum(EXPLAIN_METHODS).default('fggb').openapi({ description: 'fggb (default), or the baselines xssab and gradient' }),
+  method: z.enum(EXPLAIN_METHODS).default('fggb').openapi({
+    description:
+      'fggb (default: per-image bases, cached), the gradient baselines xssab and gradient, or corrrise (200 seeded random masks per image on the int8 model: pair-specific, nothing cached, seconds; docs/explanations.md)',
+  }),
   centre: z
     .boolean()
     .default(false)

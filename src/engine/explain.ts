@@ -14,6 +14,8 @@ import { inputSpec } from '../xfv/manifest.js';
 import { MAP_SELECTORS } from '../xfv/maps.js';
 import { releaseBuffer } from '../release.js';
 import { type ExplanationRecord, explanationRecord, mapOf } from './artifacts.js';
+import { explainCorrRise } from './corrrise.js';
+import { fillValues } from '../xfv/faithfulness.js';
 import type { Engine } from './engine.js';
 import { type ExplainImage, type ExplainMethod, type Explanation, explainOptionsFor, explainPair } from './explanation.js';
 import type { PhotoPreview } from './inputs.js';
@@ -58,6 +60,7 @@ export interface ExplainOutcome {
 }
 
 const sha256OfText = (text: string) => sha256Hex(new TextEncoder().encode(text));
+const run = <T>(task: () => Promise<T>) => task();
 
 export async function explainImages(
   engine: Engine,
@@ -68,7 +71,6 @@ export async function explainImages(
   const { manifest } = engine;
   const keep = request.store && stores ? stores : undefined;
   const verified = await verifyPair(engine, request, { limits, hashInputs: true, previews: true, embeddings: keep?.embeddings });
-  const runner = await engine.gradient();
   const { centre, method } = request;
   const options = explainOptionsFor(manifest, {
     method,
@@ -80,6 +82,7 @@ export async function explainImages(
     gradientWork,
   });
   const { threshold, size } = options;
+  const spec = inputSpec(manifest);
   const [a, b] = verified.images;
   const [shaA, shaB] = verified.shas;
   const key = (sha: string) => keep?.basisKey(centre, sha, BASIS_DTYPE) ?? sha;
@@ -87,11 +90,18 @@ export async function explainImages(
     { x: a.input, basisKey: key(shaA) },
     { x: b.input, basisKey: key(shaB) },
   ];
-  const explanation = await explainPair(runner, pair, options);
+  const explanation =
+    method === 'corrrise'
+      ? await (gradientWork ?? run)(() =>
+          explainCorrRise((xs) => engine.embed(xs), [a.input, b.input], verified.embeddings, {
+            size,
+            fill: fillValues('gray', spec.mean, spec.scale),
+          }),
+        )
+      : await explainPair(await engine.gradient(), pair, options);
 
   const model = verified.result.model;
   const resultId = (await sha256OfText(JSON.stringify({ model, method, centre, threshold, a: shaA, b: shaB }))).slice(0, 32);
-  const spec = inputSpec(manifest);
   const faces = { a: inputToRgb(a.input, spec), b: inputToRgb(b.input, spec) };
   const photos = Object.fromEntries(
     (['a', 'b'] as const).flatMap((image, i) => (verified.images[i]!.preview ? [[image, verified.images[i]!.preview!]] : [])),

@@ -15,7 +15,8 @@ import { explanationThreshold, type ModelManifest } from '../xfv/manifest.js';
 export type { BasisCache };
 
 /** The explanation methods, defined once (the API's enum, the CLI's choices). */
-export const EXPLAIN_METHODS = ['fggb', 'xssab', 'gradient'] as const;
+/** fggb: cached per-image bases; xssab, gradient: one VJP per image; corrrise: masked forwards (engine/corrrise). */
+export const EXPLAIN_METHODS = ['fggb', 'xssab', 'gradient', 'corrrise'] as const;
 export type ExplainMethod = (typeof EXPLAIN_METHODS)[number];
 
 export interface ExplainImage {
@@ -89,6 +90,7 @@ type Head = Awaited<ReturnType<BasisCache['head']>>;
 type Pair = [ExplainImage, ExplainImage];
 
 export async function explainPair(runner: GradientRunner, pair: Pair, options: ExplainOptions): Promise<Explanation> {
+  if (options.method === 'corrrise') throw new Error('corrrise runs on the embedding model (engine/corrrise), not the gradient graph');
   if (options.method !== 'fggb') return (options.gradientWork ?? run)(() => explainBaseline(runner, pair, options));
   const { cache } = options;
   const heads = await Promise.all(pair.map((img) => (cache ? cache.head(img.basisKey) : undefined)));

@@ -22,8 +22,8 @@ import {
 
 export type { ImageLimits, PreparedImage };
 
-/** Limits when nothing overrides them: phone-size photos fit (a 12 MP PNG is ~15–25 MB); over 6 MP they are shrunk before decoding. */
-export const DEFAULT_LIMITS: ImageLimits = { maxImageBytes: 25 * 1024 * 1024, maxPixels: 100_000_000, maxDecodePixels: 6_000_000 };
+/** Limits when nothing overrides them: phone-size photos fit (a 12 MP PNG is ~15–25 MB); over 2 MP they are shrunk before decoding. */
+export const DEFAULT_LIMITS: ImageLimits = { maxImageBytes: 25 * 1024 * 1024, maxPixels: 100_000_000, maxDecodePixels: 2_000_000 };
 
 export interface VerifyRequest {
   /** Encoded PNG or JPEG images (bytes, or uploaded Files read only as far as needed). */

@@ -148,6 +148,31 @@ describe('POST /v1/explain', () => {
     expect(mapA).toEqual(before);
   });
 
+  it('explains with CorrRISE (seeded, on the int8 model): maps stored and served like the others', async () => {
+    const corr = async () => {
+      const res = await call('/v1/explain', { method: 'POST', body: cropForm({ a: amy1, b: raj2, method: 'corrrise' }) });
+      const body = (await res.json()) as ExplainBody & { resultId: string; similarity: number };
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      return body;
+    };
+    const body = await corr();
+    expect(body.explanation.method).toBe('corrrise');
+    expect(body.explanation.basis).toEqual({ a: 'none', b: 'none' });
+    expect(body.explanation.cosine).toBeCloseTo(body.similarity, 5);
+    const raw = new Float32Array(await (await call(new URL(body.maps.a!.similarity!.f32!).pathname)).arrayBuffer());
+    expect(raw).toHaveLength(150 * 150);
+    expect(Math.max(...raw)).toBeGreaterThan(0);
+    expect(Math.max(...raw)).toBeLessThanOrEqual(1); // a correlation
+    expect(Math.min(...raw)).toBeGreaterThanOrEqual(0);
+    const png = await call(new URL(body.maps.b!.dissimilarity!.png!).pathname);
+    expect(png.headers.get('content-type')).toBe('image/png');
+    // Seeded masks: the same pair gives the same result id and the same maps.
+    const again = await corr();
+    expect(again.resultId).toBe(body.resultId);
+    const rawAgain = new Float32Array(await (await call(new URL(again.maps.a!.similarity!.f32!).pathname)).arrayBuffer());
+    expect(rawAgain).toEqual(raw);
+  });
+
   it('store: false keeps nothing and inlines the maps', async () => {
     const penny = await fixture('faces/bbt/penny/penny1.png');
     const before = await countObjects();
