@@ -102,11 +102,12 @@ async function main() {
           runtime: { wasmHeapBytes: number | null };
         }
       ).runtime.wasmHeapBytes ?? 0;
-    const postFiles = async ([a, b]: [string, string], input: 'photo' | 'aligned-crop') => {
+    const postFiles = async ([a, b]: [string, string], input: 'photo' | 'aligned-crop', extra: Record<string, string> = {}) => {
       const fd = new FormData();
       fd.append('a', new Blob([readFileSync(a)]), basename(a));
       fd.append('b', new Blob([readFileSync(b)]), basename(b));
       fd.append('input', input);
+      for (const [k, v] of Object.entries(extra)) fd.append(k, v);
       const t = performance.now();
       const res = await fetch(`${server.url}/v1/explain`, { method: 'POST', body: fd, signal: AbortSignal.timeout(120_000) });
       const body = (await res.json()) as {
@@ -117,7 +118,7 @@ async function main() {
       if (res.status !== 200) throw new Error(`explain answered ${res.status}: ${JSON.stringify(body)}`);
       return { ms: performance.now() - t, basis: body.explanation.basis, timing: body.timing, maps: body.maps };
     };
-    const post = (a: string, b: string) => postFiles([face(a), face(b)], 'aligned-crop');
+    const post = (a: string, b: string, extra: Record<string, string> = {}) => postFiles([face(a), face(b)], 'aligned-crop', extra);
     // Memory: sample the isolate's JS heap and ArrayBuffers (inspector) every 25 ms while a
     // task runs (the isolate answers between the gradient graph's chunks; garbage counts
     // until V8 collects it), and read the wasm heap (/v1/models) when the task is done: it
@@ -181,6 +182,17 @@ async function main() {
     const lat = cached.map((c) => c.ms);
     const part = (k: string) => median(cached.map((c) => c.timing[k] ?? 0));
     console.log(`wrangler dev cached pair p50 ${fmt(median(lat))} ms (combine ${fmt(part('combineMs'))}, store ${fmt(part('storeMs'))})`);
+
+    // The other modes on two of those images: CorrRISE (2 × 200 int8 forwards, nothing
+    // cached) and smoothed FGGB bases (4 noisy copies per image: computed once, then cached).
+    const corrrise = await post(cachedImages[0]!, cachedImages[1]!, { method: 'corrrise', maps: 'a.similarity' });
+    const smoothNew = await post(cachedImages[0]!, cachedImages[1]!, { smooth: 'true', maps: 'a.similarity' });
+    const smoothCached = await post(cachedImages[1]!, cachedImages[0]!, { smooth: 'true', maps: 'a.similarity' });
+    if (smoothCached.basis.a !== 'hit' || smoothNew.basis.a !== 'miss') throw new Error('smoothed bases were not computed once and cached');
+    const modes = { corrriseMs: corrrise.ms, smoothNewPairMs: smoothNew.ms, smoothCachedPairMs: smoothCached.ms };
+    console.log(
+      `wrangler dev corrrise pair ${fmt(modes.corrriseMs)} ms; smoothed bases: new pair ${fmt(modes.smoothNewPairMs)} ms, cached ${fmt(modes.smoothCachedPairMs)} ms`,
+    );
 
     // Map GETs: an overlay's first fetch renders it, later ones stream it; a raw map.
     const getMs = async (url: string) => {
@@ -267,6 +279,7 @@ async function main() {
           serverTotalMs: part('totalMs'),
         },
         mapGets: gets,
+        modes,
         isolateMemory: memory,
       },
       basisChunk: BASIS_CHUNK,
@@ -297,6 +310,11 @@ async function main() {
         [
           '… server medians: total / decode / preprocess / int8 embeddings (cached) / combine (R2 stream + sum) / store',
           `${fmt(w.cachedPair.serverTotalMs)} / ${fmt(w.cachedPair.decodeMs)} / ${fmt(w.cachedPair.preprocessMs)} / ${fmt(w.cachedPair.inferenceMs)} / ${fmt(w.cachedPair.combineMs)} / ${fmt(w.cachedPair.storeMs)} ms`,
+        ],
+        ['wrangler dev, method=corrrise on two of those images (2 × 200 int8 forwards, nothing cached)', `${fmt(modes.corrriseMs)} ms`],
+        [
+          'wrangler dev, smooth=true on the same two: new (4 noisy copies per basis) / cached',
+          `${fmt(modes.smoothNewPairMs)} / ${fmt(modes.smoothCachedPairMs)} ms`,
         ],
         [
           'GET overlay.png: first (rendered, then kept) / later (streamed from R2); GET .f32 (ranged read)',

@@ -21,6 +21,7 @@ import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import { bytesBasisCache } from '../src/store/basis.js';
 import { randomMap } from '../src/xfv/baselines.js';
 import { CORRRISE_DEFAULTS, corrRiseMasks } from '../src/xfv/corrrise.js';
+import { SMOOTH_DEFAULTS } from '../src/xfv/smooth.js';
 import { corrRiseMaps } from '../src/engine/corrrise.js';
 import { displayMap } from '../src/xfv/display.js';
 import { RATIOS, curveAuc, fillValues, perturb, rankPixels, type PerturbMode } from '../src/xfv/faithfulness.js';
@@ -32,7 +33,17 @@ import { LOCAL_LIMITS } from '../src/cli/shrink.js';
 import { BBT_PAIRS, REPO_ROOT, loadModelInput, loadPairs, type LabelledPair } from './lib/faces.js';
 import { distGradient, nodeSession, ortNode, ortWeb, webSession } from './lib/ort.js';
 
-export const ALL_METHODS = ['fggb', 'fggb-raw', 'fggb-centred', 'xssab', 'gradient', 'random', 'corrrise'] as const;
+export const ALL_METHODS = [
+  'fggb',
+  'fggb-raw',
+  'fggb-centred',
+  'fggb-smooth',
+  'fggb-centred-smooth',
+  'xssab',
+  'gradient',
+  'random',
+  'corrrise',
+] as const;
 export type EvalMethod = (typeof ALL_METHODS)[number];
 const FILLS = ['black', 'gray'] as const;
 const MODES: PerturbMode[] = ['deletion', 'insertion'];
@@ -193,14 +204,16 @@ export async function runEvaluation(opts: EvalOptions) {
         }
       } else {
         const base: ExplainMethod = method.startsWith('fggb') ? 'fggb' : (method as ExplainMethod);
-        const centre = method === 'fggb-centred';
+        const centre = method.startsWith('fggb-centred');
+        const smooth = method.endsWith('-smooth') ? SMOOTH_DEFAULTS : undefined;
+        const variant = `${centre}${smooth ? ':smooth' : ''}`;
         const expl = await explainPair(
           runner,
           [
-            { x: xs.a, basisKey: `${pair.a}:${centre}` },
-            { x: xs.b, basisKey: `${pair.b}:${centre}` },
+            { x: xs.a, basisKey: `${pair.a}:${variant}` },
+            { x: xs.b, basisKey: `${pair.b}:${variant}` },
           ],
-          explainOptionsFor(manifest, { method: base, centre, dtype: 'f16', cache, store: true }),
+          explainOptionsFor(manifest, { method: base, centre, smooth, dtype: 'f16', cache, store: true }),
         );
         const shown = (m: Float32Array) => (method === 'fggb-raw' ? m : displayMap(m, size, size));
         maps.ab = { similarity: shown(expl.a.maps.similarity), dissimilarity: shown(expl.a.maps.dissimilarity) };
@@ -267,9 +280,14 @@ function summarise(records: PairRecord[], θ: number, opts: EvalOptions, config:
     const mine = records.filter((r) => r.method === method);
     seconds[method] = mine.reduce((s, r) => s + r.mapSeconds, 0) / Math.max(1, mine.length);
     for (const kind of KINDS) {
+      const focus = mine.filter((r) => (kind === 'similarity' ? r.same && r.baseline >= θ : !r.same && r.baseline < θ));
+      // focus-even / focus-odd: by the pair's line in the pairs file, the halves a choice is
+      // made on and checked on (eval/default.ts).
       const subsets: Record<string, PairRecord[]> = {
-        focus: mine.filter((r) => (kind === 'similarity' ? r.same && r.baseline >= θ : !r.same && r.baseline < θ)),
+        focus,
         all: mine,
+        'focus-even': focus.filter((r) => r.pair % 2 === 0),
+        'focus-odd': focus.filter((r) => r.pair % 2 === 1),
       };
       for (const [subset, set] of Object.entries(subsets))
         for (const fill of FILLS)
@@ -290,14 +308,17 @@ function summarise(records: PairRecord[], θ: number, opts: EvalOptions, config:
     probes: records.length / Math.max(1, opts.methods.length),
     secondsPerProbe: seconds,
     corrrise: CORRRISE_DEFAULTS,
+    smooth: SMOOTH_DEFAULTS,
     rows,
   };
 }
 
 export function markdownSummary(summary: Awaited<ReturnType<typeof runEvaluation>>): string {
+  // Accuracy AUCs (the paper's measure), then the AUC of the mean cosine curve (gray fill):
+  // deleting a similarity map's pixels should lower the cosine, a dissimilarity map's raise it.
   const header =
-    '| method | map | judged on | probes | Deletion AUC black ↓ | Deletion AUC gray ↓ | Insertion AUC black ↑ | Insertion AUC gray ↑ | s / probe |';
-  const lines = [header, '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+    '| method | map | judged on | probes | Deletion AUC black ↓ | Deletion AUC gray ↓ | Insertion AUC black ↑ | Insertion AUC gray ↑ | mean cos Deletion gray (sim ↓, dissim ↑) | mean cos Insertion gray (sim ↑, dissim ↓) | s / probe |';
+  const lines = [header, '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   const find = (m: string, k: string, s: string, f: string, mode: string) =>
     summary.rows.find((r) => r.method === m && r.kind === k && r.subset === s && r.fill === f && r.mode === mode);
   const methods = [...new Set(summary.rows.map((r) => r.method))];
@@ -313,7 +334,7 @@ export function markdownSummary(summary: Awaited<ReturnType<typeof runEvaluation
         if (!cells[0]) continue;
         const judged = subset === 'all' ? 'all pairs' : kind === 'similarity' ? 'accepted genuine' : 'rejected impostor';
         lines.push(
-          `| ${m} | ${kind} | ${judged} | ${cells[0].n} | ${cells.map((c) => (c ? c.auc.toFixed(2) : '')).join(' | ')} | ${summary.secondsPerProbe[m]!.toFixed(2)} |`,
+          `| ${m} | ${kind} | ${judged} | ${cells[0].n} | ${cells.map((c) => (c ? c.auc.toFixed(2) : '')).join(' | ')} | ${[cells[1], cells[3]].map((c) => (c ? curveAuc(c.meanSimilarity).toFixed(2) : '')).join(' | ')} | ${summary.secondsPerProbe[m]!.toFixed(2)} |`,
         );
       }
   return lines.join('\n');

@@ -48,10 +48,10 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
     const engine = await c.get('engine')();
     const { manifest } = engine;
     if (!manifest.gradient) throw new ProblemError('model-unavailable', 'the served model has no gradient graph');
-    const { method, centre, store, threshold } = body;
+    const { method, centre, smooth, store, threshold } = body;
     const outcome = await explainImages(
       engine,
-      { ...pairSources(body, limits), threshold, method, centre, store, input: body.input, faces: faceChoices(body) },
+      { ...pairSources(body, limits), threshold, method, centre, smooth, store, input: body.input, faces: faceChoices(body) },
       {
         limits,
         stores: r2TenantStores(c.env.DATA, DEFAULT_TENANT, modelRef(manifest), manifest.output.size),
@@ -75,6 +75,7 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
         explanation: {
           method: expl.method,
           centre,
+          smooth: expl.smooth !== undefined,
           threshold: outcome.threshold,
           cosine: expl.cosine,
           summary: expl.summary ?? null,

@@ -4,7 +4,7 @@
  * OpenAPI document.
  */
 import { z } from '@hono/zod-openapi';
-import { EXPLAIN_METHODS } from '../engine/explanation.js';
+import { DEFAULT_EXPLANATION, EXPLAIN_METHODS } from '../engine/explanation.js';
 import { INPUT_KINDS } from '../engine/inputs.js';
 import { MAP_IMAGES, MAP_KINDS, MAP_SELECTORS } from '../xfv/maps.js';
 
@@ -158,14 +158,18 @@ export const problemResponses = (codes: number[]) =>
   );
 
 const explainFields = {
-  method: z.enum(EXPLAIN_METHODS).default('fggb').openapi({
+  method: z.enum(EXPLAIN_METHODS).default(DEFAULT_EXPLANATION.method).openapi({
     description:
       'fggb (default: per-image bases, cached), the gradient baselines xssab and gradient, or corrrise (200 seeded random masks per image on the int8 model: pair-specific, nothing cached, seconds; docs/explanations.md)',
   }),
-  centre: z
-    .boolean()
-    .default(false)
-    .openapi({ description: "Centre embeddings on the model's mean μ (optional mode, its own θ); default false = the paper's FGGB" }),
+  centre: z.boolean().default(DEFAULT_EXPLANATION.centre).openapi({
+    description:
+      "Centre embeddings on the model's mean μ (its own θ; decisions stay on the plain cosine). Default true: with smooth, the most faithful cached mode measured (docs/evaluation.md); false = the paper's FGGB",
+  }),
+  smooth: z.boolean().default(DEFAULT_EXPLANATION.smooth).openapi({
+    description:
+      "fggb: smoothed bases, each averaged over 4 noisy copies of the image (4× the time of a new basis, then cached like the others). Default true; false = the paper's bases",
+  }),
   maps: z
     .array(z.enum(MAP_SELECTORS))
     .min(1)
@@ -181,7 +185,8 @@ export const ExplainJson = VerifyJson.extend(explainFields).openapi('ExplainJson
 
 export const ExplainForm = VerifyForm.extend({
   method: explainFields.method,
-  centre: z.stringbool().default(false).openapi({ type: 'boolean', description: explainFields.centre.description }),
+  centre: z.stringbool().default(DEFAULT_EXPLANATION.centre).openapi({ type: 'boolean', description: explainFields.centre.description }),
+  smooth: z.stringbool().default(DEFAULT_EXPLANATION.smooth).openapi({ type: 'boolean', description: explainFields.smooth.description }),
   maps: z
     .string()
     .transform((v) => v.split(',').map((s) => s.trim()))
@@ -209,6 +214,7 @@ export const ExplainResult = VerifyResult.extend({
   explanation: z.object({
     method: z.enum(EXPLAIN_METHODS),
     centre: z.boolean(),
+    smooth: z.boolean().openapi({ description: 'Whether the FGGB bases were smoothed' }),
     threshold: z.number().openapi({ description: 'θ in the FGGB weights w_k = f̂_A[k]f̂_B[k] − θ/N' }),
     cosine: z.number().openapi({ description: 'Cosine of the fp32 f̂ the explanation decomposes (Σ_k w_k = cosine − θ)' }),
     summary: z

@@ -1,7 +1,7 @@
 /**
  * @module cli/explain
  * `npm run explain -- a.jpg b.jpg --out dir/ [--input photo|aligned-crop] [--method
- * fggb|xssab|gradient] [--centre] [--threshold θ]`: the Worker's explain pipeline on two local images, in Node with the
+ * fggb|xssab|gradient|corrrise] [--plain] [--threshold θ]`: the Worker's explain pipeline on two local images, in Node with the
  * same engine code, without a server and without storing anything.
  * Writes dir/result.json (the API's JSON, with map paths) and
  * dir/{a,b}/{similarity,dissimilarity}.{f32,png,overlay.png,json}.
@@ -10,21 +10,22 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { artifactPath, mapFiles, renderArtifacts } from '../engine/artifacts.js';
 import { explainImages } from '../engine/explain.js';
-import { EXPLAIN_METHODS, type ExplainMethod } from '../engine/explanation.js';
+import { DEFAULT_EXPLANATION, EXPLAIN_METHODS, type ExplainMethod } from '../engine/explanation.js';
 import { INPUT_KINDS, type InputKind } from '../engine/inputs.js';
 import { LOCAL_LIMITS } from './shrink.js';
 import { MAP_SELECTORS } from '../xfv/maps.js';
 import { distEngine } from './dist-engine.js';
 
 const USAGE =
-  'usage: npm run explain -- a.jpg b.jpg --out dir/ [--input photo|aligned-crop] [--method fggb|xssab|gradient] [--centre] [--threshold θ]';
+  'usage: npm run explain -- a.jpg b.jpg --out dir/ [--input photo|aligned-crop] [--method fggb|xssab|gradient|corrrise] [--plain | --no-centre | --no-smooth] [--threshold θ]';
 
 function parseArgs(argv: string[]) {
   const opts = {
     images: [] as string[],
     out: '',
-    method: 'fggb' as ExplainMethod,
-    centre: false,
+    method: DEFAULT_EXPLANATION.method as ExplainMethod,
+    centre: DEFAULT_EXPLANATION.centre as boolean,
+    smooth: DEFAULT_EXPLANATION.smooth as boolean,
     threshold: undefined as number | undefined,
     input: 'photo' as InputKind,
   };
@@ -33,6 +34,11 @@ function parseArgs(argv: string[]) {
     if (a === '--out') opts.out = argv[++i] ?? '';
     else if (a === '--method') opts.method = argv[++i] as ExplainMethod;
     else if (a === '--centre' || a === '--center') opts.centre = true;
+    else if (a === '--no-centre' || a === '--no-center') opts.centre = false;
+    else if (a === '--smooth') opts.smooth = true;
+    else if (a === '--no-smooth') opts.smooth = false;
+    else if (a === '--plain')
+      [opts.centre, opts.smooth] = [false, false]; // the paper's FGGB
     else if (a === '--threshold') opts.threshold = Number(argv[++i]);
     else if (a === '--input') opts.input = argv[++i] as InputKind;
     else opts.images.push(a);
@@ -52,7 +58,7 @@ async function main() {
   const limits = LOCAL_LIMITS;
   const outcome = await explainImages(
     engine,
-    { a, b, threshold: opts.threshold, method: opts.method, centre: opts.centre, store: false, input: opts.input },
+    { a, b, threshold: opts.threshold, method: opts.method, centre: opts.centre, smooth: opts.smooth, store: false, input: opts.input },
     { limits },
   );
   const { explanation: expl, verified } = outcome;
@@ -73,6 +79,7 @@ async function main() {
     explanation: {
       method: expl.method,
       centre: opts.centre,
+      smooth: expl.smooth !== undefined,
       threshold: outcome.threshold,
       cosine: expl.cosine,
       summary: expl.summary ?? null,

@@ -7,6 +7,7 @@
  * (blurred, min–max) and a colour overlay on the face. The Worker stores only the raw maps,
  * faces and an ExplanationRecord (store/results) and renders PNGs and sidecars on request.
  */
+import type { SmoothOptions } from '../xfv/smooth.js';
 import { type Similarity, invertSimilarity } from '../face/align.js';
 import type { RgbImage } from '../image/decode.js';
 import { greyPng, overlayPng, photoOverlayPng } from '../image/render.js';
@@ -72,6 +73,8 @@ export interface MapStats {
 export interface ExplanationRecord {
   method: Explanation['method'];
   centre: boolean;
+  /** FGGB with smoothed bases: their parameters. */
+  smooth?: SmoothOptions;
   threshold: number;
   size: number;
   resultId?: string;
@@ -108,6 +111,7 @@ export function explanationRecord(
   return {
     method: expl.method,
     centre: extra.centre,
+    ...(expl.smooth ? { smooth: expl.smooth } : {}),
     threshold: extra.threshold,
     size,
     ...(extra.resultId ? { resultId: extra.resultId } : {}),

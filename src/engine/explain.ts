@@ -17,7 +17,8 @@ import { type ExplanationRecord, explanationRecord, mapOf } from './artifacts.js
 import { explainCorrRise } from './corrrise.js';
 import { fillValues } from '../xfv/faithfulness.js';
 import type { Engine } from './engine.js';
-import { type ExplainImage, type ExplainMethod, type Explanation, explainOptionsFor, explainPair } from './explanation.js';
+import { type ExplainImage, type ExplainMethod, type Explanation, basisVariant, explainOptionsFor, explainPair } from './explanation.js';
+import { SMOOTH_DEFAULTS } from '../xfv/smooth.js';
 import type { PhotoPreview } from './inputs.js';
 import { type ImageLimits, type Verified, type VerifyRequest, verifyPair } from './verify.js';
 
@@ -27,6 +28,8 @@ export const BASIS_DTYPE: BasisDtype = 'f16';
 export interface ExplainRequest extends VerifyRequest {
   method: ExplainMethod;
   centre: boolean;
+  /** FGGB: smoothed bases (xfv/smooth, SMOOTH_DEFAULTS). */
+  smooth?: boolean | undefined;
   /** Keep bases, embeddings and the result (false: keep nothing). */
   store: boolean;
 }
@@ -72,10 +75,12 @@ export async function explainImages(
   const keep = request.store && stores ? stores : undefined;
   const verified = await verifyPair(engine, request, { limits, hashInputs: true, previews: true, embeddings: keep?.embeddings });
   const { centre, method } = request;
+  const smooth = method === 'fggb' && request.smooth ? SMOOTH_DEFAULTS : undefined;
   const options = explainOptionsFor(manifest, {
     method,
     centre,
     threshold: request.threshold,
+    smooth,
     dtype: BASIS_DTYPE,
     store: request.store,
     cache: keep?.bases,
@@ -85,7 +90,7 @@ export async function explainImages(
   const spec = inputSpec(manifest);
   const [a, b] = verified.images;
   const [shaA, shaB] = verified.shas;
-  const key = (sha: string) => keep?.basisKey(centre, sha, BASIS_DTYPE) ?? sha;
+  const key = (sha: string) => keep?.basisKey(basisVariant(centre, smooth), sha, BASIS_DTYPE) ?? sha;
   const pair: [ExplainImage, ExplainImage] = [
     { x: a.input, basisKey: key(shaA) },
     { x: b.input, basisKey: key(shaB) },
@@ -101,7 +106,9 @@ export async function explainImages(
       : await explainPair(await engine.gradient(), pair, options);
 
   const model = verified.result.model;
-  const resultId = (await sha256OfText(JSON.stringify({ model, method, centre, threshold, a: shaA, b: shaB }))).slice(0, 32);
+  const resultId = (
+    await sha256OfText(JSON.stringify({ model, method, centre, ...(smooth ? { smooth } : {}), threshold, a: shaA, b: shaB }))
+  ).slice(0, 32);
   const faces = { a: inputToRgb(a.input, spec), b: inputToRgb(b.input, spec) };
   const photos = Object.fromEntries(
     (['a', 'b'] as const).flatMap((image, i) => (verified.images[i]!.preview ? [[image, verified.images[i]!.preview!]] : [])),

@@ -7,6 +7,7 @@
  */
 import { colourMeanAbs, gradientCotangent, xssabCotangents } from '../xfv/baselines.js';
 import { FggbAccumulator, type FggbWeights, type SignedMaps, fggbWeights, summariseWeights, type WeightSummary } from '../xfv/fggb.js';
+import type { SmoothOptions } from '../xfv/smooth.js';
 import { cosine } from '../xfv/verification.js';
 import { type BasisCache, type BasisDtype, type BasisHeader, basisByteLength, encodeEmbedding, encodeHeader } from '../store/basis.js';
 import type { GradientRunner } from './gradient.js';
@@ -18,6 +19,18 @@ export type { BasisCache };
 /** fggb: cached per-image bases; xssab, gradient: one VJP per image; corrrise: masked forwards (engine/corrrise). */
 export const EXPLAIN_METHODS = ['fggb', 'xssab', 'gradient', 'corrrise'] as const;
 export type ExplainMethod = (typeof EXPLAIN_METHODS)[number];
+
+/**
+ * The explanation served when a request does not choose: FGGB with centred, smoothed bases,
+ * the most faithful of the modes whose bases are cached per image, chosen on half of the
+ * development photos by a rule fixed beforehand and confirmed on the other half and on BBT
+ * pairs (`npm run eval:default`, eval/results/default.md; docs/evaluation.md).
+ */
+export const DEFAULT_EXPLANATION = { method: 'fggb', centre: true, smooth: true } as const satisfies {
+  method: ExplainMethod;
+  centre: boolean;
+  smooth: boolean;
+};
 
 export interface ExplainImage {
   x: Float32Array;
@@ -35,6 +48,8 @@ export interface ExplainOptions {
   size: number;
   channels: number;
   dtype: BasisDtype;
+  /** FGGB: smoothed bases (xfv/smooth; the cache key must say so). */
+  smooth?: SmoothOptions | undefined;
   cache?: BasisCache | undefined;
   /** Store computed bases in the cache (false: keep nothing). */
   store: boolean;
@@ -62,6 +77,8 @@ export interface Explanation {
   cosine: number;
   weights?: FggbWeights;
   summary?: WeightSummary;
+  /** FGGB with smoothed bases: their parameters. */
+  smooth?: SmoothOptions;
   timing: { embeddingMs: number; basisMs: number; combineMs: number };
 }
 
@@ -85,6 +102,10 @@ export function explainOptionsFor(
     channels: 3,
   };
 }
+
+/** The kind of basis an FGGB mode uses, as named in cache keys: plain | centred, smoothed with its parameters. */
+export const basisVariant = (centre: boolean, smooth?: SmoothOptions) =>
+  `${centre ? 'centred' : 'plain'}${smooth ? `-smooth${smooth.samples}x${smooth.sigma}s${smooth.seed}` : ''}`;
 
 type Head = Awaited<ReturnType<BasisCache['head']>>;
 type Pair = [ExplainImage, ExplainImage];
@@ -165,10 +186,16 @@ export async function explainFggb(runner: GradientRunner, pair: Pair, options: E
       await sink?.write(encodeEmbedding(f));
       // Summed exactly as a cached basis will be (same stored values, same 4-channel
       // groups), so a fresh result and a later cached one are bit-identical.
-      await runner.basis(img.x, mu ?? new Float32Array(f.length), dtype, async ({ k0, count, block, bytes }) => {
-        acc.addBlock(k0, block, count);
-        await sink?.write(bytes);
-      });
+      await runner.basis(
+        img.x,
+        mu ?? new Float32Array(f.length),
+        dtype,
+        async ({ k0, count, block, bytes }) => {
+          acc.addBlock(k0, block, count);
+          await sink?.write(bytes);
+        },
+        options.smooth,
+      );
       await sink?.close();
     } catch (e) {
       await sink?.abort(e);
@@ -182,5 +209,6 @@ export async function explainFggb(runner: GradientRunner, pair: Pair, options: E
     heads[0] && heads[1]
       ? await Promise.all([explainOne(pair[0], fA, heads[0]), explainOne(pair[1], fB, heads[1])])
       : [await explainOne(pair[0], fA, heads[0]), await explainOne(pair[1], fB, heads[1])];
-  return { method: 'fggb', embeddings, cosine: cosine(fA, fB, mu), a, b, weights, summary: summariseWeights(weights), timing };
+  const smooth = options.smooth ? { smooth: options.smooth } : {};
+  return { method: 'fggb', embeddings, cosine: cosine(fA, fB, mu), a, b, weights, summary: summariseWeights(weights), ...smooth, timing };
 }

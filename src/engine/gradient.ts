@@ -7,7 +7,8 @@
 import type { OrtModule, OrtSession } from './embed.js';
 import { releaseBuffer } from '../release.js';
 import type { BasisDtype } from '../store/basis.js';
-import { HALF_TABLE } from '../store/float16.js';
+import { HALF_TABLE, toHalf } from '../store/float16.js';
+import { type SmoothOptions, noisyCopy, normaliseRows } from '../xfv/smooth.js';
 import type { BasisBlock } from '../xfv/fggb.js';
 import type { ModelManifest } from '../xfv/manifest.js';
 
@@ -30,7 +31,13 @@ export interface GradientRunner {
    * the bytes to copy out of the wasm heap). A chunk is valid only until its onChunk
    * settles: it is released then (copy what must outlive the call).
    */
-  basis(x: Float32Array, mean: Float32Array, dtype: BasisDtype, onChunk: (chunk: BasisChunk) => Promise<void> | void): Promise<void>;
+  basis(
+    x: Float32Array,
+    mean: Float32Array,
+    dtype: BasisDtype,
+    onChunk: (chunk: BasisChunk) => Promise<void> | void,
+    smooth?: SmoothOptions,
+  ): Promise<void>;
 }
 
 /** Rows per basis run: the heap grows with it (docs/explanations.md: `npm run bench:basis-memory`). */
@@ -89,12 +96,26 @@ export function gradientRunner(
       cot.forEach((c, i) => rows.set(c, i * n));
       return run(x, rows, cot.length, mean, 'grad');
     },
-    basis: async (x, mean, dtype, onChunk) => {
+    basis: async (x, mean, dtype, onChunk, smooth) => {
+      const copies = smooth ? Array.from({ length: smooth.samples }, (_, i) => noisyCopy(x, i, smooth)) : [];
       for (let k0 = 0; k0 < n; k0 += chunk) {
         const count = Math.min(chunk, n - k0);
         const cot = new Float32Array(count * n);
         for (let i = 0; i < count; i++) cot[i * n + k0 + i] = 1;
-        const values = await run<Float32Array | Uint16Array>(x, cot, count, mean, dtype === 'f16' ? 'basis16' : 'basis');
+        let values: Float32Array | Uint16Array;
+        if (smooth) {
+          // Smoothed: the rows of every noisy copy summed in float32, back to unit norm, then stored as dtype.
+          const sum = new Float32Array(count * size * size);
+          for (const copy of copies) {
+            const rows = await run(copy, cot, count, mean, 'basis');
+            for (let i = 0; i < sum.length; i++) sum[i]! += rows[i]!;
+            releaseBuffer(rows);
+          }
+          normaliseRows(sum, count);
+          values = dtype === 'f16' ? Uint16Array.from(sum, toHalf) : sum;
+        } else {
+          values = await run<Float32Array | Uint16Array>(x, cot, count, mean, dtype === 'f16' ? 'basis16' : 'basis');
+        }
         const block: BasisBlock = values instanceof Uint16Array ? { codes: values, table: HALF_TABLE } : values;
         await onChunk({ k0, count, block, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
         releaseBuffer(values);

@@ -12,11 +12,11 @@ import { tenantPrefix } from './keys.js';
 export function basisKey(
   tenant: string,
   model: { id: string; version: string },
-  centred: boolean,
+  variant: string,
   inputSha: string,
   dtype: BasisDtype,
 ): string {
-  return `${tenantPrefix(tenant)}bases/${model.id}-${model.version}/${centred ? 'centred' : 'plain'}/${inputSha}.${dtype}`;
+  return `${tenantPrefix(tenant)}bases/${model.id}-${model.version}/${variant}/${inputSha}.${dtype}`;
 }
 
 export function r2BasisCache(bucket: R2Bucket, n: number): BasisCache {

@@ -12,7 +12,8 @@ export interface TenantStores {
   tenant: string;
   bases: BasisCache;
   /** The content address of an input's basis in this tenant's cache. */
-  basisKey(centred: boolean, inputSha: string, dtype: BasisDtype): string;
+  /** Where a basis lives; `variant` names the kind of basis (engine/explanation basisVariant). */
+  basisKey(variant: string, inputSha: string, dtype: BasisDtype): string;
   embeddings: EmbeddingCache;
   results: ResultStore;
 }
@@ -26,7 +27,7 @@ export function r2TenantStores(
   return {
     tenant,
     bases: r2BasisCache(bucket, embeddingSize),
-    basisKey: (centred, inputSha, dtype) => basisKey(tenant, model, centred, inputSha, dtype),
+    basisKey: (variant, inputSha, dtype) => basisKey(tenant, model, variant, inputSha, dtype),
     embeddings: r2EmbeddingCache(bucket, tenant, model),
     results: r2ResultStore(bucket, tenant),
   };

@@ -12,9 +12,10 @@ import type { OrtModule } from '../../src/engine/embed.js';
 import { FggbAccumulator, fggbWeights, splitSigned, summariseWeights } from '../../src/xfv/fggb.js';
 import { blurFor, displayMap, gaussianBlur, minMax } from '../../src/xfv/display.js';
 import { distGradient, ortWeb, webSession } from '../../eval/lib/ort.js';
-import { tfjsBasis, tfjsFggb, tfjsGradient, tfjsImage, tfjsXssab, type TfjsImage } from '../oracle/fggb-tfjs.js';
+import { tfjsBasis, tfjsBasisRow, tfjsFggb, tfjsGradient, tfjsImage, tfjsXssab, type TfjsImage } from '../oracle/fggb-tfjs.js';
+import { SMOOTH_DEFAULTS, noisyCopy } from '../../src/xfv/smooth.js';
 import { DIST_DIR } from '../../models/build.js';
-import { describeWithFaces, distManifest, ditheredFace, rgbToInput } from './helpers.js';
+import { describeWithFaces, distManifest, ditheredFace, inputToRgbFloats, rgbToInput } from './helpers.js';
 
 describe('FGGB maths', () => {
   it('weights sum to cos − θ and the accumulator equals the direct sum', () => {
@@ -144,6 +145,40 @@ describeWithFaces('explanations vs the TFJS oracle', () => {
     expectClose(xs.a.maps.dissimilarity, neg, 'xssab −');
     const gr = await run(i, j, 'gradient');
     expectClose(gr.a.maps.raw, await tfjsGradient(A, B.embedding), 'gradient');
+  });
+
+  it('smoothed bases: each row is the unit-norm mean of the TFJS autodiff rows over the same noisy copies', async () => {
+    const smooth = SMOOTH_DEFAULTS;
+    const n = manifest.output.size;
+    const ks = [0, 17, 77, 127];
+    const P = 150 * 150;
+    const rows = new Map<number, Float32Array>();
+    await runner.basis(
+      inputs[0]!,
+      new Float32Array(n),
+      'f32',
+      ({ k0, count, block }) => {
+        for (const k of ks) if (k >= k0 && k < k0 + count) rows.set(k, (block as Float32Array).slice((k - k0) * P, (k - k0 + 1) * P));
+      },
+      smooth,
+    );
+    const plain = new Map<number, Float32Array>();
+    await runner.basis(inputs[0]!, new Float32Array(n), 'f32', ({ k0, count, block }) => {
+      for (const k of ks) if (k >= k0 && k < k0 + count) plain.set(k, (block as Float32Array).slice((k - k0) * P, (k - k0 + 1) * P));
+    });
+    const copies = Array.from({ length: smooth.samples }, (_, i) => inputToRgbFloats(noisyCopy(inputs[0]!, i, smooth)));
+    for (const k of ks) {
+      const sum = new Float64Array(P);
+      for (const rgb of copies) (await tfjsBasisRow(rgb, k, n)).forEach((v, p) => (sum[p]! += v));
+      const norm = Math.sqrt(sum.reduce((a, v) => a + v * v, 0));
+      expectClose(
+        rows.get(k)!,
+        sum.map((v) => v / norm),
+        `smoothed Ĝ_${k}`,
+      );
+      // Smoothing changes the row (it is not the plain basis under another name).
+      expect(pearson(rows.get(k)!, plain.get(k)!), `Ĝ_${k} smoothed vs plain`).toBeLessThan(0.99);
+    }
   });
 
   it('maps from a cached basis equal fresh ones (float32 and float16)', async () => {

@@ -59,6 +59,14 @@ export function ditheredFace(path: string, seed: number): Float32Array {
   });
 }
 
+/** The model input [3,150,150] → RGB floats (HWC), the inverse of rgbToInput. */
+export function inputToRgbFloats(x: Float32Array): Float32Array {
+  const p = 150 * 150;
+  const rgb = new Float32Array(3 * p);
+  for (let i = 0; i < p; i++) for (let c = 0; c < 3; c++) rgb[i * 3 + c] = x[c * p + i]! / FACE_SPEC.scale + FACE_SPEC.mean[c]!;
+  return rgb;
+}
+
 /** RGB floats (HWC, 150×150) → the model input [3,150,150]. */
 export function rgbToInput(rgb: Float32Array): Float32Array {
   const p = 150 * 150;

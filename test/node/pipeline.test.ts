@@ -50,7 +50,7 @@ function memoryStores(): TenantStores & { objects: Map<string, Uint8Array> } {
       (key) => objects.get(key),
       (key, bytes) => void objects.set(key, bytes),
     ),
-    basisKey: (centred, sha, dtype) => `bases/${centred ? 'centred' : 'plain'}/${sha}.${dtype}`,
+    basisKey: (variant, sha, dtype) => `bases/${variant}/${sha}.${dtype}`,
     embeddings: { get: async (sha) => embeddings.get(sha), put: async (sha, e) => void embeddings.set(sha, e) },
     results,
   };

@@ -47,6 +47,16 @@ export async function tfjsBasis(img: TfjsImage, mean?: Float32Array): Promise<Fl
   return out;
 }
 
+/** One channel's Ĝ_k of an RGB image (unit L2 norm over pixels), by TFJS autodiff. */
+export async function tfjsBasisRow(rgb: Float32Array, k: number, n: number, mean?: Float32Array): Promise<Float64Array> {
+  const o = await loadFaceApiOracle();
+  const cot = new Float32Array(n);
+  cot[k] = 1;
+  const m = meanAbs(o.gradient(rgb, cot, mean));
+  const norm = Math.sqrt(m.reduce((s, v) => s + v * v, 0)) + 1e-8;
+  return m.map((v) => v / norm);
+}
+
 /** Raw S = Σ_k (f̂_A[k] f̂_B[k] − θ/N) Ĝ_k^A. */
 export function tfjsFggb(basisA: Float64Array[], fA: Float32Array, fB: Float32Array, threshold: number, mean?: Float32Array): Float64Array {
   const a = unit(fA, mean);

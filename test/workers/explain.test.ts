@@ -13,6 +13,8 @@ interface ExplainBody {
   resultId: string;
   explanation: {
     method: string;
+    centre: boolean;
+    smooth: boolean;
     basis: { a: string; b: string };
     summary: { positiveShare: number; topChannels: unknown[] } | null;
     threshold: number;
@@ -43,7 +45,7 @@ describe('POST /v1/explain', () => {
     raj2 = await fixture('faces/bbt/raj/raj2.png');
   });
 
-  it('explains a new pair: FGGB maps for both images, bases computed', async () => {
+  it('explains a new pair with the served default (FGGB, centred smoothed bases): maps for both images, bases computed', async () => {
     // While the bases are computed (seconds), the isolate keeps answering other requests.
     let done = false;
     const pending = call('/v1/explain', { method: 'POST', body: cropForm({ a: amy1, b: raj2 }) }).finally(() => (done = true));
@@ -58,7 +60,7 @@ describe('POST /v1/explain', () => {
     expect(res.status, text).toBe(200);
     first = JSON.parse(text);
     expect(first.decision).toBe('reject');
-    expect(first.explanation.method).toBe('fggb');
+    expect(first.explanation).toMatchObject({ method: 'fggb', centre: true, smooth: true });
     expect(first.explanation.basis).toEqual({ a: 'miss', b: 'miss' });
     expect(first.explanation.summary!.topChannels).toHaveLength(5);
     expect(first.resultId).toMatch(/^[0-9a-f]{32}$/);
@@ -171,6 +173,28 @@ describe('POST /v1/explain', () => {
     expect(again.resultId).toBe(body.resultId);
     const rawAgain = new Float32Array(await (await call(new URL(again.maps.a!.similarity!.f32!).pathname)).arrayBuffer());
     expect(rawAgain).toEqual(raw);
+  });
+
+  it("each basis kind is its own cached basis: the paper's plain FGGB, and plain FGGB on smoothed bases", async () => {
+    const explain = async (smooth: boolean) => {
+      const fields = { a: raj2, b: amy1, centre: 'false', smooth: String(smooth), maps: 'a.similarity' };
+      const res = await call('/v1/explain', { method: 'POST', body: cropForm(fields) });
+      const body = (await res.json()) as ExplainBody;
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(body.explanation).toMatchObject({ centre: false, smooth });
+      return body;
+    };
+    // The centred smoothed bases of these images are cached by now; these kinds are not.
+    const first = await explain(true);
+    expect(first.explanation.basis).toEqual({ a: 'miss', b: 'miss' });
+    const again = await explain(true);
+    expect(again.explanation.basis).toEqual({ a: 'hit', b: 'hit' });
+    const plain = await explain(false);
+    expect(plain.explanation.basis).toEqual({ a: 'miss', b: 'miss' });
+    const f32 = async (b: ExplainBody) => new Float32Array(await (await call(new URL(b.maps.a!.similarity!.f32!).pathname)).arrayBuffer());
+    const [s, p] = [await f32(again), await f32(plain)];
+    expect(s).toEqual(await f32(first));
+    expect(s).not.toEqual(p);
   });
 
   it('store: false keeps nothing and inlines the maps', async () => {
