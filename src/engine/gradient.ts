@@ -112,7 +112,13 @@ export function gradientRunner(
             releaseBuffer(rows);
           }
           normaliseRows(sum, count);
-          values = dtype === 'f16' ? Uint16Array.from(sum, toHalf) : sum;
+          if (dtype === 'f16') {
+            // A plain loop: TypedArray.from with a map function boxes every value first.
+            const codes = new Uint16Array(sum.length);
+            for (let i = 0; i < sum.length; i++) codes[i] = toHalf(sum[i]!);
+            releaseBuffer(sum);
+            values = codes;
+          } else values = sum;
         } else {
           values = await run<Float32Array | Uint16Array>(x, cot, count, mean, dtype === 'f16' ? 'basis16' : 'basis');
         }
