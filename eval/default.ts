@@ -93,7 +93,7 @@ function main() {
     `Served default by the rule in \`eval/default.ts\`: **${chosen}** (best Insertion − Deletion among ${CANDIDATES.join(', ')} on the even half of the development photos). Gray fill; similarity maps on accepted genuine probes, dissimilarity maps on rejected impostor probes of the same pairs.`,
     '',
     ...tables.flatMap((t) => [t, '']),
-    `_Reproduce: \`${PHOTO_RUN}\`, \`${BBT_RUN}\`, then \`npm run eval:default\`._`,
+    `_Reproduce: \`npm run eval:choose\` (that is \`${PHOTO_RUN}\`, \`${BBT_RUN}\`, then \`npm run eval:default\`; runs resume from eval/results/*/runs)._`,
   ].join('\n');
   writeFileSync(join(results, 'default.md'), `${md}\n`);
   writeFileSync(join(results, 'default.json'), `${JSON.stringify({ chosen, ranked }, null, 1)}\n`);
