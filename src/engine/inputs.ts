@@ -144,8 +144,8 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
     }
     const [long, short] = [Math.max(header.width, header.height), Math.min(header.width, header.height)];
     const side = Math.min(SHRUNK_SIDE, Math.floor(Math.sqrt((limits.maxDecodePixels * long) / short)));
-    // (+ side: the service may round the short side up by a row.)
     const target = header.width >= header.height ? { width: side } : { height: side };
+    // (+ side: the service may round the short side up by a row.)
     const small = decodeImage(await limits.shrink(source, target), { maxPixels: limits.maxDecodePixels + side, minSide: 1 });
     // A service that already applied the EXIF orientation returns the sides swapped.
     const turned = swapsSides(orientation) && small.width > small.height !== header.width > header.height;
