@@ -175,25 +175,24 @@ describe('POST /v1/explain', () => {
     expect(rawAgain).toEqual(raw);
   });
 
-  it("each basis kind is its own cached basis: the paper's plain FGGB, and plain FGGB on smoothed bases", async () => {
-    const explain = async (smooth: boolean) => {
-      const fields = { a: raj2, b: amy1, centre: 'false', smooth: String(smooth), maps: 'a.similarity' };
+  it("each basis kind is its own cached basis: the paper's FGGB beside the default's centred smoothed bases", async () => {
+    const explain = async (centre: boolean, smooth: boolean) => {
+      const fields = { a: raj2, b: amy1, centre: String(centre), smooth: String(smooth), maps: 'a.similarity' };
       const res = await call('/v1/explain', { method: 'POST', body: cropForm(fields) });
       const body = (await res.json()) as ExplainBody;
       expect(res.status, JSON.stringify(body)).toBe(200);
-      expect(body.explanation).toMatchObject({ centre: false, smooth });
+      expect(body.explanation).toMatchObject({ centre, smooth });
       return body;
     };
-    // The centred smoothed bases of these images are cached by now; these kinds are not.
-    const first = await explain(true);
-    expect(first.explanation.basis).toEqual({ a: 'miss', b: 'miss' });
-    const again = await explain(true);
+    // The centred smoothed bases of these images are cached by now; the plain ones are not.
+    const again = await explain(true, true);
     expect(again.explanation.basis).toEqual({ a: 'hit', b: 'hit' });
-    const plain = await explain(false);
+    const plain = await explain(false, false);
     expect(plain.explanation.basis).toEqual({ a: 'miss', b: 'miss' });
+    expect((await explain(false, false)).explanation.basis).toEqual({ a: 'hit', b: 'hit' });
     const f32 = async (b: ExplainBody) => new Float32Array(await (await call(new URL(b.maps.a!.similarity!.f32!).pathname)).arrayBuffer());
     const [s, p] = [await f32(again), await f32(plain)];
-    expect(s).toEqual(await f32(first));
+    expect(s.length).toBe(p.length);
     expect(s).not.toEqual(p);
   });
 
@@ -220,7 +219,8 @@ describe('POST /v1/explain', () => {
       fixture('faces/photos/single/obama_1.jpg'),
       fixture('faces/photos/group/obama_and_biden.jpg'),
     ]);
-    const res = await call('/v1/explain', { method: 'POST', body: form({ a: obama1, b: group, maps: 'a.similarity,b.dissimilarity' }) });
+    const fields = { a: obama1, b: group, maps: 'a.similarity,b.dissimilarity', centre: 'false', smooth: 'false' };
+    const res = await call('/v1/explain', { method: 'POST', body: form(fields) });
     const body = (await res.json()) as ExplainBody & { images: { b: { faces: unknown[] } } };
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.images.b.faces).toHaveLength(2);
