@@ -13,6 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable } from '../bench/lib/report.js';
 import { curveAuc } from '../src/xfv/faithfulness.js';
+import type { SummaryRow } from './faithfulness.js';
 import { REPO_ROOT } from './lib/faces.js';
 
 export const CANDIDATES = ['fggb', 'fggb-centred', 'fggb-smooth', 'fggb-centred-smooth'] as const;
@@ -22,16 +23,7 @@ export const BBT_RUN =
   'npm run eval -- --methods fggb,fggb-centred,fggb-smooth,fggb-centred-smooth,xssab,random --genuine 24 --impostor 24 --out eval/results/bbt-variants';
 const SHOWN = [...CANDIDATES, 'xssab', 'gradient', 'corrrise', 'random'];
 
-interface Row {
-  method: string;
-  kind: string;
-  subset: string;
-  fill: string;
-  mode: string;
-  n: number;
-  auc: number;
-  meanSimilarity: number[];
-}
+type Row = SummaryRow;
 
 function load(path: string): Row[] {
   if (!existsSync(path)) throw new Error(`${path} is missing: run npm run eval first (docs/evaluation.md)`);

@@ -263,18 +263,21 @@ export async function runEvaluation(opts: EvalOptions) {
   );
 }
 
+/** One row of summary.json: a method's curves for one map kind, subset, fill and mode. */
+export interface SummaryRow {
+  method: string;
+  kind: string;
+  subset: string;
+  fill: string;
+  mode: string;
+  n: number;
+  auc: number;
+  accuracy: number[];
+  meanSimilarity: number[];
+}
+
 function summarise(records: PairRecord[], θ: number, opts: EvalOptions, config: Record<string, unknown>, pairCount: number) {
-  const rows: {
-    method: string;
-    kind: string;
-    subset: string;
-    fill: string;
-    mode: string;
-    n: number;
-    auc: number;
-    accuracy: number[];
-    meanSimilarity: number[];
-  }[] = [];
+  const rows: SummaryRow[] = [];
   const seconds: Record<string, number> = {};
   for (const method of opts.methods) {
     const mine = records.filter((r) => r.method === method);
