@@ -17,7 +17,15 @@ import { type ExplanationRecord, explanationRecord, mapOf } from './artifacts.js
 import { explainCorrRise } from './corrrise.js';
 import { fillValues } from '../xfv/faithfulness.js';
 import type { Engine } from './engine.js';
-import { type ExplainImage, type ExplainMethod, type Explanation, basisVariant, explainOptionsFor, explainPair } from './explanation.js';
+import {
+  type ExplainImage,
+  type ExplainMethod,
+  type Explanation,
+  basisVariant,
+  explainOptionsFor,
+  explainPair,
+  run,
+} from './explanation.js';
 import { SMOOTH_DEFAULTS } from '../xfv/smooth.js';
 import type { PhotoPreview } from './inputs.js';
 import { type ImageLimits, type Verified, type VerifyRequest, verifyPair } from './verify.js';
@@ -63,7 +71,6 @@ export interface ExplainOutcome {
 }
 
 const sha256OfText = (text: string) => sha256Hex(new TextEncoder().encode(text));
-const run = <T>(task: () => Promise<T>) => task();
 
 export async function explainImages(
   engine: Engine,

@@ -119,7 +119,8 @@ export async function explainPair(runner: GradientRunner, pair: Pair, options: E
   return (cached ? run : (options.gradientWork ?? run))(() => explainFggb(runner, pair, options, heads));
 }
 
-const run = <T>(task: () => Promise<T>) => task();
+/** Run a task now (gradient work when no admission queue wraps it). */
+export const run = <T>(task: () => Promise<T>) => task();
 
 /** Raw fp32 embeddings: from the bases' heads where cached, else a forward of the gradient graph. */
 async function embeddingsOf(runner: GradientRunner, pair: Pair, heads: Head[] = []): Promise<[Float32Array, Float32Array]> {
