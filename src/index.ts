@@ -1,10 +1,12 @@
 /**
  * @module index
- * The Worker entry: the Hono app with onnxruntime-web set up for workerd.
+ * The Worker entry: the Hono app with onnxruntime-web set up for workerd, and the
+ * Durable Object class of tenant accounts.
  */
 import { createApp } from './api/app.js';
 import { loadOrt, ortHeapBytes } from './engine/ort-workerd.js';
 
 const app = createApp({ loadOrt, heapBytes: ortHeapBytes });
 
+export { TenantAccount } from './accounts/account-object.js';
 export default app;

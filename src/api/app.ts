@@ -25,6 +25,9 @@ import { imageAdmission } from './admission.js';
 import { intVar } from './vars.js';
 import { imagesShrinker } from './image-service.js';
 import { multipartOnce } from './body.js';
+import { mapAccess, requireKey } from './auth.js';
+import { meter } from './metering.js';
+import { registerUsage } from './usage.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 52 * 1024 * 1024;
 
@@ -55,7 +58,23 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   });
 
   app.use('*', requestId());
-  app.use('*', cors({ origin: '*', exposeHeaders: ['X-Request-Id', 'Server-Timing', 'Content-Length', 'ETag'] }));
+  app.use(
+    '*',
+    cors({
+      origin: '*',
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match', 'Range'],
+      exposeHeaders: [
+        'X-Request-Id',
+        'Server-Timing',
+        'Content-Length',
+        'ETag',
+        'RateLimit',
+        'RateLimit-Policy',
+        'Retry-After',
+        'Idempotent-Replayed',
+      ],
+    }),
+  );
   app.use('*', async (c, next) => {
     c.set('engine', () => getEngine({ loadOrt, bucket: c.env.MODELS }));
     c.set('limits', {
@@ -74,14 +93,25 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
     })(c, next);
   });
 
-  // Before the routes: a request waits for its slot before its body is read.
-  app.post('/v1/verify', imageAdmission, multipartOnce);
-  app.post('/v1/explain', imageAdmission, multipartOnce);
+  // Before the routes: the key is checked and the call admitted by the tenant's account
+  // (rate limit, credit, Idempotency-Key), then it waits for an image slot before its body
+  // is read (an Idempotency-Key makes the account read it first, to fingerprint it).
+  app.post('/v1/verify', requireKey('verify'), meter('verify'), imageAdmission, multipartOnce);
+  app.post('/v1/explain', requireKey('explain'), meter('explain'), imageAdmission, multipartOnce);
+  app.get('/v1/models', requireKey(null), meter(null));
+  app.get('/v1/usage', requireKey(null), meter(null));
+  app.get('/v1/maps/*', mapAccess);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key: xfv_<env>_<id>_<secret> (docs/billing.md)',
+  });
 
   registerMeta(app, heapBytes);
   registerVerify(app);
   registerExplain(app);
   registerMaps(app);
+  registerUsage(app);
 
   const openapi = {
     openapi: '3.1.0',

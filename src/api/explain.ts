@@ -8,13 +8,16 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { MAP_FORMATS, type MapFiles, artifactPath, mapFiles, renderArtifacts } from '../engine/artifacts.js';
 import { type ExplainOutcome, explainImages } from '../engine/explain.js';
-import { DEFAULT_TENANT } from '../store/keys.js';
+import { explanationUnits } from '../accounts/prices.js';
+import { signUrl } from '../accounts/signed-urls.js';
+import { urlSigningSecret } from './auth.js';
 import { r2TenantStores } from '../store/tenant.js';
 import { modelRef } from '../xfv/manifest.js';
 import { MAP_SELECTORS, type MapSelector, parseSelector } from '../xfv/maps.js';
 import { gradientWorkFreeingImageSlot } from './admission.js';
 import { bodyMediaType, serverTiming } from './body.js';
 import { toBase64 } from './encoding.js';
+import { intVar } from './vars.js';
 import { pairSources } from './images.js';
 import { ProblemError } from './problem.js';
 import { ExplainForm, ExplainJson, ExplainResult, faceChoices, problemResponses } from './schemas.js';
@@ -37,8 +40,9 @@ export const explainRoute = createRoute({
   },
   responses: {
     200: { description: 'Decision and maps', content: { 'application/json': { schema: ExplainResult } } },
-    ...problemResponses([400, 413, 415, 422, 503]),
+    ...problemResponses([400, 401, 402, 403, 409, 413, 415, 422, 429, 503]),
   },
+  security: [{ bearerAuth: [] }],
 });
 
 export function registerExplain(app: OpenAPIHono<AppEnv>) {
@@ -49,19 +53,26 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
     const { manifest } = engine;
     if (!manifest.gradient) throw new ProblemError('model-unavailable', 'the served model has no gradient graph');
     const { method, centre, smooth, store, threshold } = body;
+    const caller = c.get('caller')!;
+    const secret = store ? urlSigningSecret(c) : '';
     const outcome = await explainImages(
       engine,
       { ...pairSources(body, limits), threshold, method, centre, smooth, store, input: body.input, faces: faceChoices(body) },
       {
         limits,
-        stores: r2TenantStores(c.env.DATA, DEFAULT_TENANT, modelRef(manifest), manifest.output.size),
+        stores: r2TenantStores(c.env.DATA, caller.tenantId, modelRef(manifest), manifest.output.size),
         gradientWork: gradientWorkFreeingImageSlot(c),
       },
     );
     const { explanation: expl } = outcome;
+    c.set('billedUnits', explanationUnits(expl.method, [expl.a.basis, expl.b.basis]));
     const wanted = body.maps ?? MAP_SELECTORS;
     const tr = performance.now();
-    const maps = outcome.stored ? mapLinks(new URL(c.req.url), outcome, wanted) : inlineMaps(outcome, wanted);
+    const maps = outcome.stored
+      ? await mapLinks(new URL(c.req.url), outcome, wanted, (url) =>
+          signUrl(secret, url, caller.tenantId, linkExpiry(c.env.MAP_URL_TTL_SECONDS)),
+        )
+      : inlineMaps(outcome, wanted);
     const timing = {
       ...outcome.timing,
       renderMs: outcome.stored ? 0 : performance.now() - tr,
@@ -93,13 +104,29 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
   });
 }
 
-/** Links under /v1/maps/<resultId>/ for the wanted maps of a stored result. */
-function mapLinks(base: URL, { resultId, photos }: ExplainOutcome, wanted: readonly MapSelector[]): MapFiles {
+/** Map links live this long by default (MAP_URL_TTL_SECONDS); expiries are rounded up to the hour so links stay cacheable. */
+export const MAP_URL_TTL_SECONDS = 7 * 24 * 3600;
+function linkExpiry(ttlVar: string | undefined): number {
+  return Math.ceil((Date.now() / 1000 + intVar(ttlVar, MAP_URL_TTL_SECONDS)) / 3600) * 3600;
+}
+
+/** Signed links under /v1/maps/<resultId>/ for the wanted maps of a stored result. */
+async function mapLinks(
+  base: URL,
+  { resultId, photos }: ExplainOutcome,
+  wanted: readonly MapSelector[],
+  sign: (url: URL) => Promise<string>,
+): Promise<MapFiles> {
   const files = wanted.flatMap((selector) => {
     const [image, kind] = parseSelector(selector);
     return MAP_FORMATS.filter((format) => format !== 'photo-overlay.png' || photos[image]).map((format) => ({ image, kind, format }));
   });
-  return mapFiles(files, (file) => new URL(`/v1/maps/${resultId}/${artifactPath(file)}`, base).href);
+  const links = new Map(
+    await Promise.all(
+      files.map(async (f) => [artifactPath(f), await sign(new URL(`/v1/maps/${resultId}/${artifactPath(f)}`, base))] as const),
+    ),
+  );
+  return mapFiles(files, (file) => links.get(artifactPath(file))!);
 }
 
 /** The wanted maps rendered and inlined as data: URIs (nothing is kept). */

@@ -6,6 +6,8 @@
  * object once rendered, and is rendered from the raw map and face (then kept) on first
  * request. Content-Type, Content-Length, a strong ETag and an immutable Cache-Control (the
  * ids are content addresses), If-None-Match → 304 and single byte ranges → 206 / 416.
+ * Only the caller's tenant's results are found: a signed link's tenant or the API key's
+ * (api/auth mapAccess); another tenant's result id is a 404.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import {
@@ -18,7 +20,6 @@ import {
   sidecarBytes,
 } from '../engine/artifacts.js';
 import { etagMatches, requestedRange } from './ranges.js';
-import { DEFAULT_TENANT } from '../store/keys.js';
 import { type Slice, ResultGoneError, r2ResultStore } from '../store/results.js';
 import { MAP_IMAGES, MAP_KINDS, type MapImage, type MapKind } from '../xfv/maps.js';
 import { ProblemError } from './problem.js';
@@ -37,7 +38,13 @@ export const mapRoute = createRoute({
       image: z.string().openapi({ example: 'a' }),
       file: z.string().openapi({ example: 'similarity.overlay.png' }),
     }),
+    query: z.object({
+      tenant: z.string().optional().openapi({ description: 'Signed links: the tenant' }),
+      expires: z.string().optional().openapi({ description: 'Signed links: expiry, unix seconds' }),
+      signature: z.string().optional().openapi({ description: 'Signed links: HMAC-SHA256, base64url' }),
+    }),
   },
+  security: [{ bearerAuth: [] }, {}] as { bearerAuth?: string[] }[],
   responses: {
     200: {
       description: 'The map',
@@ -48,7 +55,7 @@ export const mapRoute = createRoute({
     },
     206: { description: 'A byte range of the map' },
     304: { description: 'Not modified (If-None-Match)' },
-    ...problemResponses([404, 416]),
+    ...problemResponses([401, 403, 404, 416, 429]),
   },
 });
 
@@ -80,7 +87,7 @@ export function registerMaps(app: OpenAPIHono<AppEnv>) {
       );
     }
     const [kind, format] = [match[1] as MapKind, match[2] as MapFormat];
-    const results = r2ResultStore(c.env.DATA, DEFAULT_TENANT);
+    const results = r2ResultStore(c.env.DATA, c.get('mapTenant')!);
     const layout = await results.layout(resultId);
     if (!layout)
       throw new ProblemError('not-found', `no map ${resultId}/${image}/${file} (unknown result, or explained with store: false)`);

@@ -68,6 +68,7 @@ export function registerMeta(app: OpenAPIHono<AppEnv>, heapBytes: () => number |
       method: 'get',
       path: '/v1/models',
       summary: 'The served model: input contract, decision threshold, accuracy figures, file hashes',
+      security: [{ bearerAuth: [] }],
       responses: {
         200: {
           description: 'Models',
@@ -85,7 +86,7 @@ export function registerMeta(app: OpenAPIHono<AppEnv>, heapBytes: () => number |
             },
           },
         },
-        ...problemResponses([503]),
+        ...problemResponses([401, 429, 503]),
       },
     }),
     async (c) => {

@@ -33,6 +33,36 @@ export const PROBLEMS = {
     title: 'No face found',
     doc: 'The photo holds no face the detector scores above its threshold, or the requested face does not exist. Send a photo with a visible face, pick another face, or send an aligned crop with input "aligned-crop".',
   },
+  unauthorized: {
+    status: 401,
+    title: 'Authentication required',
+    doc: 'Send an API key as `Authorization: Bearer xfv_<env>_<id>_<secret>`. The key is missing, malformed, unknown, revoked, or for another environment.',
+  },
+  'insufficient-credit': {
+    status: 402,
+    title: 'Insufficient credit',
+    doc: "The tenant's prepaid balance cannot cover what this call may cost (`needed`, `available` in units; docs/billing.md). Nothing was charged.",
+  },
+  forbidden: {
+    status: 403,
+    title: 'Forbidden',
+    doc: "The key lacks the scope this route needs (`required`), or a map link's signature is invalid or expired.",
+  },
+  'idempotency-in-flight': {
+    status: 409,
+    title: 'A request with this Idempotency-Key is still running',
+    doc: 'Wait for the first request with this key to finish, then retry to get its stored response.',
+  },
+  'idempotency-conflict': {
+    status: 422,
+    title: 'Idempotency-Key reused with another request',
+    doc: 'This Idempotency-Key was used with a different method, path or body within the last 24 hours. Use a new key for a new request.',
+  },
+  'rate-limited': {
+    status: 429,
+    title: 'Too many requests',
+    doc: 'The key has used up its rate limit (`RateLimit-Policy`); retry after the seconds in `Retry-After`.',
+  },
   'not-found': { status: 404, title: 'Not found', doc: 'No such route or resource.' },
   'method-not-allowed': {
     status: 405,
@@ -49,6 +79,11 @@ export const PROBLEMS = {
     status: 503,
     title: 'The service is busy',
     doc: 'This instance is already running and queueing as many requests as it can hold in memory. Retry after the seconds in `Retry-After`.',
+  },
+  misconfigured: {
+    status: 503,
+    title: 'The service is not fully configured',
+    doc: 'A secret or binding the service needs is missing in this deployment (the detail names it). Operators: docs/operations.md.',
   },
   'internal-error': { status: 500, title: 'Internal error', doc: 'An unexpected failure; the request id identifies it in the logs.' },
 } as const;

@@ -4,6 +4,7 @@
  */
 import type { Engine } from '../engine/engine.js';
 import type { ImageLimits } from '../engine/verify.js';
+import type { Caller } from './auth.js';
 
 export interface AppEnv {
   /** The Worker's bindings, generated from wrangler.toml by `npm run types` (src/worker-configuration.d.ts). */
@@ -15,5 +16,11 @@ export interface AppEnv {
     limits: ImageLimits;
     /** Frees this request's image slot early (api/admission). */
     releaseImageSlot?: () => void;
+    /** The authenticated tenant and key (api/auth). */
+    caller?: Caller;
+    /** What a metered call costs once done, when less than its reservation (api/metering). */
+    billedUnits?: number;
+    /** The tenant whose stored maps a request may read (api/auth mapAccess). */
+    mapTenant?: string;
   };
 }

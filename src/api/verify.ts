@@ -29,8 +29,9 @@ export const verifyRoute = createRoute({
   },
   responses: {
     200: { description: 'Similarity and decision', content: { 'application/json': { schema: VerifyResult } } },
-    ...problemResponses([400, 413, 415, 422, 503]),
+    ...problemResponses([400, 401, 402, 403, 409, 413, 415, 422, 429, 503]),
   },
+  security: [{ bearerAuth: [] }],
 });
 
 export function registerVerify(app: OpenAPIHono<AppEnv>) {

@@ -3,6 +3,8 @@
  * fetch test faces through the Node-side FIXTURES service.
  */
 import { env, exports } from 'cloudflare:workers';
+import { bind, sql } from '../../src/accounts/db.js';
+import { generateKey, type Scope } from '../../src/accounts/keys.js';
 
 /**
  * GET from the Node-side FIXTURES service. The loopback connection to it can drop while
@@ -35,8 +37,62 @@ export async function seedModels(): Promise<void> {
   await env.MODELS.put('models/manifest.json', manifestBytes);
 }
 
-export function call(path: string, init?: RequestInit): Promise<Response> {
-  return exports.default.fetch(new Request(`http://xfv.test${path}`, init));
+export interface TestKey {
+  key: string;
+  id: string;
+  tenant: string;
+}
+
+/**
+ * A tenant (created if new) with `units` of credit granted now, and a new API key of it.
+ * Straight into D1 with the same statements the admin CLI runs.
+ */
+export async function createKey(
+  tenant: string,
+  { scopes = ['verify', 'explain'], units = 0, rate }: { scopes?: Scope[]; units?: number; rate?: { quota: number; window: number } } = {},
+): Promise<TestKey> {
+  const now = Date.now();
+  const { key, id, hash } = await generateKey('local');
+  const statements = [
+    sql.createTenant(tenant, tenant, now),
+    sql.createKey({
+      id,
+      tenantId: tenant,
+      env: 'local',
+      hash,
+      scopes,
+      name: 'test',
+      rateQuota: rate?.quota ?? null,
+      rateWindow: rate?.window ?? null,
+      createdAt: now,
+    }),
+    ...(units > 0 ? [sql.grant(crypto.randomUUID(), tenant, units, 'test', now)] : []),
+  ];
+  await env.DB.batch(statements.map((st) => bind(env.DB, st)));
+  return { key, id, tenant };
+}
+
+let defaultKey: Promise<TestKey> | undefined;
+/** The key `call` uses: tenant `test`, every scope, ample credit and rate. */
+export const testKey = () =>
+  (defaultKey ??= createKey('test', {
+    scopes: ['verify', 'explain', 'jobs', 'admin'],
+    units: 1_000_000_000,
+    rate: { quota: 1_000_000, window: 1 },
+  }));
+
+/** A request to the Worker with the default test key (unless the request sets Authorization). */
+export async function call(path: string, init?: RequestInit): Promise<Response> {
+  const headers = new Headers(init?.headers);
+  if (!headers.has('authorization')) headers.set('authorization', `Bearer ${(await testKey()).key}`);
+  return exports.default.fetch(new Request(`http://xfv.test${path}`, { ...init, headers }));
+}
+
+/** A request with `key` (or none). */
+export function callAs(key: TestKey | string | null, path: string, init?: RequestInit): Promise<Response> {
+  const headers = new Headers(init?.headers);
+  if (key) headers.set('authorization', `Bearer ${typeof key === 'string' ? key : key.key}`);
+  return exports.default.fetch(new Request(`http://xfv.test${path}`, { ...init, headers }));
 }
 
 /** A form of aligned face crops (the BBT faces are crops: `input` is `aligned-crop` unless given). */

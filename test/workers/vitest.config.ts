@@ -1,11 +1,11 @@
 // The `workers` project: tests run inside workerd with the Worker's own wrangler.toml
-// bindings (miniflare R2, the Images binding). A Node-side FIXTURES service hands the built
+// bindings (miniflare R2, D1, the accounts Durable Object, the Images binding). A Node-side FIXTURES service hands the built
 // model files, the test faces and phone-size images made from them to the tests, which
 // seed them into R2 (workerd cannot read the disk).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import sharp from 'sharp';
 import { defineProject } from 'vitest/config';
 import { nodeEngineSimilarity } from '../node-engine.js';
@@ -47,12 +47,17 @@ function phoneImage(spec: string, photo: string): Promise<Uint8Array<ArrayBuffer
   return phoneImages.get(key);
 }
 
+// Applied to the miniflare D1 database by test/workers/setup.ts before each test file.
+const migrations = await readD1Migrations(join(root, 'migrations'));
+
 export default defineProject({
   root,
   plugins: [
     cloudflareTest({
       wrangler: { configPath: join(root, 'wrangler.toml') },
       miniflare: {
+        // The secret `npm start` writes to .dev.vars; the tests use their own.
+        bindings: { URL_SIGNING_SECRET: 'test-only-url-signing-secret-0123456789abcdef', TEST_MIGRATIONS: migrations },
         serviceBindings: {
           FIXTURES: async (request: Request) => {
             const url = new URL(request.url);
@@ -75,6 +80,7 @@ export default defineProject({
   test: {
     name: 'workers',
     include: ['test/workers/**/*.test.ts'],
+    setupFiles: ['test/workers/setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

@@ -1,0 +1,156 @@
+/**
+ * @module api/metering
+ * Rate limits, credit and idempotency around a route, through the tenant's Durable Object
+ * (accounts/account-object): one call admits the request (token bucket → Idempotency-Key →
+ * reservation of the most the operation can cost), one settles it after the route (the
+ * ledger entry, at what it actually cost) or refunds it when the route failed. RateLimit
+ * headers go on every answer. A POST with `Idempotency-Key` replays the stored response of
+ * the first request with that key and body (charged once), 422 for another body, 409
+ * while the first still runs.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { type Admission, accountOf, idempotencyResponseKey } from '../accounts/account-object.js';
+import { sha256Hex } from '../accounts/keys.js';
+import { maxUnits, type Operation } from '../accounts/prices.js';
+import { rateLimitHeaders } from '../accounts/rate-limit.js';
+import { formDataOnce } from './body.js';
+import { ProblemError } from './problem.js';
+import type { AppEnv } from './types.js';
+
+/** `Idempotency-Key` is a structured-field string (`"…"`); a bare token is accepted too. */
+function idempotencyKey(c: Context<AppEnv>): string | undefined {
+  const raw = c.req.header('idempotency-key');
+  if (raw === undefined) return undefined;
+  const key = /^"(.*)"$/.exec(raw.trim())?.[1] ?? raw.trim();
+  if (!/^[\x21-\x7e]{1,255}$/.test(key) || key.includes('"'))
+    throw new ProblemError('invalid-request', 'Idempotency-Key must be 1–255 printable ASCII characters, e.g. "4f1c…" (a UUID)');
+  return key;
+}
+
+/**
+ * What identifies "the same request" for an idempotency key: method, path, media type and
+ * content. A multipart body is fingerprinted by its fields (names, values, file bytes),
+ * not its bytes: a client sending the same files again picks a new boundary.
+ */
+async function fingerprint(c: Context<AppEnv>): Promise<string> {
+  const type = c.req.header('content-type') ?? '';
+  let content: string;
+  if (/^multipart\/form-data/i.test(type)) {
+    const fields: string[] = [];
+    for (const [name, value] of await formDataOnce(c)) {
+      const bytes = typeof value === 'string' ? value : new Uint8Array(await value.arrayBuffer());
+      fields.push(`${name.length}:${name}=${typeof value === 'string' ? 's' : 'f'}${await sha256Hex(bytes)}`);
+    }
+    content = fields.join('\n');
+  } else {
+    content = await sha256Hex(new Uint8Array(await c.req.arrayBuffer())); // kept by Hono for the JSON validator
+  }
+  return sha256Hex(`${c.req.method} ${new URL(c.req.url).pathname} ${type.split(';')[0]!.trim().toLowerCase()}\n${content}`);
+}
+
+function refusal(admission: Admission, headers: Record<string, string>): ProblemError | undefined {
+  switch (admission.outcome) {
+    case 'rate-limited':
+      return new ProblemError(
+        'rate-limited',
+        `rate limit reached; retry in ${admission.rate.retryAfterSeconds} s`,
+        {},
+        { ...headers, 'Retry-After': String(admission.rate.retryAfterSeconds) },
+      );
+    case 'insufficient-credit':
+      return new ProblemError(
+        'insufficient-credit',
+        `this call may cost ${admission.needed} units and the balance is ${admission.available}`,
+        { needed: admission.needed, available: admission.available },
+        headers,
+      );
+    case 'idempotency-conflict':
+      return new ProblemError('idempotency-conflict', 'this Idempotency-Key was used with another request', {}, headers);
+    case 'idempotency-in-flight':
+      return new ProblemError(
+        'idempotency-in-flight',
+        'the first request with this Idempotency-Key is still running',
+        {},
+        {
+          ...headers,
+          'Retry-After': '1',
+        },
+      );
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Middleware after requireKey: rate limit every call; for an `operation`, reserve its
+ * price first and settle or refund after. `null` meters nothing but the rate limit.
+ */
+export function meter(operation: Operation | null): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const t0 = performance.now();
+    const caller = c.get('caller')!;
+    const key = c.req.method === 'POST' ? idempotencyKey(c) : undefined;
+    const idempotency = key ? { keyHash: await sha256Hex(key), fingerprint: await fingerprint(c) } : undefined;
+    const ledgerId = idempotency ? `idem-${idempotency.keyHash.slice(0, 40)}` : `req-${crypto.randomUUID()}`;
+    const units = operation ? maxUnits(operation) : 0;
+    const account = accountOf(c.env, caller.tenantId);
+    const admission = await account.admit({
+      tenantId: caller.tenantId,
+      keyId: caller.keyId,
+      rate: caller.rate,
+      units,
+      ledgerId,
+      idempotency,
+    });
+    const headers = rateLimitHeaders(caller.rate, admission.rate);
+    const refused = refusal(admission, headers);
+    if (refused) throw refused;
+    if (admission.outcome === 'replay') {
+      const stored = await c.env.DATA.get(idempotencyResponseKey(caller.tenantId, admission.keyHash));
+      if (!stored)
+        throw new ProblemError('idempotency-in-flight', 'the stored response is not readable yet', {}, { ...headers, 'Retry-After': '1' });
+      return new Response(stored.body, {
+        status: Number(stored.customMetadata?.status ?? 200),
+        headers: { ...headers, 'Content-Type': stored.httpMetadata?.contentType ?? 'application/json', 'Idempotent-Replayed': 'true' },
+      });
+    }
+    const admitMs = performance.now() - t0;
+
+    await next();
+
+    const t1 = performance.now();
+    if (units > 0 || idempotency) {
+      if (c.res.status < 400) {
+        if (idempotency) {
+          const copy = c.res.clone();
+          await c.env.DATA.put(idempotencyResponseKey(caller.tenantId, idempotency.keyHash), copy.body, {
+            httpMetadata: { contentType: copy.headers.get('content-type') ?? 'application/json' },
+            customMetadata: { status: String(copy.status), ledgerId },
+          });
+        }
+        const entry = {
+          id: ledgerId,
+          tenantId: caller.tenantId,
+          keyId: caller.keyId,
+          operation: operation ?? 'verify',
+          units: c.get('billedUnits') ?? units,
+          at: Date.now(),
+          requestId: c.get('requestId') ?? null,
+        };
+        // The work is done and answered: a failed settlement is logged, never turned into an
+        // error (its reservation is given back after 15 minutes; docs/billing.md).
+        await account
+          .settle(entry)
+          .catch((e: unknown) => console.error(JSON.stringify({ ledgerId, error: `settle failed: ${String(e)}` })));
+      } else {
+        await account
+          .refund(ledgerId)
+          .catch((e: unknown) => console.error(JSON.stringify({ ledgerId, error: `refund failed: ${String(e)}` })));
+      }
+    }
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    const timing = c.res.headers.get('Server-Timing');
+    const account_ = `account;dur=${(admitMs + performance.now() - t1).toFixed(1)}`;
+    c.res.headers.set('Server-Timing', timing ? `${timing}, ${account_}` : account_);
+  };
+}
