@@ -63,7 +63,7 @@ async function main() {
       const t = performance.now();
       const res = await fetch(`${server.url}/v1/verify`, {
         method: 'POST',
-        headers: { 'content-type': request.type },
+        headers: { 'content-type': request.type, ...server.auth },
         body: new Uint8Array(request.body),
       });
       const json = (await res.json()) as {
@@ -99,7 +99,7 @@ async function main() {
     const load = await autocannon({
       url: `${server.url}/v1/verify`,
       method: 'POST',
-      headers: { 'content-type': type },
+      headers: { 'content-type': type, ...server.auth },
       body,
       connections: 2,
       duration: 20,

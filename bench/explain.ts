@@ -98,7 +98,7 @@ async function main() {
     const MB = 2 ** 20;
     const wasmHeap = async () =>
       (
-        (await (await fetch(`${server.url}/v1/models`, { signal: AbortSignal.timeout(120_000) })).json()) as {
+        (await (await fetch(`${server.url}/v1/models`, { headers: server.auth, signal: AbortSignal.timeout(120_000) })).json()) as {
           runtime: { wasmHeapBytes: number | null };
         }
       ).runtime.wasmHeapBytes ?? 0;
@@ -109,7 +109,12 @@ async function main() {
       fd.append('input', input);
       for (const [k, v] of Object.entries(extra)) fd.append(k, v);
       const t = performance.now();
-      const res = await fetch(`${server.url}/v1/explain`, { method: 'POST', body: fd, signal: AbortSignal.timeout(120_000) });
+      const res = await fetch(`${server.url}/v1/explain`, {
+        method: 'POST',
+        body: fd,
+        headers: server.auth,
+        signal: AbortSignal.timeout(120_000),
+      });
       const body = (await res.json()) as {
         explanation: { basis: { a: string; b: string } };
         maps: Record<string, Record<string, Record<string, string>>>;

@@ -1,16 +1,21 @@
 /**
  * @module bench/lib/wrangler-dev
  * Start `wrangler dev` on a loopback port for a benchmark (models built and seeded into
- * the local R2 first) and stop it afterwards.
+ * the local R2, the accounts database migrated and a development key made, as `npm start`
+ * does) and stop it afterwards.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../eval/lib/faces.js';
 
 export interface DevServer {
   url: string;
+  /** The development tenant's API key in this server's state. */
+  key: string;
+  /** `Authorization: Bearer <key>`. */
+  auth: { authorization: string };
   /** PIDs of the workerd processes wrangler started (for memory readings). */
   workerdPids(): number[];
   /** wrangler's stderr so far (errors only: it runs with --log-level error). */
@@ -32,6 +37,8 @@ export async function startWranglerDev(
   const state = mkdtempSync(join(tmpdir(), 'xfv-bench-state-'));
   execFileSync(bin('tsx'), ['models/build.ts'], { cwd: REPO_ROOT, stdio: 'inherit' });
   execFileSync(bin('tsx'), ['models/seed.ts', '--persist-to', state], { cwd: REPO_ROOT, stdio: 'inherit' });
+  execFileSync(bin('tsx'), ['src/cli/keys.ts', 'dev', '--persist-to', state, '--rate', '1000000/1'], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const key = readFileSync(join(state, 'dev-key.txt'), 'utf8').trim();
   const t0 = performance.now();
   const inspector = options.inspectorPort ? ['--inspector-port', String(options.inspectorPort)] : [];
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
@@ -61,6 +68,8 @@ export async function startWranglerDev(
   const readyMs = performance.now() - t0;
   return {
     url,
+    key,
+    auth: { authorization: `Bearer ${key}` },
     readyMs,
     stderr: () => stderr,
     workerdPids: () => {

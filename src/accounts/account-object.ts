@@ -4,9 +4,10 @@
  * where its prepaid balance is reserved, settled and refunded, where its keys' rate-limit
  * buckets are kept and where its idempotency keys are recorded. One RPC admits a request
  * (rate limit → idempotency → credit reservation), one settles or refunds it. A settled
- * request is written to the D1 usage ledger under its ledger id, so a retried settlement
- * never counts twice; a settlement whose ledger write failed is retried by the alarm, and a
- * reservation that was never settled (the request died) is given back after 15 minutes.
+ * request is charged at once and written to the D1 usage ledger right after, under its
+ * ledger id, so a retried write never counts twice; a ledger write that failed is retried
+ * by the alarm, and a reservation that was never settled (the request died) is given back
+ * after 15 minutes.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { bind, grantedUnits, type LedgerEntry, sql } from './db.js';
@@ -52,6 +53,7 @@ export class TenantAccount extends DurableObject<Env> {
   private tenantId: string | undefined;
   /** When the alarm is due, once known (undefined: not read yet). */
   private alarmAt: number | null | undefined;
+  private flushing: Promise<void> | undefined;
   private readonly sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -118,22 +120,35 @@ export class TenantAccount extends DurableObject<Env> {
   }
 
   /**
-   * The request succeeded: charge `entry.units` (at most what was reserved), write the
-   * ledger, and mark its idempotency key done. Settling twice, or after a refund, does nothing.
+   * The request succeeded: charge `entry.units` (at most what was reserved) and mark its
+   * idempotency key done, at once; the ledger row is written to D1 right after, in the
+   * background (`flush` waits for it). Settling twice, or after a refund, does nothing.
    */
   async settle(entry: LedgerEntry): Promise<{ settled: boolean }> {
     const held = this.one("SELECT units, idempotency FROM reservations WHERE ledger_id = ? AND state = 'held'", entry.id);
     if (!held) return { settled: false };
     const units = Math.min(entry.units, Number(held.units));
-    const final = { ...entry, units };
     this.sql.exec(
       "UPDATE reservations SET units = ?, state = 'settling', entry = ? WHERE ledger_id = ?",
       units,
-      JSON.stringify(final),
+      JSON.stringify({ ...entry, units }),
       entry.id,
     );
     if (held.idempotency) this.sql.exec("UPDATE idempotency SET state = 'done' WHERE key_hash = ?", held.idempotency);
-    return { settled: await this.record(final) };
+    this.flush().catch((e: unknown) =>
+      console.error(JSON.stringify({ tenant: entry.tenantId, error: `ledger flush failed: ${String(e)}` })),
+    );
+    return { settled: true };
+  }
+
+  /** Write every settled entry not yet in the D1 ledger, and wait for it. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (!this.one("SELECT 1 AS x FROM reservations WHERE state = 'settling' LIMIT 1")) return;
+    this.flushing = this.writeLedger().finally(() => {
+      this.flushing = undefined;
+    });
+    await this.flushing;
   }
 
   /** The request failed: give its reservation back and forget its idempotency key. */
@@ -145,8 +160,10 @@ export class TenantAccount extends DurableObject<Env> {
     return { refunded: true };
   }
 
+  /** The balance once every settled entry is in the ledger. */
   async balance(tenantId: string): Promise<Balance> {
     this.remember(tenantId);
+    await this.flush();
     const available = await this.available(tenantId, true);
     return { granted: this.granted ?? 0, spent: this.spent(), held: this.held(), available };
   }
@@ -154,9 +171,7 @@ export class TenantAccount extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     const now = Date.now();
-    for (const r of this.sql.exec("SELECT entry FROM reservations WHERE state = 'settling'").toArray()) {
-      await this.record(JSON.parse(String(r.entry)) as LedgerEntry);
-    }
+    await this.flush();
     for (const r of this.sql
       .exec("SELECT ledger_id FROM reservations WHERE state = 'held' AND created_ms < ?", now - ABANDONED_AFTER_MS)
       .toArray()) {
@@ -179,20 +194,26 @@ export class TenantAccount extends DurableObject<Env> {
     if (Number.isFinite(next)) await this.ensureAlarm(Math.max(next, now + 1000));
   }
 
-  /** Write a settled entry to the D1 ledger, then charge it (once: only if its reservation is still there). */
-  private async record(entry: LedgerEntry): Promise<boolean> {
+  /**
+   * Settled entries into the D1 ledger in one batch, then off the reservations and into
+   * `spent`. The ledger ids make the write idempotent; a failed batch is retried by the alarm.
+   */
+  private async writeLedger(): Promise<void> {
+    const rows = this.sql.exec("SELECT ledger_id, entry FROM reservations WHERE state = 'settling'").toArray();
+    const entries = rows.map((r) => JSON.parse(String(r.entry)) as LedgerEntry);
     try {
-      await bind(this.env.DB, sql.record(entry)).run();
+      await this.env.DB.batch(entries.map((e) => bind(this.env.DB, sql.record(e))));
     } catch (e) {
-      console.error(JSON.stringify({ tenant: entry.tenantId, ledgerId: entry.id, error: `ledger write failed: ${String(e)}` }));
+      console.error(JSON.stringify({ tenant: this.tenantId, entries: entries.length, error: `ledger write failed: ${String(e)}` }));
       await this.ensureAlarm(Date.now() + SETTLE_RETRY_MS);
-      return false;
+      return;
     }
-    const row = this.one("SELECT units FROM reservations WHERE ledger_id = ? AND state = 'settling'", entry.id);
-    if (!row) return true; // settled meanwhile by the alarm
-    this.sql.exec('DELETE FROM reservations WHERE ledger_id = ?', entry.id);
-    this.setMeta('spent', this.spent() + Number(row.units));
-    return true;
+    for (const e of entries) {
+      const row = this.one("SELECT units FROM reservations WHERE ledger_id = ? AND state = 'settling'", e.id);
+      if (!row) continue;
+      this.sql.exec('DELETE FROM reservations WHERE ledger_id = ?', e.id);
+      this.setMeta('spent', this.spent() + Number(row.units));
+    }
   }
 
   private takeToken(keyId: string, policy: RatePolicy, now: number): RateDecision {

@@ -76,6 +76,13 @@ export const sql = {
       billingCustomer,
       now,
     ),
+  updateTenant: (id: string, name: string | null, billingCustomer: string | null) =>
+    q(
+      'UPDATE tenants SET name = COALESCE(?, name), billing_customer = COALESCE(?, billing_customer) WHERE id = ?',
+      name,
+      billingCustomer,
+      id,
+    ),
   tenant: (id: string) => q('SELECT id, name, billing_customer, created_at FROM tenants WHERE id = ?', id),
   tenants: () => q('SELECT id, name, billing_customer, created_at FROM tenants ORDER BY id'),
   createKey: (k: Omit<KeyRecord, 'revokedAt' | 'lastUsedAt'>) =>

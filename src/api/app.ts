@@ -25,8 +25,7 @@ import { imageAdmission } from './admission.js';
 import { intVar } from './vars.js';
 import { imagesShrinker } from './image-service.js';
 import { multipartOnce } from './body.js';
-import { mapAccess, requireKey } from './auth.js';
-import { meter } from './metering.js';
+import { authorize, mapAccess } from './auth.js';
 import { registerUsage } from './usage.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 52 * 1024 * 1024;
@@ -96,10 +95,10 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   // Before the routes: the key is checked and the call admitted by the tenant's account
   // (rate limit, credit, Idempotency-Key), then it waits for an image slot before its body
   // is read (an Idempotency-Key makes the account read it first, to fingerprint it).
-  app.post('/v1/verify', requireKey('verify'), meter('verify'), imageAdmission, multipartOnce);
-  app.post('/v1/explain', requireKey('explain'), meter('explain'), imageAdmission, multipartOnce);
-  app.get('/v1/models', requireKey(null), meter(null));
-  app.get('/v1/usage', requireKey(null), meter(null));
+  app.post('/v1/verify', authorize('verify', 'verify'), imageAdmission, multipartOnce);
+  app.post('/v1/explain', authorize('explain', 'explain'), imageAdmission, multipartOnce);
+  app.get('/v1/models', authorize(null, null));
+  app.get('/v1/usage', authorize(null, null));
   app.get('/v1/maps/*', mapAccess);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -9,8 +9,10 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { findKey, sql, bind } from '../accounts/db.js';
 import { digestsEqual, hashKey, parseKey, type Scope } from '../accounts/keys.js';
+import type { Operation } from '../accounts/prices.js';
 import type { RatePolicy } from '../accounts/rate-limit.js';
 import { checkSignedUrl } from '../accounts/signed-urls.js';
+import { appendServerTiming } from './body.js';
 import { meter } from './metering.js';
 import { ProblemError } from './problem.js';
 import type { AppEnv } from './types.js';
@@ -34,16 +36,9 @@ function unauthorized(detail: string, error?: string): ProblemError {
   return new ProblemError('unauthorized', detail, {}, { 'WWW-Authenticate': challenge });
 }
 
-async function authenticate(c: Context<AppEnv>): Promise<Caller> {
-  const header = c.req.header('authorization');
-  if (!header) throw unauthorized('send an API key: Authorization: Bearer xfv_<env>_<id>_<secret>');
-  const m = /^Bearer +(\S+)\s*$/i.exec(header);
-  const key = m?.[1] ?? '';
-  const parsed = parseKey(key);
-  if (!parsed) throw unauthorized('the Authorization header is not "Bearer xfv_<env>_<id>_<secret>"', 'invalid_token');
-  const env = c.env.KEY_ENV || 'local';
-  if (parsed.env !== env) throw unauthorized(`this is a ${parsed.env} key; this deployment takes ${env} keys`, 'invalid_token');
-  const [record, hash] = await Promise.all([findKey(c.env.DB, parsed.id), hashKey(key)]);
+/** What a key's D1 row says about it, checked in full (revocation included). */
+async function lookUp(c: Context<AppEnv>, id: string, hash: string): Promise<Caller> {
+  const record = await findKey(c.env.DB, id);
   const matches = digestsEqual(record?.hash ?? NO_HASH, hash);
   if (!record || !matches) throw unauthorized('unknown API key', 'invalid_token');
   if (record.revokedAt !== null) throw unauthorized(`API key ${record.id} has been revoked`, 'invalid_token');
@@ -58,7 +53,7 @@ async function authenticate(c: Context<AppEnv>): Promise<Caller> {
       await touch; // no execution context (tests calling the app directly)
     }
   }
-  return {
+  const caller: Caller = {
     tenantId: record.tenantId,
     keyId: record.id,
     scopes: record.scopes,
@@ -67,12 +62,54 @@ async function authenticate(c: Context<AppEnv>): Promise<Caller> {
       window: record.rateWindow ?? intVar(c.env.RATE_LIMIT_WINDOW, RATE_DEFAULTS.window),
     },
   };
+  remember(id, hash, caller);
+  return caller;
 }
 
-/** Middleware: a valid key, with `scope` when given (any scope when null). */
-export function requireKey(scope: Scope | null): MiddlewareHandler<AppEnv> {
+/**
+ * What a key's row said last time in this isolate: its hash, tenant, scopes and rate never
+ * change after it is made, so a known key's account call starts at once, beside the D1
+ * lookup that checks it has not been revoked (the request fails if it has).
+ */
+const knownKeys = new Map<string, { hash: string; caller: Caller }>();
+const KNOWN_KEYS_MAX = 10_000;
+function remember(id: string, hash: string, caller: Caller) {
+  if (knownKeys.size >= KNOWN_KEYS_MAX) knownKeys.delete(knownKeys.keys().next().value!);
+  knownKeys.set(id, { hash, caller });
+}
+
+/**
+ * The caller, and a promise that settles once its key is confirmed valid in D1 (already
+ * settled when the key was unknown to this isolate and had to be looked up first).
+ */
+async function authenticate(c: Context<AppEnv>): Promise<{ caller: Caller; verified: Promise<unknown> }> {
+  const header = c.req.header('authorization');
+  if (!header) throw unauthorized('send an API key: Authorization: Bearer xfv_<env>_<id>_<secret>');
+  const m = /^Bearer +(\S+)\s*$/i.exec(header);
+  const key = m?.[1] ?? '';
+  const parsed = parseKey(key);
+  if (!parsed) throw unauthorized('the Authorization header is not "Bearer xfv_<env>_<id>_<secret>"', 'invalid_token');
+  const env = c.env.KEY_ENV || 'local';
+  if (parsed.env !== env) throw unauthorized(`this is a ${parsed.env} key; this deployment takes ${env} keys`, 'invalid_token');
+  const hash = await hashKey(key);
+  const known = knownKeys.get(parsed.id);
+  if (known && digestsEqual(known.hash, hash)) {
+    const verified = lookUp(c, parsed.id, hash);
+    verified.catch(() => {}); // awaited by authorize
+    return { caller: known.caller, verified };
+  }
+  return { caller: await lookUp(c, parsed.id, hash), verified: Promise.resolve() };
+}
+
+/**
+ * Middleware: a valid key with `scope` (any scope when null), then the tenant's account
+ * (api/metering) for `operation`: rate limit, and credit when the operation is billable.
+ */
+export function authorize(scope: Scope | null, operation: Operation | null): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const caller = await authenticate(c);
+    const t0 = performance.now();
+    const { caller, verified } = await authenticate(c);
+    const authMs = performance.now() - t0;
     if (scope && !caller.scopes.includes(scope)) {
       throw new ProblemError('forbidden', `API key ${caller.keyId} lacks the "${scope}" scope this route needs`, {
         required: scope,
@@ -80,7 +117,9 @@ export function requireKey(scope: Scope | null): MiddlewareHandler<AppEnv> {
       });
     }
     c.set('caller', caller);
-    await next();
+    const res = await meter(c, next, operation, verified);
+    appendServerTiming(c.res, 'auth', authMs);
+    return res;
   };
 }
 
@@ -104,10 +143,8 @@ export const mapAccess: MiddlewareHandler<AppEnv> = async (c, next) => {
     c.set('mapTenant', check.tenant);
     return next();
   }
-  await requireKey('explain')(c, async () => {
-    await meter(null)(c, async () => {
-      c.set('mapTenant', c.get('caller')!.tenantId);
-      await next();
-    });
+  return authorize('explain', null)(c, async () => {
+    c.set('mapTenant', c.get('caller')!.tenantId);
+    await next();
   });
 };

@@ -25,6 +25,17 @@ export function serverTiming(timing: Record<string, number>): string {
     .join(', ');
 }
 
+/** Add `name;dur=ms` to a response's Server-Timing header. */
+export function appendServerTiming(res: Response, name: string, ms: number): void {
+  const entry = `${name};dur=${ms.toFixed(1)}`;
+  const current = res.headers.get('Server-Timing');
+  try {
+    res.headers.set('Server-Timing', current ? `${current}, ${entry}` : entry);
+  } catch {
+    /* immutable headers (a response passed through): no timing */
+  }
+}
+
 /**
  * The request's multipart form, parsed once with the runtime's own parser and kept where
  * the route's validator looks for it. Hono's form validator would read the body into one

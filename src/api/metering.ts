@@ -8,12 +8,12 @@
  * the first request with that key and body (charged once), 422 for another body, 409
  * while the first still runs.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, Next } from 'hono';
 import { type Admission, accountOf, idempotencyResponseKey } from '../accounts/account-object.js';
 import { sha256Hex } from '../accounts/keys.js';
 import { maxUnits, type Operation } from '../accounts/prices.js';
 import { rateLimitHeaders } from '../accounts/rate-limit.js';
-import { formDataOnce } from './body.js';
+import { appendServerTiming, formDataOnce } from './body.js';
 import { ProblemError } from './problem.js';
 import type { AppEnv } from './types.js';
 
@@ -82,75 +82,95 @@ function refusal(admission: Admission, headers: Record<string, string>): Problem
 }
 
 /**
- * Middleware after requireKey: rate limit every call; for an `operation`, reserve its
- * price first and settle or refund after. `null` meters nothing but the rate limit.
+ * Run the route inside the tenant's account (from api/auth authorize): rate limit every
+ * call; for an `operation`, reserve its price first and settle or refund after. `null`
+ * meters nothing but the rate limit. `verified` is the key's own check, still running when
+ * the key was known to this isolate: the account is asked meanwhile, and the request fails
+ * (its reservation refunded) if the check does.
  */
-export function meter(operation: Operation | null): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const t0 = performance.now();
-    const caller = c.get('caller')!;
-    const key = c.req.method === 'POST' ? idempotencyKey(c) : undefined;
-    const idempotency = key ? { keyHash: await sha256Hex(key), fingerprint: await fingerprint(c) } : undefined;
-    const ledgerId = idempotency ? `idem-${idempotency.keyHash.slice(0, 40)}` : `req-${crypto.randomUUID()}`;
-    const units = operation ? maxUnits(operation) : 0;
-    const account = accountOf(c.env, caller.tenantId);
-    const admission = await account.admit({
-      tenantId: caller.tenantId,
-      keyId: caller.keyId,
-      rate: caller.rate,
-      units,
-      ledgerId,
-      idempotency,
+export async function meter(
+  c: Context<AppEnv>,
+  next: Next,
+  operation: Operation | null,
+  verified: Promise<unknown>,
+): Promise<Response | undefined> {
+  const t0 = performance.now();
+  const caller = c.get('caller')!;
+  const key = c.req.method === 'POST' ? idempotencyKey(c) : undefined;
+  const idempotency = key ? { keyHash: await sha256Hex(key), fingerprint: await fingerprint(c) } : undefined;
+  const ledgerId = idempotency ? `idem-${idempotency.keyHash.slice(0, 40)}` : `req-${crypto.randomUUID()}`;
+  const units = operation ? maxUnits(operation) : 0;
+  const account = accountOf(c.env, caller.tenantId);
+  const [admission, invalid] = await Promise.all([
+    account.admit({ tenantId: caller.tenantId, keyId: caller.keyId, rate: caller.rate, units, ledgerId, idempotency }),
+    verified.then(
+      () => undefined,
+      (e: unknown) => e,
+    ),
+  ]);
+  if (invalid) {
+    if (admission.outcome === 'admitted') await account.refund(ledgerId);
+    throw invalid;
+  }
+  const headers = rateLimitHeaders(caller.rate, admission.rate);
+  const refused = refusal(admission, headers);
+  if (refused) throw refused;
+  if (admission.outcome === 'replay') {
+    const stored = await c.env.DATA.get(idempotencyResponseKey(caller.tenantId, admission.keyHash));
+    if (!stored)
+      throw new ProblemError('idempotency-in-flight', 'the stored response is not readable yet', {}, { ...headers, 'Retry-After': '1' });
+    return new Response(stored.body, {
+      status: Number(stored.customMetadata?.status ?? 200),
+      headers: { ...headers, 'Content-Type': stored.httpMetadata?.contentType ?? 'application/json', 'Idempotent-Replayed': 'true' },
     });
-    const headers = rateLimitHeaders(caller.rate, admission.rate);
-    const refused = refusal(admission, headers);
-    if (refused) throw refused;
-    if (admission.outcome === 'replay') {
-      const stored = await c.env.DATA.get(idempotencyResponseKey(caller.tenantId, admission.keyHash));
-      if (!stored)
-        throw new ProblemError('idempotency-in-flight', 'the stored response is not readable yet', {}, { ...headers, 'Retry-After': '1' });
-      return new Response(stored.body, {
-        status: Number(stored.customMetadata?.status ?? 200),
-        headers: { ...headers, 'Content-Type': stored.httpMetadata?.contentType ?? 'application/json', 'Idempotent-Replayed': 'true' },
-      });
-    }
-    const admitMs = performance.now() - t0;
+  }
+  const admitMs = performance.now() - t0;
 
-    await next();
+  await next();
 
-    const t1 = performance.now();
-    if (units > 0 || idempotency) {
-      if (c.res.status < 400) {
-        if (idempotency) {
-          const copy = c.res.clone();
-          await c.env.DATA.put(idempotencyResponseKey(caller.tenantId, idempotency.keyHash), copy.body, {
-            httpMetadata: { contentType: copy.headers.get('content-type') ?? 'application/json' },
-            customMetadata: { status: String(copy.status), ledgerId },
-          });
-        }
-        const entry = {
-          id: ledgerId,
-          tenantId: caller.tenantId,
-          keyId: caller.keyId,
-          operation: operation ?? 'verify',
-          units: c.get('billedUnits') ?? units,
-          at: Date.now(),
-          requestId: c.get('requestId') ?? null,
-        };
-        // The work is done and answered: a failed settlement is logged, never turned into an
-        // error (its reservation is given back after 15 minutes; docs/billing.md).
-        await account
-          .settle(entry)
-          .catch((e: unknown) => console.error(JSON.stringify({ ledgerId, error: `settle failed: ${String(e)}` })));
-      } else {
-        await account
-          .refund(ledgerId)
-          .catch((e: unknown) => console.error(JSON.stringify({ ledgerId, error: `refund failed: ${String(e)}` })));
+  const t1 = performance.now();
+  if (units > 0 || idempotency) {
+    const log = (what: string) => (e: unknown) => console.error(JSON.stringify({ ledgerId, error: `${what} failed: ${String(e)}` }));
+    let close: Promise<unknown>;
+    if (c.res.status < 400) {
+      if (idempotency) {
+        // Stored before the key is marked done, so a replay always finds it.
+        const copy = c.res.clone();
+        await c.env.DATA.put(idempotencyResponseKey(caller.tenantId, idempotency.keyHash), copy.body, {
+          httpMetadata: { contentType: copy.headers.get('content-type') ?? 'application/json' },
+          customMetadata: { status: String(copy.status), ledgerId },
+        });
       }
+      const entry = {
+        id: ledgerId,
+        tenantId: caller.tenantId,
+        keyId: caller.keyId,
+        operation: operation ?? 'verify',
+        units: c.get('billedUnits') ?? units,
+        at: Date.now(),
+        requestId: c.get('requestId') ?? null,
+      };
+      // The work is done and answered: a failed settlement is logged, never turned into an
+      // error (its reservation is given back after 15 minutes; docs/billing.md).
+      close = account.settle(entry).catch(log('settle'));
+    } else {
+      close = account.refund(ledgerId).catch(log('refund'));
     }
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
-    const timing = c.res.headers.get('Server-Timing');
-    const account_ = `account;dur=${(admitMs + performance.now() - t1).toFixed(1)}`;
-    c.res.headers.set('Server-Timing', timing ? `${timing}, ${account_}` : account_);
-  };
+    // The reservation already covers the most the call can cost, so the answer need not
+    // wait for its settlement; an Idempotency-Key's does (a replay must find it done).
+    if (idempotency || !afterResponse(c, close)) await close;
+  }
+  for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  appendServerTiming(c.res, 'account', admitMs + performance.now() - t1);
+  return undefined;
+}
+
+/** Run `work` after the response (waitUntil); false when there is no execution context. */
+function afterResponse(c: Context<AppEnv>, work: Promise<unknown>): boolean {
+  try {
+    c.executionCtx.waitUntil(work);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -73,16 +73,15 @@ export function registerUsage(app: OpenAPIHono<AppEnv>) {
     if (!admin && query.key && query.key !== caller.keyId)
       throw new ProblemError('forbidden', "only an admin key can read another key's usage", { required: 'admin' });
     const keyId = admin ? query.key : caller.keyId;
-    const [{ results }, balance] = await Promise.all([
-      bind(c.env.DB, usageSummary(caller.tenantId, from, to, query.granularity, keyId)).all<{
-        period: string;
-        key_id: string;
-        operation: string;
-        calls: number;
-        units: number;
-      }>(),
-      accountOf(c.env, caller.tenantId).balance(caller.tenantId),
-    ]);
+    // The balance first: it waits for the tenant's last settled calls to reach the ledger.
+    const balance = await accountOf(c.env, caller.tenantId).balance(caller.tenantId);
+    const { results } = await bind(c.env.DB, usageSummary(caller.tenantId, from, to, query.granularity, keyId)).all<{
+      period: string;
+      key_id: string;
+      operation: string;
+      calls: number;
+      units: number;
+    }>();
     const rows = results.map((r) => ({ period: r.period, keyId: r.key_id, operation: r.operation, calls: r.calls, units: r.units }));
     return c.json(
       {

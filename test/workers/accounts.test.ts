@@ -11,7 +11,6 @@ import { meterEvents } from '../../src/accounts/meter-events.js';
 import { signUrl } from '../../src/accounts/signed-urls.js';
 import { callAs, createKey, cropForm, fixture, seedModels, type TestKey } from './fixtures.js';
 
-const SECRET = 'test-only-url-signing-secret-0123456789abcdef';
 let tenantCount = 0;
 /** A fresh tenant name per test, so balances and ledgers start empty whatever ran before. */
 const freshTenant = (what: string) => `${what}-${Date.now().toString(36)}-${tenantCount++}`;
@@ -25,7 +24,19 @@ async function expectProblem(res: Response, status: number, kind: string) {
   return body;
 }
 
-const ledgerOf = (tenant: string) => ledger(env.DB, 0, Date.now() + 60_000, tenant);
+/**
+ * The tenant's ledger once every call answered so far is settled: settlements run after
+ * the response (waitUntil), so wait until the account holds no reservation; its balance()
+ * also waits for the ledger writes.
+ */
+async function ledgerOf(tenant: string) {
+  const account = accountOf(env, tenant);
+  for (let waited = 0; (await account.balance(tenant)).held > 0; waited += 20) {
+    if (waited > 10_000) throw new Error(`${tenant}: reservations still held after 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return ledger(env.DB, 0, Date.now() + 60_000, tenant);
+}
 const unitsOf = async (tenant: string) => (await ledgerOf(tenant)).reduce((s, e) => s + e.units, 0);
 
 describe('accounts', () => {
@@ -72,7 +83,10 @@ describe('accounts', () => {
       const row = await bind(env.DB, sql.key(k.id)).first<{ last_used_at: number | null }>();
       expect(row?.last_used_at).toBeGreaterThan(Date.now() - 60_000);
       await bind(env.DB, sql.revokeKey(k.id, Date.now())).run();
+      // The isolate knew the key (its account call starts beside the D1 check): still refused, not charged.
       expect((await expectProblem(await verify(k), 401, 'unauthorized')).detail).toContain('revoked');
+      expect(await unitsOf(k.tenant)).toBe(1);
+      expect(await accountOf(env, k.tenant).balance(k.tenant)).toMatchObject({ held: 0, available: 9 });
     });
 
     it('a key without the route scope gets 403 naming the scope', async () => {
@@ -117,6 +131,7 @@ describe('accounts', () => {
       await expectProblem(await verify(k), 402, 'insufficient-credit');
       await bind(env.DB, sql.grant(crypto.randomUUID(), k.tenant, 5, 'top-up', Date.now())).run();
       expect((await verify(k)).status).toBe(200);
+      await ledgerOf(k.tenant);
       const usage = (await (await callAs(k, '/v1/usage?granularity=day')).json()) as {
         rows: { keyId: string; operation: string; calls: number; units: number }[];
         total: { calls: number; units: number };
@@ -271,9 +286,11 @@ describe('accounts', () => {
       await expectProblem(await tampered((u) => (u.pathname = u.pathname.replace('/a/', '/b/'))), 403, 'forbidden');
       await expectProblem(await tampered((u) => u.searchParams.set('signature', 'A'.repeat(43))), 403, 'forbidden');
       // A validly signed link for B's tenant (what B could make if it had the secret) finds nothing.
-      const forB = new URL(await signUrl(SECRET, new URL(png.pathname, png), b.tenant, Math.floor(Date.now() / 1000) + 60));
+      const forB = new URL(await signUrl(env.URL_SIGNING_SECRET, new URL(png.pathname, png), b.tenant, Math.floor(Date.now() / 1000) + 60));
       await expectProblem(await callAs(null, forB.pathname + forB.search), 404, 'not-found');
-      const expired = new URL(await signUrl(SECRET, new URL(png.pathname, png), a.tenant, Math.floor(Date.now() / 1000) - 1));
+      const expired = new URL(
+        await signUrl(env.URL_SIGNING_SECRET, new URL(png.pathname, png), a.tenant, Math.floor(Date.now() / 1000) - 1),
+      );
       expect((await expectProblem(await callAs(null, expired.pathname + expired.search), 403, 'forbidden')).detail).toContain('expired');
     });
 
@@ -284,6 +301,7 @@ describe('accounts', () => {
       expect(asking.total.calls).toBe(0);
       const plain = await createKey(b.tenant, { scopes: ['verify'] });
       await expectProblem(await callAs(plain, `/v1/usage?key=${b.id}`), 403, 'forbidden');
+      await ledgerOf(a.tenant);
       const mine = (await (await callAs(a, '/v1/usage')).json()) as { total: { calls: number; units: number } };
       expect(mine.total).toEqual({ calls: 1, units: 3 });
     });

@@ -8,11 +8,13 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import worker from '../../src/index.js';
-import { call, fixture, cropForm, seedModels } from './fixtures.js';
+import { call, fixture, cropForm, seedModels, testKey } from './fixtures.js';
 
 const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
-const send = async (vars: Record<string, string>, path: string, body: FormData): Promise<Response> =>
-  worker.fetch(new Request(`http://xfv.test${path}`, { method: 'POST', body }), { ...env, ...vars }, ctx);
+const send = async (vars: Record<string, string>, path: string, body: FormData): Promise<Response> => {
+  const headers = { authorization: `Bearer ${(await testKey()).key}` };
+  return worker.fetch(new Request(`http://xfv.test${path}`, { method: 'POST', body, headers }), { ...env, ...vars }, ctx);
+};
 
 describe('admission control', () => {
   const faces: Record<string, Uint8Array> = {};

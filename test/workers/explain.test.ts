@@ -6,7 +6,7 @@
 import { decode as decodePng } from 'fast-png';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, cropForm, fixture, form, seedModels } from './fixtures.js';
+import { call, cropForm, fixture, form, seedModels, testKey } from './fixtures.js';
 
 interface ExplainBody {
   decision: string;
@@ -67,7 +67,7 @@ describe('POST /v1/explain', () => {
     expect(Object.keys(first.maps).sort()).toEqual(['a', 'b']);
     expect(res.headers.get('server-timing')).toMatch(/basis;dur=/);
     // One object per result: PNGs and sidecars are rendered when fetched.
-    expect(await countObjects(`t/public/results/${first.resultId}/`)).toBe(1);
+    expect(await countObjects(`t/${(await testKey()).tenant}/results/${first.resultId}/`)).toBe(1);
   });
 
   it('serves every map: PNGs of the right size, raw float32, sidecars', async () => {
@@ -110,7 +110,7 @@ describe('POST /v1/explain', () => {
 
   it('renders a PNG once, keeps it, and serves ranges of every kind of file', async () => {
     const path = new URL(first.maps.b!.dissimilarity!['overlay.png']!).pathname;
-    const key = `t/public/results/${first.resultId}/b/dissimilarity.overlay.png`;
+    const key = `t/${(await testKey()).tenant}/results/${first.resultId}/b/dissimilarity.overlay.png`;
     const rendered = new Uint8Array(await (await call(path)).arrayBuffer());
     const kept = await env.DATA.get(key);
     expect(kept).not.toBeNull();
