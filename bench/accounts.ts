@@ -126,25 +126,25 @@ async function main() {
       ['measure', `sequential (${RUNS} requests)`, `concurrency ${CONNECTIONS} (${DURATION_S} s)`],
       [
         [
-          'key check before the account call (`auth`: SHA-256, compare; the D1 lookup too on a key's first use in the isolate) p50 / p95',
-          `$fmt(s.authMs.p50)/ ${fmt(s.authMs.p95)} ms`,
+          "key check before the account call (`auth`: SHA-256, compare; the D1 lookup too on a key's first use in the isolate) p50 / p95",
+          `${fmt(s.authMs.p50)} / ${fmt(s.authMs.p95)} ms`,
           `${fmt(c.authMs.p50)} / ${fmt(c.authMs.p95)} ms`,
         ],
         [
-          'account (`account`: the Durable Object's admit, beside the D1 revocation check; settlement runs after the response) p50 / p95',
-          `$fmt(s.accountMs.p50)/ ${fmt(s.accountMs.p95)} ms`,
+          "account (`account`: the Durable Object's admit, beside the D1 revocation check; settlement runs after the response) p50 / p95",
+          `${fmt(s.accountMs.p50)} / ${fmt(s.accountMs.p95)} ms`,
           `${fmt(c.accountMs.p50)} / ${fmt(c.accountMs.p95)} ms`,
         ],
-        ['added in all p50 / p95', `$fmt(s.addedMs.p50)/ ${fmt(s.addedMs.p95)} ms`, `${fmt(c.addedMs.p50)} / $fmt(c.addedMs.p95)ms`],
+        ['added in all p50 / p95', `${fmt(s.addedMs.p50)} / ${fmt(s.addedMs.p95)} ms`, `${fmt(c.addedMs.p50)} / ${fmt(c.addedMs.p95)} ms`],
         [
           'baseline: the verify itself (server `total`) p50, and the added share',
-          `$fmt(s.serverTotalMs.p50)ms (+${share(s.addedMs.p50, s.serverTotalMs.p50)})`,
-          `$fmt(c.serverTotalMs.p50)ms (+${share(c.addedMs.p50, c.serverTotalMs.p50)})`,
+          `${fmt(s.serverTotalMs.p50)} ms (+${share(s.addedMs.p50, s.serverTotalMs.p50)})`,
+          `${fmt(c.serverTotalMs.p50)} ms (+${share(c.addedMs.p50, c.serverTotalMs.p50)})`,
         ],
         [
           'end to end p50',
-          `$fmt(s.verifyMs.p50)ms`,
-          `$fmt(c.latencyP50)ms, $c.reqPerSec.toFixed(1)req/s, $c.okok, $c.non2xx + c.errorsother`,
+          `${fmt(s.verifyMs.p50)} ms`,
+          `${fmt(c.latencyP50)} ms, ${c.reqPerSec.toFixed(1)} req/s, ${c.ok} ok, ${c.non2xx + c.errors} other`,
         ],
       ],
     );

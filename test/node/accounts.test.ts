@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { sql } from '../../src/accounts/db.js';
 import { digestsEqual, generateKey, hashKey, parseKey, parseScopes } from '../../src/accounts/keys.js';
 import { explanationUnits, maxUnits } from '../../src/accounts/prices.js';
-import { rateLimitHeaders, takeToken } from '../../src/accounts/rate-limit.js';
+import { type Bucket, rateLimitHeaders, takeToken } from '../../src/accounts/rate-limit.js';
 import { checkSignedUrl, signUrl } from '../../src/accounts/signed-urls.js';
 import { inline } from '../../src/cli/d1.js';
 
@@ -42,7 +42,7 @@ describe('API keys', () => {
 describe('token bucket', () => {
   const policy = { quota: 4, window: 2 }; // 2 per second, burst 4
   it('allows a burst of q, then refuses with Retry-After until a token has refilled', () => {
-    let bucket;
+    let bucket: Bucket | undefined;
     const seen = [];
     for (let i = 0; i < 5; i++) {
       const d = takeToken(policy, bucket, 1000);
