@@ -1,7 +1,7 @@
 /**
  * @module index
- * The Worker entry: the Hono app with onnxruntime-web set up for workerd, and the
- * Durable Object class of tenant accounts.
+ * The Worker entry: the Hono app with onnxruntime-web set up for workerd, the Durable
+ * Object class of tenant accounts and the Workflow class of explanation jobs.
  */
 import { createApp } from './api/app.js';
 import { loadOrt, ortHeapBytes } from './engine/ort-workerd.js';
@@ -9,4 +9,5 @@ import { loadOrt, ortHeapBytes } from './engine/ort-workerd.js';
 const app = createApp({ loadOrt, heapBytes: ortHeapBytes });
 
 export { TenantAccount } from './accounts/account-object.js';
+export { ExplainJob } from './jobs/explain-job.js';
 export default app;

@@ -15,6 +15,8 @@ import { type Bucket, type RateDecision, type RatePolicy, takeToken } from './ra
 
 /** A reservation never settled nor refunded (its request died) is refunded after this long. */
 export const ABANDONED_AFTER_MS = 15 * 60_000;
+/** A job's reservation waits this long for its Workflow to settle it. */
+export const JOB_HOLD_MS = 24 * 3600_000;
 /** How long an idempotency key is remembered (docs/billing.md). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const SETTLE_RETRY_MS = 10_000;
@@ -27,7 +29,9 @@ export interface AdmitRequest {
   units: number;
   ledgerId: string;
   /** The SHA-256 of the request's Idempotency-Key, and of what it was sent with. */
-  idempotency?: { keyHash: string; fingerprint: string };
+  idempotency?: { keyHash: string; fingerprint: string } | undefined;
+  /** How long the reservation may stay unsettled before it is refunded (default ABANDONED_AFTER_MS). */
+  holdMs?: number | undefined;
 }
 
 export type Admission =
@@ -62,7 +66,7 @@ export class TenantAccount extends DurableObject<Env> {
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v);
       CREATE TABLE IF NOT EXISTS reservations (ledger_id TEXT PRIMARY KEY, units INTEGER NOT NULL, state TEXT NOT NULL,
-        created_ms INTEGER NOT NULL, idempotency TEXT, entry TEXT);
+        created_ms INTEGER NOT NULL, release_ms INTEGER NOT NULL, idempotency TEXT, entry TEXT);
       CREATE TABLE IF NOT EXISTS buckets (key_id TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_ms INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS idempotency (key_hash TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, state TEXT NOT NULL,
         ledger_id TEXT NOT NULL, expires_ms INTEGER NOT NULL);
@@ -107,14 +111,16 @@ export class TenantAccount extends DurableObject<Env> {
       );
     }
     if (req.units > 0 || req.idempotency) {
+      const releaseAt = now + (req.holdMs ?? ABANDONED_AFTER_MS);
       this.sql.exec(
-        "INSERT INTO reservations (ledger_id, units, state, created_ms, idempotency) VALUES (?, ?, 'held', ?, ?) ON CONFLICT(ledger_id) DO NOTHING",
+        "INSERT INTO reservations (ledger_id, units, state, created_ms, release_ms, idempotency) VALUES (?, ?, 'held', ?, ?, ?) ON CONFLICT(ledger_id) DO NOTHING",
         req.ledgerId,
         req.units,
         now,
+        releaseAt,
         req.idempotency?.keyHash ?? null,
       );
-      await this.ensureAlarm(now + ABANDONED_AFTER_MS);
+      await this.ensureAlarm(releaseAt);
     }
     return { outcome: 'admitted', rate };
   }
@@ -151,6 +157,12 @@ export class TenantAccount extends DurableObject<Env> {
     await this.flushing;
   }
 
+  /** The request's answer is stored: its Idempotency-Key replays it from now on (the reservation stays held). */
+  async idempotencyDone(ledgerId: string): Promise<void> {
+    const held = this.one("SELECT idempotency FROM reservations WHERE ledger_id = ? AND state = 'held'", ledgerId);
+    if (held?.idempotency) this.sql.exec("UPDATE idempotency SET state = 'done' WHERE key_hash = ?", held.idempotency);
+  }
+
   /** The request failed: give its reservation back and forget its idempotency key. */
   async refund(ledgerId: string): Promise<{ refunded: boolean }> {
     const held = this.one("SELECT idempotency FROM reservations WHERE ledger_id = ? AND state = 'held'", ledgerId);
@@ -172,9 +184,7 @@ export class TenantAccount extends DurableObject<Env> {
     this.alarmAt = null;
     const now = Date.now();
     await this.flush();
-    for (const r of this.sql
-      .exec("SELECT ledger_id FROM reservations WHERE state = 'held' AND created_ms < ?", now - ABANDONED_AFTER_MS)
-      .toArray()) {
+    for (const r of this.sql.exec("SELECT ledger_id FROM reservations WHERE state = 'held' AND release_ms <= ?", now).toArray()) {
       await this.refund(String(r.ledger_id));
     }
     const expired = this.sql.exec('SELECT key_hash FROM idempotency WHERE expires_ms <= ?', now).toArray();
@@ -182,11 +192,11 @@ export class TenantAccount extends DurableObject<Env> {
       await this.env.DATA.delete(expired.map((r) => idempotencyResponseKey(this.tenantId!, String(r.key_hash))));
       this.sql.exec('DELETE FROM idempotency WHERE expires_ms <= ?', now);
     }
-    const oldestHeld = this.one("SELECT MIN(created_ms) AS t FROM reservations WHERE state = 'held'")?.t;
+    const nextRelease = this.one("SELECT MIN(release_ms) AS t FROM reservations WHERE state = 'held'")?.t;
     const settling = Number(this.one("SELECT COUNT(*) AS n FROM reservations WHERE state = 'settling'")?.n ?? 0);
     const firstExpiry = this.one('SELECT MIN(expires_ms) AS t FROM idempotency')?.t;
     const due = [
-      typeof oldestHeld === 'number' ? oldestHeld + ABANDONED_AFTER_MS : Infinity,
+      typeof nextRelease === 'number' ? nextRelease : Infinity,
       settling > 0 ? now + SETTLE_RETRY_MS : Infinity,
       typeof firstExpiry === 'number' ? firstExpiry : Infinity,
     ];

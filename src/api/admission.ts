@@ -77,3 +77,16 @@ export function gradientWorkFreeingImageSlot(c: Context<AppEnv>) {
     }
   };
 }
+
+/** The same gradient gate for work outside a request (a job's Workflow step): no image slot to free. */
+export function gradientWorkOutsideRequests(env: Env) {
+  const g = gate('gradient', 1, intVar(env.GRADIENT_QUEUE, ADMISSION_DEFAULTS.gradientQueue, { min: 0 }), 120_000);
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    const release = await acquireOrBusy(g, 10);
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
+}

@@ -12,7 +12,6 @@ import { requestId } from 'hono/request-id';
 import { type EngineSource, getEngine } from '../engine/engine.js';
 import { ModelUnavailableError } from '../store/models.js';
 import { docsPage, problemPage } from './docs.js';
-import { DEFAULT_LIMITS } from '../engine/verify.js';
 import { ImageError } from '../image/index.js';
 import { imageProblem } from './images.js';
 import { registerMeta } from './meta.js';
@@ -23,10 +22,11 @@ import { registerExplain } from './explain.js';
 import { registerMaps } from './maps.js';
 import { imageAdmission } from './admission.js';
 import { intVar } from './vars.js';
-import { imagesShrinker } from './image-service.js';
+import { imageLimits } from './limits.js';
 import { multipartOnce } from './body.js';
 import { authorize, mapAccess } from './auth.js';
 import { registerUsage } from './usage.js';
+import { registerJobs } from './jobs.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 52 * 1024 * 1024;
 
@@ -76,12 +76,7 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   );
   app.use('*', async (c, next) => {
     c.set('engine', () => getEngine({ loadOrt, bucket: c.env.MODELS }));
-    c.set('limits', {
-      maxImageBytes: intVar(c.env.MAX_IMAGE_BYTES, DEFAULT_LIMITS.maxImageBytes),
-      maxPixels: intVar(c.env.MAX_IMAGE_PIXELS, DEFAULT_LIMITS.maxPixels),
-      maxDecodePixels: intVar(c.env.MAX_DECODE_PIXELS, DEFAULT_LIMITS.maxDecodePixels),
-      shrink: imagesShrinker(c.env.IMAGES),
-    });
+    c.set('limits', imageLimits(c.env));
     await next();
   });
   app.use('/v1/*', async (c, next) => {
@@ -97,6 +92,12 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   // is read (an Idempotency-Key makes the account read it first, to fingerprint it).
   app.post('/v1/verify', authorize('verify', 'verify'), imageAdmission, multipartOnce);
   app.post('/v1/explain', authorize('explain', 'explain'), imageAdmission, multipartOnce);
+  app.post('/v1/jobs', authorize('jobs', 'job'), imageAdmission, multipartOnce);
+  // Exact paths: a wildcard would also match /v1/jobs and meter it twice.
+  app.get('/v1/jobs/:id', authorize('jobs', null));
+  app.post('/v1/jobs/:id/redeliver', authorize('jobs', null));
+  app.get('/v1/webhook-secret', authorize('jobs', null));
+  app.post('/v1/webhook-secret/rotate', authorize('jobs', null));
   app.get('/v1/models', authorize(null, null));
   app.get('/v1/usage', authorize(null, null));
   app.get('/v1/maps/*', mapAccess);
@@ -111,6 +112,7 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   registerExplain(app);
   registerMaps(app);
   registerUsage(app);
+  registerJobs(app);
 
   const openapi = {
     openapi: '3.1.0',

@@ -66,42 +66,64 @@ export function registerExplain(app: OpenAPIHono<AppEnv>) {
     );
     const { explanation: expl } = outcome;
     c.set('billedUnits', explanationUnits(expl.method, [expl.a.basis, expl.b.basis]));
-    const wanted = body.maps ?? MAP_SELECTORS;
-    const tr = performance.now();
-    const maps = outcome.stored
-      ? await mapLinks(new URL(c.req.url), outcome, wanted, (url) =>
-          signUrl(secret, url, caller.tenantId, linkExpiry(c.env.MAP_URL_TTL_SECONDS)),
-        )
-      : inlineMaps(outcome, wanted);
-    const timing = {
-      ...outcome.timing,
-      renderMs: outcome.stored ? 0 : performance.now() - tr,
-      totalMs: outcome.timing.totalMs + (performance.now() - tr),
-    };
-    c.header('Server-Timing', serverTiming(timing));
-    const response = c.json(
-      {
-        ...outcome.verified.result,
-        resultId: outcome.resultId,
-        explanation: {
-          method: expl.method,
-          centre,
-          smooth: expl.smooth !== undefined,
-          threshold: outcome.threshold,
-          cosine: expl.cosine,
-          summary: expl.summary ?? null,
-          basis: { a: expl.a.basis, b: expl.b.basis },
-        },
-        maps,
-        timing,
-      },
-      200,
-    );
+    const body_ = await explainBody(outcome, {
+      origin: new URL(c.req.url).origin,
+      tenantId: caller.tenantId,
+      centre,
+      wanted: body.maps,
+      secret,
+      ttlVar: c.env.MAP_URL_TTL_SECONDS,
+    });
+    c.header('Server-Timing', serverTiming(body_.timing));
+    const response = c.json(body_, 200);
     // Answered and stored: hand this request's larger buffers back now instead of leaving
     // them to a GC (concurrent requests would pile them up; docs/explanations.md, Memory).
     outcome.release();
     return response;
   });
+}
+
+/**
+ * The /v1/explain answer for an outcome (also a job's result): the verify fields, the
+ * explanation, and the maps as signed links (stored results) or inlined data: URIs.
+ */
+export async function explainBody(
+  outcome: ExplainOutcome,
+  opts: {
+    origin: string;
+    tenantId: string;
+    centre: boolean;
+    wanted?: readonly MapSelector[] | undefined;
+    secret: string;
+    ttlVar?: string | undefined;
+  },
+) {
+  const { explanation: expl } = outcome;
+  const wanted = opts.wanted ?? MAP_SELECTORS;
+  const tr = performance.now();
+  const maps = outcome.stored
+    ? await mapLinks(new URL(opts.origin), outcome, wanted, (url) => signUrl(opts.secret, url, opts.tenantId, linkExpiry(opts.ttlVar)))
+    : inlineMaps(outcome, wanted);
+  const timing = {
+    ...outcome.timing,
+    renderMs: outcome.stored ? 0 : performance.now() - tr,
+    totalMs: outcome.timing.totalMs + (performance.now() - tr),
+  };
+  return {
+    ...outcome.verified.result,
+    resultId: outcome.resultId,
+    explanation: {
+      method: expl.method,
+      centre: opts.centre,
+      smooth: expl.smooth !== undefined,
+      threshold: outcome.threshold,
+      cosine: expl.cosine,
+      summary: expl.summary ?? null,
+      basis: { a: expl.a.basis, b: expl.b.basis },
+    },
+    maps,
+    timing,
+  };
 }
 
 /** Map links live this long by default (MAP_URL_TTL_SECONDS); expiries are rounded up to the hour so links stay cacheable. */

@@ -9,7 +9,7 @@
  * while the first still runs.
  */
 import type { Context, Next } from 'hono';
-import { type Admission, accountOf, idempotencyResponseKey } from '../accounts/account-object.js';
+import { type Admission, accountOf, idempotencyResponseKey, JOB_HOLD_MS } from '../accounts/account-object.js';
 import { sha256Hex } from '../accounts/keys.js';
 import { maxUnits, type Operation } from '../accounts/prices.js';
 import { rateLimitHeaders } from '../accounts/rate-limit.js';
@@ -102,7 +102,16 @@ export async function meter(
   const units = operation ? maxUnits(operation) : 0;
   const account = accountOf(c.env, caller.tenantId);
   const [admission, invalid] = await Promise.all([
-    account.admit({ tenantId: caller.tenantId, keyId: caller.keyId, rate: caller.rate, units, ledgerId, idempotency }),
+    account.admit({
+      tenantId: caller.tenantId,
+      keyId: caller.keyId,
+      rate: caller.rate,
+      units,
+      ledgerId,
+      idempotency,
+      // A job's reservation waits for its Workflow, which may queue behind other jobs.
+      holdMs: operation === 'job' ? JOB_HOLD_MS : undefined,
+    }),
     verified.then(
       () => undefined,
       (e: unknown) => e,
@@ -125,6 +134,7 @@ export async function meter(
     });
   }
   const admitMs = performance.now() - t0;
+  c.set('ledgerId', ledgerId);
 
   await next();
 
@@ -151,8 +161,11 @@ export async function meter(
         requestId: c.get('requestId') ?? null,
       };
       // The work is done and answered: a failed settlement is logged, never turned into an
-      // error (its reservation is given back after 15 minutes; docs/billing.md).
-      close = account.settle(entry).catch(log('settle'));
+      // error (its reservation is given back after 15 minutes; docs/billing.md). A job's
+      // reservation stays held for its Workflow to settle; only its key is marked done.
+      close = c.get('settledLater')
+        ? account.idempotencyDone(ledgerId).catch(log('idempotency'))
+        : account.settle(entry).catch(log('settle'));
     } else {
       close = account.refund(ledgerId).catch(log('refund'));
     }

@@ -53,6 +53,11 @@ export const PROBLEMS = {
     title: 'A request with this Idempotency-Key is still running',
     doc: 'Wait for the first request with this key to finish, then retry to get its stored response.',
   },
+  'job-not-finished': {
+    status: 409,
+    title: 'The job has not finished delivering',
+    doc: 'A job delivers its webhook when it ends; it can be redelivered once it has succeeded or failed and no delivery is running.',
+  },
   'idempotency-conflict': {
     status: 422,
     title: 'Idempotency-Key reused with another request',

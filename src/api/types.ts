@@ -20,6 +20,10 @@ export interface AppEnv {
     caller?: Caller;
     /** What a metered call costs once done, when less than its reservation (api/metering). */
     billedUnits?: number;
+    /** The ledger id of this call's credit reservation (api/metering). */
+    ledgerId?: string;
+    /** The route handed its reservation on (a job's Workflow settles it): metering leaves it held. */
+    settledLater?: boolean;
     /** The tenant whose stored maps a request may read (api/auth mapAccess). */
     mapTenant?: string;
   };

@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ABANDONED_AFTER_MS, accountOf } from '../../src/accounts/account-object.js';
+import { accountOf } from '../../src/accounts/account-object.js';
 import { bind, ledger, sql } from '../../src/accounts/db.js';
 import { meterEvents } from '../../src/accounts/meter-events.js';
 import { signUrl } from '../../src/accounts/signed-urls.js';
@@ -182,7 +182,7 @@ describe('accounts', () => {
       expect(await account.balance(tenant)).toEqual({ granted: 10, spent: 2, held: 3, available: 5 });
       // The request holding req-b never comes back: age its reservation, run the alarm.
       await runInDurableObject(account, (_obj, state) => {
-        state.storage.sql.exec('UPDATE reservations SET created_ms = ?', Date.now() - ABANDONED_AFTER_MS - 1);
+        state.storage.sql.exec('UPDATE reservations SET release_ms = ?', Date.now() - 1);
       });
       expect(await runDurableObjectAlarm(account)).toBe(true);
       expect(await account.balance(tenant)).toEqual({ granted: 10, spent: 2, held: 0, available: 8 });

@@ -50,6 +50,24 @@ function phoneImage(spec: string, photo: string): Promise<Uint8Array<ArrayBuffer
 // Applied to the miniflare D1 database by test/workers/setup.ts before each test file.
 const migrations = await readD1Migrations(join(root, 'migrations'));
 
+/**
+ * The webhook receivers the Worker delivers to (every outbound fetch ends here): by path,
+ * `/ok/<name>` answers 204, `/flaky/<name>` 503 with Retry-After: 1 twice then 200,
+ * `/gone/<name>` 410, `/down/<name>` 500. Each delivery is kept, for the tests to read
+ * through FIXTURES `/deliveries/<name>`.
+ */
+const deliveries = new Map<string, { headers: Record<string, string>; body: string; answered: number }[]>();
+async function webhookReceiver(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const [, behaviour = '', name = ''] = url.pathname.split('/');
+  const seen = deliveries.get(name) ?? [];
+  deliveries.set(name, seen);
+  const answered = behaviour === 'ok' ? 204 : behaviour === 'gone' ? 410 : behaviour === 'flaky' ? (seen.length < 2 ? 503 : 200) : 500;
+  const headers = Object.fromEntries([...request.headers].filter(([k]) => k.startsWith('webhook-') || k === 'content-type'));
+  seen.push({ headers, body: await request.text(), answered });
+  return new Response(null, { status: answered, headers: answered === 503 ? { 'Retry-After': '1' } : {} });
+}
+
 export default defineProject({
   root,
   plugins: [
@@ -58,9 +76,11 @@ export default defineProject({
       miniflare: {
         // The secret `npm start` writes to .dev.vars; the tests use their own.
         bindings: { URL_SIGNING_SECRET: 'test-only-url-signing-secret-0123456789abcdef', TEST_MIGRATIONS: migrations },
+        outboundService: webhookReceiver,
         serviceBindings: {
           FIXTURES: async (request: Request) => {
             const url = new URL(request.url);
+            if (url.pathname.startsWith('/deliveries/')) return Response.json(deliveries.get(url.pathname.split('/')[2] ?? '') ?? []);
             if (url.pathname === '/engine/verify') return nodeEngineVerify(url);
             if (url.pathname.startsWith('/phone/')) {
               const [, , spec = '', ...photo] = url.pathname.split('/');

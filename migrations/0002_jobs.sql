@@ -1,0 +1,29 @@
+-- Asynchronous explanation jobs and their webhook deliveries (src/jobs/), and each
+-- tenant's webhook signing secrets (two are active during a rotation).
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY,                -- job_<32 hex>; also the Workflow instance id
+  tenant_id TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  ledger_id TEXT NOT NULL,            -- the credit reservation the job settles
+  status TEXT NOT NULL,               -- queued | running | succeeded | failed
+  request TEXT NOT NULL,              -- JSON: explain options and the origin for links
+  callback_url TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  error TEXT,                         -- JSON problem when failed
+  delivery_status TEXT NOT NULL,      -- none | pending | delivered | failed | disabled
+  delivery_attempts INTEGER NOT NULL DEFAULT 0,
+  delivered_at INTEGER,
+  last_delivery_error TEXT
+);
+CREATE INDEX jobs_tenant ON jobs(tenant_id, created_at);
+
+CREATE TABLE webhook_secrets (
+  tenant_id TEXT NOT NULL,
+  secret TEXT NOT NULL,               -- whsec_<base64>
+  created_at INTEGER NOT NULL,
+  retired_at INTEGER,                 -- still signs until then (a rotation's overlap)
+  PRIMARY KEY (tenant_id, secret)
+);

@@ -1,0 +1,189 @@
+/**
+ * Asynchronous explanation jobs inside workerd: the real Workflow (sleeps between delivery
+ * attempts disabled), D1, R2 and the tenant's account; deliveries go to the Node-side
+ * receivers of test/workers/vitest.config.ts and are verified with the `standardwebhooks`
+ * package, as a customer would.
+ */
+import { introspectWorkflow } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accountOf } from '../../src/accounts/account-object.js';
+import { ledger } from '../../src/accounts/db.js';
+import { callAs, createKey, cropForm, fixture, fixtureResponse, seedModels, type TestKey } from './fixtures.js';
+
+interface JobBody {
+  id: string;
+  status: string;
+  attempts: number;
+  delivery: { status: string; attempts: number; lastError: string | null };
+  result: { decision: string; similarity: number; resultId: string; maps: { a: { similarity: Record<string, string> } } } | null;
+  error: { type: string; status: number } | null;
+  timing: { queuedMs: number | null; runMs: number | null };
+}
+interface Delivery {
+  headers: Record<string, string>;
+  body: string;
+  answered: number;
+}
+
+let runs = 0;
+const receiver = (behaviour: 'ok' | 'flaky' | 'gone' | 'down') => {
+  const name = `r${Date.now().toString(36)}${runs++}`;
+  return { name, url: `https://hooks.example/${behaviour}/${name}` };
+};
+const deliveriesTo = async (name: string) => (await (await fixtureResponse(`deliveries/${name}`)).json()) as Delivery[];
+
+describe('jobs', () => {
+  let key: TestKey;
+  let amy1: Uint8Array;
+  let raj2: Uint8Array;
+  let secret: string;
+  let workflows: Awaited<ReturnType<typeof introspectWorkflow>>;
+
+  const submit = (fields: Record<string, Uint8Array | string>, headers: Record<string, string> = {}, as: TestKey = key) =>
+    callAs(as, '/v1/jobs', {
+      method: 'POST',
+      body: cropForm({ centre: 'false', smooth: 'false', maps: 'a.similarity', ...fields }),
+      headers,
+    });
+
+  /** GET the job until it has ended and is not delivering any more. */
+  async function settled(id: string, as: TestKey = key): Promise<JobBody> {
+    for (let waited = 0; ; waited += 250) {
+      const res = await callAs(as, `/v1/jobs/${id}`);
+      expect(res.status).toBe(200);
+      const job = (await res.json()) as JobBody;
+      if ((job.status === 'succeeded' || job.status === 'failed') && job.delivery.status !== 'pending') return job;
+      if (waited > 100_000) throw new Error(`job ${id} still ${job.status}, delivery ${job.delivery.status}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  beforeAll(async () => {
+    await seedModels();
+    [amy1, raj2] = (await Promise.all(['amy/amy1', 'raj/raj2'].map((f) => fixture(`faces/bbt/${f}.png`)))) as [Uint8Array, Uint8Array];
+    key = await createKey(`jobs-${Date.now().toString(36)}`, { scopes: ['verify', 'explain', 'jobs'], units: 100 });
+    const secrets = (await (await callAs(key, '/v1/webhook-secret')).json()) as { secrets: { secret: string }[] };
+    secret = secrets.secrets[0]!.secret;
+    // Deliveries retry after durable sleeps (5 s, 5 min, …): skipped here.
+    workflows = await introspectWorkflow(env.JOBS);
+    await workflows.modifyAll(async (m) => m.disableSleeps());
+  });
+  afterAll(async () => {
+    await workflows.dispose();
+  });
+
+  it('queues an explanation (202 + Location), runs it, and delivers a signed event with retries', async () => {
+    const hook = receiver('flaky');
+    const res = await submit({ a: amy1, b: raj2, callbackUrl: hook.url });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const accepted = (await res.json()) as { id: string; status: string; links: { self: string } };
+    expect(accepted.status).toBe('queued');
+    expect(accepted.id).toMatch(/^job_[0-9a-f]{32}$/);
+    expect(res.headers.get('location')).toBe(accepted.links.self);
+
+    const job = await settled(accepted.id);
+    expect(job.status).toBe('succeeded');
+    expect(job.attempts).toBe(1);
+    expect(job.result).toMatchObject({ decision: 'reject', resultId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(job.timing.runMs).toBeGreaterThan(0);
+    // The result's map links are signed and work without a key.
+    const png = new URL(job.result!.maps.a.similarity.png!);
+    expect((await callAs(null, png.pathname + png.search)).status).toBe(200);
+
+    expect(job.delivery).toMatchObject({ status: 'delivered', attempts: 3 });
+    const sent = await deliveriesTo(hook.name);
+    expect(sent.map((d) => d.answered)).toEqual([503, 503, 200]);
+    expect(new Set(sent.map((d) => d.headers['webhook-id']))).toEqual(new Set([`msg_${accepted.id}`]));
+    for (const d of sent) {
+      const event = new Webhook(secret).verify(d.body, d.headers) as { type: string; data: Record<string, unknown> };
+      expect(event.type).toBe('explanation.succeeded');
+      expect(event.data).toMatchObject({ jobId: accepted.id, status: 'succeeded', decision: 'reject', resultId: job.result!.resultId });
+      expect(d.body.length).toBeLessThan(1000); // links, not maps
+    }
+    expect(() => new Webhook(`whsec_${btoa('another secret, 32 bytes long....')}`).verify(sent[0]!.body, sent[0]!.headers)).toThrow();
+
+    // Charged as an explanation of a new pair, once.
+    await accountOf(env, key.tenant).flush();
+    const entries = await ledger(env.DB, 0, Date.now() + 1000, key.tenant);
+    expect(entries.map((e) => [e.operation, e.units])).toEqual([['job', 3]]);
+
+    // Redelivery: the same webhook-id again, nothing recomputed or charged.
+    const again = await callAs(key, `/v1/jobs/${accepted.id}/redeliver`, { method: 'POST' });
+    expect(again.status).toBe(202);
+    const redelivered = await settled(accepted.id);
+    expect(redelivered.delivery).toMatchObject({ status: 'delivered', attempts: 4 });
+    expect(redelivered.attempts).toBe(1);
+    const all = await deliveriesTo(hook.name);
+    expect(all).toHaveLength(4);
+    expect(all[3]!.headers['webhook-id']).toBe(`msg_${accepted.id}`);
+    expect(await accountOf(env, key.tenant).balance(key.tenant)).toMatchObject({ spent: 3, held: 0 });
+  });
+
+  it('a failed job is refunded and delivers explanation.failed; 410 disables the endpoint', async () => {
+    const hook = receiver('gone');
+    const before = (await accountOf(env, key.tenant).balance(key.tenant)).spent;
+    const res = await submit({ a: amy1, b: raj2.subarray(0, 300), callbackUrl: hook.url });
+    expect(res.status).toBe(202);
+    const job = await settled(((await res.json()) as { id: string }).id);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatchObject({ type: '/problems/undecodable-image', status: 422 });
+    expect(job.delivery).toMatchObject({ status: 'disabled', attempts: 1 });
+    const [sent] = await deliveriesTo(hook.name);
+    expect((new Webhook(secret).verify(sent!.body, sent!.headers) as { type: string }).type).toBe('explanation.failed');
+    expect(await accountOf(env, key.tenant).balance(key.tenant)).toMatchObject({ spent: before, held: 0 });
+  });
+
+  it('refuses callback URLs the service must not call, before queuing anything', async () => {
+    // (Loopback is allowed here: KEY_ENV is local. The whole rule: test/node/guarded-url.test.ts.)
+    const refused = [
+      'http://hooks.example/x',
+      'https://10.0.0.7/x',
+      'https://169.254.169.254/latest',
+      'https://[fd00::1]/x',
+      'https://user:pw@hooks.example/x',
+      'ftp://hooks.example',
+    ];
+    for (const url of refused) {
+      const res = await submit({ a: amy1, b: raj2, callbackUrl: url });
+      expect(res.status, url).toBe(400);
+      expect(((await res.json()) as { type: string; detail: string }).type).toBe('/problems/invalid-request');
+    }
+  });
+
+  it('the same Idempotency-Key and body return the same job; other tenants cannot see it', async () => {
+    const headers = { 'idempotency-key': `job-${runs++}` };
+    const first = await submit({ a: amy1, b: raj2 }, headers);
+    const second = await submit({ a: amy1, b: raj2 }, headers);
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    const { id } = (await first.json()) as { id: string };
+    expect(((await second.json()) as { id: string }).id).toBe(id);
+    expect((await settled(id)).status).toBe('succeeded');
+
+    const other = await createKey(`jobs-other-${Date.now().toString(36)}`, { scopes: ['jobs'], units: 10 });
+    expect((await callAs(other, `/v1/jobs/${id}`)).status).toBe(404);
+    expect((await callAs(other, `/v1/jobs/${id}/redeliver`, { method: 'POST' })).status).toBe(404);
+    const noScope = await createKey(key.tenant, { scopes: ['explain'] });
+    expect((await callAs(noScope, `/v1/jobs/${id}`)).status).toBe(403);
+  });
+
+  it('rotating the signing secret signs with the old and the new one for a day', async () => {
+    const rotated = (await (await callAs(key, '/v1/webhook-secret/rotate', { method: 'POST' })).json()) as {
+      secrets: { secret: string; expiresAt: string | null }[];
+    };
+    expect(rotated.secrets).toHaveLength(2);
+    const [fresh, old] = rotated.secrets;
+    expect(old!.secret).toBe(secret);
+    expect(fresh!.expiresAt).toBeNull();
+    expect(Date.parse(old!.expiresAt!) - Date.now()).toBeGreaterThan(23 * 3600_000);
+    const hook = receiver('ok');
+    const res = await submit({ a: amy1, b: raj2, callbackUrl: hook.url });
+    await settled(((await res.json()) as { id: string }).id);
+    const [sent] = await deliveriesTo(hook.name);
+    expect(sent!.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    for (const s of [fresh!.secret, old!.secret]) expect(() => new Webhook(s).verify(sent!.body, sent!.headers)).not.toThrow();
+  });
+});
