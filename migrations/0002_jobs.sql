@@ -27,3 +27,14 @@ CREATE TABLE webhook_secrets (
   retired_at INTEGER,                 -- still signs until then (a rotation's overlap)
   PRIMARY KEY (tenant_id, secret)
 );
+
+-- Inbound webhooks (POST /v1/hooks/{id}): a sender signs its events with the source's
+-- secret; the jobs they start run, and are billed, as the source's API key.
+CREATE TABLE hook_sources (
+  id TEXT PRIMARY KEY,                -- the {id} in /v1/hooks/{id}
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  key_id TEXT NOT NULL REFERENCES api_keys(id),
+  secret TEXT NOT NULL,               -- whsec_<base64>
+  callback_url TEXT,                  -- where its jobs deliver, unless the event says
+  created_at INTEGER NOT NULL
+);

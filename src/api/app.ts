@@ -27,6 +27,7 @@ import { multipartOnce } from './body.js';
 import { authorize, mapAccess } from './auth.js';
 import { registerUsage } from './usage.js';
 import { registerJobs } from './jobs.js';
+import { hookAuth, registerHooks } from './hooks.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 52 * 1024 * 1024;
 
@@ -93,6 +94,8 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   app.post('/v1/verify', authorize('verify', 'verify'), imageAdmission, multipartOnce);
   app.post('/v1/explain', authorize('explain', 'explain'), imageAdmission, multipartOnce);
   app.post('/v1/jobs', authorize('jobs', 'job'), imageAdmission, multipartOnce);
+  app.post('/v1/uploads', authorize('jobs', null), imageAdmission, multipartOnce);
+  app.post('/v1/hooks/:source', hookAuth);
   // Exact paths: a wildcard would also match /v1/jobs and meter it twice.
   app.get('/v1/jobs/:id', authorize('jobs', null));
   app.post('/v1/jobs/:id/redeliver', authorize('jobs', null));
@@ -113,6 +116,7 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   registerMaps(app);
   registerUsage(app);
   registerJobs(app);
+  registerHooks(app);
 
   const openapi = {
     openapi: '3.1.0',

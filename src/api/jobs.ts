@@ -8,25 +8,53 @@
  * signing secrets (during a rotation the old one signs too, for 24 hours).
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bind } from '../accounts/db.js';
+import { sha256Hex } from '../accounts/keys.js';
 import { activeSecrets, findJob, jobKeys, jobSql, type JobRequest, type JobRow } from '../jobs/db.js';
 import { checkOutboundUrl } from '../jobs/guarded-url.js';
 import { newWebhookSecret } from '../jobs/webhooks.js';
 import { bodyMediaType } from './body.js';
-import { pairSources } from './images.js';
+import { type ImageField, imageSource } from './images.js';
 import { ProblemError } from './problem.js';
-import { ExplainForm, ExplainJson, ExplainResult, faceChoices, problemResponses } from './schemas.js';
+import { ExplainForm, ExplainJson, ExplainResult, faceChoices, ImageJson, problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
 
 /** How long a rotated-out secret keeps signing. */
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
 
-const callbackUrl = z.url().max(2048).optional().openapi({
+export const callbackUrl = z.url().max(2048).optional().openapi({
   description: 'https URL that receives a Standard-Webhooks-signed event (explanation.succeeded / explanation.failed) when the job ends',
   example: 'https://example.com/hooks/xfv',
 });
-const JobForm = ExplainForm.extend({ callbackUrl }).openapi('JobForm');
-const JobJson = ExplainJson.extend({ callbackUrl }).openapi('JobJson');
+const UPLOAD_ID = /^upl_[0-9a-f]{64}$/;
+const imageUrl = z
+  .url()
+  .max(2048)
+  .openapi({ description: 'An https URL of a PNG or JPEG, fetched by the job (guarded: no private hosts, at most 3 redirects)' });
+const uploadId = z.string().regex(UPLOAD_ID).openapi({ description: 'The id POST /v1/uploads gave for an image' });
+/** A job's image: bytes, a URL, or an earlier upload. */
+export const ImageRef = z.union([ImageJson, z.object({ url: imageUrl }), z.object({ upload: uploadId })]).openapi('JobImage');
+const optionalFile = (name: string) =>
+  z
+    .instanceof(File)
+    .optional()
+    .openapi({
+      type: 'string',
+      format: 'binary',
+      description: `Face image ${name}, or give ${name.toLowerCase()}Url / ${name.toLowerCase()}Upload`,
+    });
+const JobForm = ExplainForm.extend({
+  a: optionalFile('A'),
+  b: optionalFile('B'),
+  aUrl: imageUrl.optional(),
+  bUrl: imageUrl.optional(),
+  aUpload: uploadId.optional(),
+  bUpload: uploadId.optional(),
+  callbackUrl,
+}).openapi('JobForm');
+const JobJson = ExplainJson.extend({ a: ImageRef, b: ImageRef, callbackUrl }).openapi('JobJson');
+const Upload = z.object({ upload: z.string().openapi({ example: 'upl_9f86d0…' }), bytes: z.number().int() }).openapi('Upload');
 
 const Problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string() });
 const Job = z
@@ -79,44 +107,40 @@ export function registerJobs(app: OpenAPIHono<AppEnv>) {
     }),
     async (c) => {
       const body = bodyMediaType(c) === 'json' ? c.req.valid('json') : c.req.valid('form');
-      const caller = c.get('caller')!;
-      if (body.store === false) throw new ProblemError('invalid-request', 'jobs keep their result: store must not be false');
-      if (body.callbackUrl) {
-        const check = checkOutboundUrl(body.callbackUrl, { allowLoopbackHttp: c.env.KEY_ENV === 'local' });
-        if (!check.ok) throw new ProblemError('invalid-request', `callbackUrl refused: ${check.reason}`, { field: 'callbackUrl' });
-      }
-      const sources = pairSources(body, c.get('limits'));
-      const id = `job_${crypto.randomUUID().replace(/-/g, '')}`;
-      const now = Date.now();
-      const request: JobRequest = {
-        method: body.method,
-        centre: body.centre,
-        smooth: body.smooth,
-        threshold: body.threshold,
-        maps: body.maps,
-        input: body.input,
-        faces: faceChoices(body),
-        origin: new URL(c.req.url).origin,
-      };
-      await Promise.all((['a', 'b'] as const).map((image) => c.env.DATA.put(jobKeys.image(caller.tenantId, id, image), sources[image])));
-      const ledgerId = c.get('ledgerId')!;
-      await bind(
-        c.env.DB,
-        jobSql.create({
-          id,
-          tenantId: caller.tenantId,
-          keyId: caller.keyId,
-          ledgerId,
-          request,
-          callbackUrl: body.callbackUrl ?? null,
-          now,
-        }),
-      ).run();
-      await c.env.JOBS.create({ id, params: { jobId: id, tenantId: caller.tenantId } });
-      // The job's Workflow settles the reservation when it ends.
-      c.set('settledLater', true);
+      const id = await createJob(c, { ...body, faces: faceChoices(body) }, body.callbackUrl);
       const self = new URL(`/v1/jobs/${id}`, c.req.url).href;
       return c.json({ id, status: 'queued' as const, links: { self } }, 202, { Location: self });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/uploads',
+      summary: 'Keep an image for later jobs (multipart field image); its id is its content hash',
+      security: [{ bearerAuth: [] }],
+      request: {
+        body: {
+          content: {
+            'multipart/form-data': {
+              schema: z.object({ image: z.instanceof(File).openapi({ type: 'string', format: 'binary', description: 'PNG or JPEG' }) }),
+            },
+            'application/json': { schema: z.object({ image: ImageJson }) },
+          },
+        },
+      },
+      responses: {
+        201: { description: 'Kept', content: { 'application/json': { schema: Upload } } },
+        ...problemResponses([400, 401, 403, 413, 415, 429]),
+      },
+    }),
+    async (c) => {
+      const body = bodyMediaType(c) === 'json' ? c.req.valid('json') : c.req.valid('form');
+      const source = imageSource('image', body.image, c.get('limits'));
+      const bytes = source instanceof Uint8Array ? source : new Uint8Array(await source.arrayBuffer());
+      const upload = `upl_${await sha256Hex(bytes)}`;
+      await c.env.DATA.put(jobKeys.upload(c.get('caller')!.tenantId, upload), bytes);
+      return c.json({ upload, bytes: bytes.length }, 201);
     },
   );
 
@@ -193,6 +217,86 @@ export function registerJobs(app: OpenAPIHono<AppEnv>) {
     }),
     async (c) => c.json(await secretsOf(c.env, c.get('caller')!.tenantId, true), 200),
   );
+}
+
+/** What a job request carries, from a client's POST or a webhook's event. */
+export interface JobFields {
+  method: JobRequest['method'];
+  centre: boolean;
+  smooth: boolean;
+  store?: boolean | undefined;
+  threshold?: number | undefined;
+  maps?: JobRequest['maps'];
+  input: JobRequest['input'];
+  faces: JobRequest['faces'];
+  [image: string]: unknown;
+}
+
+/**
+ * Check and keep a job (its images in R2 or referenced, its row in D1), start its Workflow
+ * and hand its credit reservation to it. The id of the new job.
+ */
+export async function createJob(c: Context<AppEnv>, fields: JobFields, callbackUrl: string | null | undefined): Promise<string> {
+  const caller = c.get('caller')!;
+  const allowLoopbackHttp = c.env.KEY_ENV === 'local';
+  if (fields.store === false) throw new ProblemError('invalid-request', 'jobs keep their result: store must not be false');
+  if (callbackUrl) {
+    const check = checkOutboundUrl(callbackUrl, { allowLoopbackHttp });
+    if (!check.ok) throw new ProblemError('invalid-request', `callbackUrl refused: ${check.reason}`, { field: 'callbackUrl' });
+  }
+  const id = `job_${crypto.randomUUID().replace(/-/g, '')}`;
+  const request: JobRequest = {
+    method: fields.method,
+    centre: fields.centre,
+    smooth: fields.smooth,
+    threshold: fields.threshold,
+    maps: fields.maps,
+    input: fields.input,
+    faces: fields.faces,
+    origin: new URL(c.req.url).origin,
+    images: { a: { stored: true }, b: { stored: true } },
+  };
+  for (const image of ['a', 'b'] as const) {
+    const ref = imageReference(fields, image);
+    if ('url' in ref) {
+      const check = checkOutboundUrl(ref.url, { allowLoopbackHttp });
+      if (!check.ok) throw new ProblemError('invalid-request', `${image}: image URL refused: ${check.reason}`, { field: image });
+      request.images[image] = { url: check.url.href };
+    } else if ('upload' in ref) {
+      if (!(await c.env.DATA.head(jobKeys.upload(caller.tenantId, ref.upload))))
+        throw new ProblemError('invalid-request', `${image}: no upload ${ref.upload}`, { field: image });
+      request.images[image] = { upload: ref.upload };
+    } else {
+      await c.env.DATA.put(jobKeys.image(caller.tenantId, id, image), imageSource(image, ref.bytes, c.get('limits')));
+    }
+  }
+  const ledgerId = c.get('ledgerId')!;
+  const now = Date.now();
+  const row = { id, tenantId: caller.tenantId, keyId: caller.keyId, ledgerId, request, callbackUrl: callbackUrl ?? null, now };
+  await bind(c.env.DB, jobSql.create(row)).run();
+  await c.env.JOBS.create({ id, params: { jobId: id, tenantId: caller.tenantId } });
+  // The job's Workflow settles the reservation when it ends.
+  c.set('settledLater', true);
+  return id;
+}
+
+/** What a request gives for one image: bytes (a file or base64), a URL, or an upload id. */
+function imageReference(body: Record<string, unknown>, image: 'a' | 'b'): { bytes: ImageField } | { url: string } | { upload: string } {
+  const value = body[image];
+  const url = (value as { url?: string } | undefined)?.url ?? (body[`${image}Url`] as string | undefined);
+  const upload = (value as { upload?: string } | undefined)?.upload ?? (body[`${image}Upload`] as string | undefined);
+  const bytes = value instanceof File || (value as { base64?: string } | undefined)?.base64 !== undefined;
+  if ([bytes, url, upload].filter(Boolean).length !== 1)
+    throw new ProblemError(
+      'invalid-request',
+      `${image}: give exactly one of a file (or base64), ${image}Url / {"url"}, or ${image}Upload / {"upload"}`,
+      {
+        field: image,
+      },
+    );
+  if (url) return { url };
+  if (upload) return { upload };
+  return { bytes: value as ImageField };
 }
 
 async function tenantJob(env: Env, id: string, tenantId: string): Promise<JobRow> {

@@ -93,10 +93,12 @@ export async function meter(
   next: Next,
   operation: Operation | null,
   verified: Promise<unknown>,
+  /** The idempotency key when the route makes its own (an inbound webhook's id), not the client's header. */
+  ownIdempotencyKey?: string,
 ): Promise<Response | undefined> {
   const t0 = performance.now();
   const caller = c.get('caller')!;
-  const key = c.req.method === 'POST' ? idempotencyKey(c) : undefined;
+  const key = ownIdempotencyKey ?? (c.req.method === 'POST' ? idempotencyKey(c) : undefined);
   const idempotency = key ? { keyHash: await sha256Hex(key), fingerprint: await fingerprint(c) } : undefined;
   const ledgerId = idempotency ? `idem-${idempotency.keyHash.slice(0, 40)}` : `req-${crypto.randomUUID()}`;
   const units = operation ? maxUnits(operation) : 0;

@@ -13,6 +13,11 @@ export const PROBLEMS = {
     title: 'The request is invalid',
     doc: 'A field is missing, has the wrong type or is out of range; `errors` lists each one.',
   },
+  'stale-webhook': {
+    status: 400,
+    title: 'The webhook is stale',
+    doc: "An inbound event's webhook-timestamp is more than 5 minutes before or after the server's clock (a replay, or a sender's clock off).",
+  },
   'payload-too-large': {
     status: 413,
     title: 'The request or an image is too large',
@@ -27,6 +32,11 @@ export const PROBLEMS = {
     status: 422,
     title: 'The image cannot be decoded',
     doc: 'The image is truncated, corrupt or too small to hold a face.',
+  },
+  'image-unavailable': {
+    status: 422,
+    title: 'An image could not be fetched',
+    doc: "A job's image URL failed (refused host, redirect loop, non-2xx answer, over the size limit, no answer in 10 s), or its upload is gone.",
   },
   'no-face': {
     status: 422,

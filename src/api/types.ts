@@ -24,6 +24,8 @@ export interface AppEnv {
     ledgerId?: string;
     /** The route handed its reservation on (a job's Workflow settles it): metering leaves it held. */
     settledLater?: boolean;
+    /** The inbound webhook source of this request (api/hooks). */
+    hookSource?: { id: string; callbackUrl: string | null };
     /** The tenant whose stored maps a request may read (api/auth mapAccess). */
     mapTenant?: string;
   };

@@ -8,6 +8,8 @@
  *   revoke  <key id>
  *   grant   --tenant acme --units 1000 [--note "November"]
  *   tenant  --tenant acme [--name "Acme Ltd"] [--customer cus_123]
+ *   hook    --source crm --key <key id> [--callback https://…]   an inbound webhook source
+ *           (POST /v1/hooks/crm) whose jobs run as that key; prints its signing secret
  *   dev     what `npm start` runs: migrations, the `dev` tenant with credit, a dev key
  *           (kept in .wrangler/dev-key.txt, printed) and .dev.vars with a fresh secret
  *           [--rate 1000/60: the dev key's rate limit when it is made]
@@ -18,6 +20,8 @@ import { dirname, join } from 'node:path';
 import { type KeyRecord, keyFromRow, sql } from '../accounts/db.js';
 import { generateKey, KEY_ENVS, type KeyEnv, parseKey, parseScopes, SCOPES, TENANT_ID } from '../accounts/keys.js';
 import { execute, migrate, REPO_ROOT, type Target, targetFromArgs } from './d1.js';
+import { hookSql, jobSql } from '../jobs/db.js';
+import { newWebhookSecret } from '../jobs/webhooks.js';
 
 const argv = process.argv.slice(2);
 const [command, ...rest] = argv;
@@ -107,7 +111,14 @@ async function dev(t: Target) {
     mkdirSync(dirname(keyFile), { recursive: true });
     writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
   }
+  const [secrets = []] = execute([jobSql.secrets('dev', Date.now())], t);
+  let deliverySecret = (secrets[0] as { secret: string } | undefined)?.secret;
+  if (!deliverySecret) {
+    deliverySecret = newWebhookSecret();
+    execute([jobSql.addSecret('dev', deliverySecret, Date.now())], t);
+  }
   console.log(`keys: development tenant "dev", API key (also in ${keyFile.replace(`${REPO_ROOT}/`, '')}):\n\n  ${key}\n`);
+  console.log(`keys: its webhook deliveries are signed with (GET /v1/webhook-secret):\n\n  ${deliverySecret}\n`);
 }
 
 async function main() {
@@ -151,6 +162,18 @@ async function main() {
       if (option('customer') || option('name'))
         execute([sql.updateTenant(tenant, option('name') ?? null, option('customer') ?? null)], target);
       console.log(JSON.stringify(execute([sql.tenant(tenant)], target)[0]?.[0]));
+      return;
+    }
+    case 'hook': {
+      const source = required('source');
+      if (!TENANT_ID.test(source)) fail(`source "${source}" must be lowercase letters, digits and dashes (at most 40)`);
+      const keyId = required('key');
+      const [[key] = []] = execute([sql.key(keyId)], target);
+      if (!key) fail(`no key ${keyId} (see list)`);
+      const secret = newWebhookSecret();
+      const tenantId = (key as { tenant_id: string }).tenant_id;
+      execute([hookSql.create({ id: source, tenantId, keyId, secret, callbackUrl: option('callback') ?? null, now: Date.now() })], target);
+      console.log(`source ${source} of tenant ${tenantId}: POST /v1/hooks/${source}, events signed with\n${secret}`);
       return;
     }
     case 'dev':

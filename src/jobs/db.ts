@@ -23,7 +23,11 @@ export interface JobRequest {
   faces: { a?: FaceChoice | undefined; b?: FaceChoice | undefined };
   /** Scheme and host the job's links point at (the API's own origin). */
   origin: string;
+  /** Where each image is: kept beside the job, at a URL (fetched by the job), or an upload. */
+  images: { a: ImageRef; b: ImageRef };
 }
+
+export type ImageRef = { stored: true } | { url: string } | { upload: string };
 
 export interface JobRow {
   id: string;
@@ -112,4 +116,29 @@ export async function activeSecrets(db: D1Database, tenantId: string, now = Date
 export const jobKeys = {
   image: (tenantId: string, jobId: string, image: 'a' | 'b') => `t/${tenantId}/jobs/${jobId}/${image}`,
   result: (tenantId: string, jobId: string) => `t/${tenantId}/jobs/${jobId}/result.json`,
+  /** An upload (POST /v1/uploads): content-addressed, per tenant. */
+  upload: (tenantId: string, upload: string) => `t/${tenantId}/uploads/${upload.slice(4)}`,
+};
+
+/** An inbound webhook source (POST /v1/hooks/{id}). */
+export interface SourceRow {
+  id: string;
+  tenant_id: string;
+  key_id: string;
+  secret: string;
+  callback_url: string | null;
+}
+
+export const hookSql = {
+  source: (id: string) => q('SELECT id, tenant_id, key_id, secret, callback_url FROM hook_sources WHERE id = ?', id),
+  create: (s: { id: string; tenantId: string; keyId: string; secret: string; callbackUrl: string | null; now: number }) =>
+    q(
+      'INSERT INTO hook_sources (id, tenant_id, key_id, secret, callback_url, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      s.id,
+      s.tenantId,
+      s.keyId,
+      s.secret,
+      s.callbackUrl,
+      s.now,
+    ),
 };

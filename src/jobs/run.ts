@@ -18,7 +18,8 @@ import { ImageError } from '../image/index.js';
 import { r2TenantStores } from '../store/tenant.js';
 import { modelRef } from '../xfv/manifest.js';
 import type { ExplainMethod } from '../engine/explanation.js';
-import { jobKeys, type JobRequest } from './db.js';
+import { type ImageRef, jobKeys, type JobRequest } from './db.js';
+import { fetchImage, ImageFetchError } from './fetch-image.js';
 import type { JobProblem, JobSummary } from './explain-job.js';
 
 export async function runJobExplanation(
@@ -28,11 +29,7 @@ export async function runJobExplanation(
   const limits = imageLimits(env);
   try {
     const [a, b] = await Promise.all(
-      (['a', 'b'] as const).map(async (image) => {
-        const object = await env.DATA.get(jobKeys.image(tenantId, jobId, image));
-        if (!object) throw new ProblemError('invalid-request', `the job's image ${image} is missing`);
-        return object.blob();
-      }),
+      (['a', 'b'] as const).map((image) => jobImage(env, tenantId, jobId, image, request.images[image], limits.maxImageBytes)),
     );
     const engine = await getEngine({ loadOrt, bucket: env.MODELS });
     const { manifest } = engine;
@@ -68,11 +65,28 @@ export async function runJobExplanation(
     const units = explanationUnits(outcome.explanation.method, [outcome.explanation.a.basis, outcome.explanation.b.basis]);
     return { ok: true, units, summary: { decision: body.decision, similarity: body.similarity, resultId: body.resultId } };
   } catch (e) {
-    const problem = e instanceof ImageError ? imageProblem(e) : e;
+    const problem =
+      e instanceof ImageError ? imageProblem(e) : e instanceof ImageFetchError ? new ProblemError('image-unavailable', e.message) : e;
     if (problem instanceof ProblemError && PROBLEMS[problem.kind].status < 500) {
       const { status, title } = PROBLEMS[problem.kind];
       return { ok: false, problem: { type: `/problems/${problem.kind}`, title, status, detail: problem.message } };
     }
     throw e;
   }
+}
+
+/** A job's image: kept beside it, an upload, or fetched (guarded) from its URL. */
+async function jobImage(
+  env: Env,
+  tenantId: string,
+  jobId: string,
+  image: 'a' | 'b',
+  ref: ImageRef,
+  maxBytes: number,
+): Promise<Blob | Uint8Array> {
+  if ('url' in ref) return fetchImage(ref.url, { maxBytes, allowLoopbackHttp: env.KEY_ENV === 'local' });
+  const key = 'upload' in ref ? jobKeys.upload(tenantId, ref.upload) : jobKeys.image(tenantId, jobId, image);
+  const object = await env.DATA.get(key);
+  if (!object) throw new ProblemError('image-unavailable', `image ${image} is no longer stored`);
+  return object.blob();
 }

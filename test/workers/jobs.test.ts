@@ -9,7 +9,8 @@ import { env } from 'cloudflare:workers';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountOf } from '../../src/accounts/account-object.js';
-import { ledger } from '../../src/accounts/db.js';
+import { bind, ledger } from '../../src/accounts/db.js';
+import { hookSql } from '../../src/jobs/db.js';
 import { callAs, createKey, cropForm, fixture, fixtureResponse, seedModels, type TestKey } from './fixtures.js';
 
 interface JobBody {
@@ -185,5 +186,131 @@ describe('jobs', () => {
     const [sent] = await deliveriesTo(hook.name);
     expect(sent!.headers['webhook-signature']!.split(' ')).toHaveLength(2);
     for (const s of [fresh!.secret, old!.secret]) expect(() => new Webhook(s).verify(sent!.body, sent!.headers)).not.toThrow();
+  });
+
+  describe('images by reference', () => {
+    it('fetches https image URLs (following redirects) and earlier uploads', async () => {
+      const upload = await callAs(key, '/v1/uploads', { method: 'POST', body: cropForm({ image: raj2 }) });
+      expect(upload.status).toBe(201);
+      const { upload: id } = (await upload.json()) as { upload: string };
+      expect(id).toMatch(/^upl_[0-9a-f]{64}$/);
+      const res = await callAs(key, '/v1/jobs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          a: { url: 'https://images.example/redirect/3/faces/bbt/amy/amy1.png' },
+          b: { upload: id },
+          input: 'aligned-crop',
+          centre: false,
+          smooth: false,
+          maps: ['a.similarity'],
+        }),
+      });
+      expect(res.status, await res.clone().text()).toBe(202);
+      const job = await settled(((await res.json()) as { id: string }).id);
+      expect(job.status).toBe('succeeded');
+      expect(job.result!.decision).toBe('reject');
+    });
+
+    it('a URL that fails, redirects to a private host or is too large fails the job with image-unavailable, never fetching the private host', async () => {
+      for (const path of ['redirect/4/faces/bbt/amy/amy1.png', 'to-private', 'huge', 'missing']) {
+        const res = await submit({ aUrl: `https://images.example/${path}`, b: raj2 });
+        expect(res.status, path).toBe(202);
+        const job = await settled(((await res.json()) as { id: string }).id);
+        expect(job.status, path).toBe('failed');
+        expect(job.error, path).toMatchObject({ type: '/problems/image-unavailable', status: 422 });
+      }
+      const fetched = (await (await fixtureResponse('outbound')).json()) as string[];
+      expect(fetched.filter((u) => new URL(u).hostname === '10.0.0.5')).toEqual([]);
+      // Refused before anything is queued or fetched: a private host, two images for one field, an unknown upload.
+      const refusedFields: Record<string, Uint8Array | string>[] = [
+        { aUrl: 'https://192.168.0.1/a.png', b: raj2 },
+        { a: amy1, aUrl: 'https://images.example/faces/bbt/amy/amy1.png', b: raj2 },
+        { aUpload: `upl_${'0'.repeat(64)}`, b: raj2 },
+      ];
+      for (const fields of refusedFields) {
+        expect((await submit(fields)).status).toBe(400);
+      }
+    });
+  });
+
+  describe('inbound webhooks', () => {
+    let source: string;
+    let hookSecret: string;
+    const event = (data: Record<string, unknown>) =>
+      JSON.stringify({
+        type: 'explanation.requested',
+        data: { input: 'aligned-crop', centre: false, smooth: false, maps: ['a.similarity'], ...data },
+      });
+    const post = (body: string, id: string, when = new Date(), secret = hookSecret, to = source) =>
+      callAs(null, `/v1/hooks/${to}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(when.getTime() / 1000)),
+          'webhook-signature': new Webhook(secret).sign(id, when, body),
+        },
+        body,
+      });
+    beforeAll(async () => {
+      source = `src-${Date.now().toString(36)}`;
+      hookSecret = `whsec_${btoa('0123456789abcdef0123456789abcdef')}`;
+      await bind(
+        env.DB,
+        hookSql.create({ id: source, tenantId: key.tenant, keyId: key.id, secret: hookSecret, callbackUrl: null, now: Date.now() }),
+      ).run();
+    });
+
+    it('turns a signed event into a job; a replay answers 200 with the same job and starts none', async () => {
+      const body = event({
+        a: { url: 'https://images.example/faces/bbt/amy/amy1.png' },
+        b: { url: 'https://images.example/faces/bbt/raj/raj2.png' },
+      });
+      const first = await post(body, 'msg_inbound_1');
+      expect(first.status, await first.clone().text()).toBe(202);
+      const { id } = (await first.json()) as { id: string };
+      const replay = await post(body, 'msg_inbound_1');
+      expect(replay.status).toBe(200);
+      expect(((await replay.json()) as { id: string }).id).toBe(id);
+      const job = await settled(id);
+      expect(job.status).toBe('succeeded');
+      await accountOf(env, key.tenant).flush();
+      const charged = (await ledger(env.DB, 0, Date.now() + 1000, key.tenant)).filter((e) => e.requestId === id);
+      expect(charged).toHaveLength(1);
+    });
+
+    it('refuses a bad signature (401), a stale or future timestamp (400), an unknown source (404), a bad event (400)', async () => {
+      const body = event({
+        a: { url: 'https://images.example/faces/bbt/amy/amy1.png' },
+        b: { url: 'https://images.example/faces/bbt/raj/raj2.png' },
+      });
+      const other = `whsec_${btoa('another secret of thirty-two byte')}`;
+      expect((await post(body, 'msg_bad', new Date(), other)).status).toBe(401);
+      const tampered = await callAs(null, `/v1/hooks/${source}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': 'x',
+          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-signature': 'v1,AAAA',
+        },
+        body,
+      });
+      expect(tampered.status).toBe(401);
+      const stale = await post(body, 'msg_stale', new Date(Date.now() - 10 * 60_000));
+      expect(stale.status).toBe(400);
+      expect(((await stale.json()) as { type: string }).type).toBe('/problems/stale-webhook');
+      expect((await post(body, 'msg_future', new Date(Date.now() + 10 * 60_000))).status).toBe(400);
+      expect((await post(body, 'msg_unknown', new Date(), hookSecret, 'no-such-source')).status).toBe(404);
+      expect(
+        (
+          await post(
+            JSON.stringify({ type: 'explanation.requested', data: { a: { url: 'https://10.0.0.1/a.png' }, b: { upload: 'nope' } } }),
+            'msg_badevent',
+          )
+        ).status,
+      ).toBe(400);
+    });
   });
 });

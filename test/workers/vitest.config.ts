@@ -57,8 +57,32 @@ const migrations = await readD1Migrations(join(root, 'migrations'));
  * through FIXTURES `/deliveries/<name>`.
  */
 const deliveries = new Map<string, { headers: Record<string, string>; body: string; answered: number }[]>();
+/** Every outbound URL the Worker fetched, in order (FIXTURES `/outbound`). */
+const outbound: string[] = [];
+
+/**
+ * `https://images.example/…`: image URLs for jobs. `/faces/<path>` serves a test face,
+ * `/redirect/<n>/<path>` redirects n times before it, `/to-private` redirects to a private
+ * address, `/huge` declares 100 MB, `/missing` is 404.
+ */
+function imageHost(url: URL): Response {
+  const path = url.pathname;
+  if (path === '/to-private') return new Response(null, { status: 302, headers: { location: 'https://10.0.0.5/x.png' } });
+  if (path === '/huge') return new Response('x', { headers: { 'content-length': String(100 * 1024 * 1024) } });
+  const hops = /^\/redirect\/(\d+)(\/.*)$/.exec(path);
+  if (hops) {
+    const n = Number(hops[1]);
+    return new Response(null, { status: 302, headers: { location: n > 1 ? `/redirect/${n - 1}${hops[2]}` : hops[2]! } });
+  }
+  const file = path.startsWith('/faces/') ? resolve(roots.faces!, path.slice('/faces/'.length)) : '';
+  if (!file.startsWith(roots.faces!) || !existsSync(file)) return new Response('not found', { status: 404 });
+  return new Response(readFileSync(file), { headers: { 'content-type': 'image/png' } });
+}
+
 async function webhookReceiver(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  outbound.push(url.href);
+  if (url.hostname === 'images.example') return imageHost(url);
   const [, behaviour = '', name = ''] = url.pathname.split('/');
   const seen = deliveries.get(name) ?? [];
   deliveries.set(name, seen);
@@ -81,6 +105,7 @@ export default defineProject({
           FIXTURES: async (request: Request) => {
             const url = new URL(request.url);
             if (url.pathname.startsWith('/deliveries/')) return Response.json(deliveries.get(url.pathname.split('/')[2] ?? '') ?? []);
+            if (url.pathname === '/outbound') return Response.json(outbound);
             if (url.pathname === '/engine/verify') return nodeEngineVerify(url);
             if (url.pathname.startsWith('/phone/')) {
               const [, , spec = '', ...photo] = url.pathname.split('/');
