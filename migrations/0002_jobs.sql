@@ -38,3 +38,12 @@ CREATE TABLE hook_sources (
   callback_url TEXT,                  -- where its jobs deliver, unless the event says
   created_at INTEGER NOT NULL
 );
+
+-- Callback URLs that answered 410 Gone: nothing more is delivered to them until a client
+-- asks for a redelivery to that URL (POST /v1/jobs/{id}/redeliver).
+CREATE TABLE disabled_endpoints (
+  tenant_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  disabled_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, url)
+);

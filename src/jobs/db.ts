@@ -87,6 +87,11 @@ export const jobSql = {
       id,
     ),
   redeliver: (id: string) => q("UPDATE jobs SET delivery_status = 'pending' WHERE id = ?", id),
+  disableEndpoint: (tenantId: string, url: string, now: number) =>
+    q('INSERT INTO disabled_endpoints (tenant_id, url, disabled_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', tenantId, url, now),
+  enableEndpoint: (tenantId: string, url: string) => q('DELETE FROM disabled_endpoints WHERE tenant_id = ? AND url = ?', tenantId, url),
+  endpointDisabled: (tenantId: string, url: string) =>
+    q('SELECT disabled_at FROM disabled_endpoints WHERE tenant_id = ? AND url = ?', tenantId, url),
   /** Secrets that sign now: not retired, or retired in the future (a rotation's overlap). */
   secrets: (tenantId: string, now: number) =>
     q(

@@ -7,7 +7,8 @@
  * answer is stored in R2 and the job's credit reservation settled (or refunded when it
  * failed). Then, with a callback URL, the Standard-Webhooks delivery: one step per attempt,
  * a durable sleep between attempts on the documented schedule (or the receiver's
- * Retry-After), `410` disables it; the same webhook-id on every attempt.
+ * Retry-After); `410` disables the endpoint (for this tenant's later jobs too, until a
+ * redelivery to it); the same webhook-id on every attempt.
  */
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
 import { accountOf } from '../accounts/account-object.js';
@@ -85,9 +86,19 @@ export class ExplainJob extends WorkflowEntrypoint<Env, JobParams> {
     for (let attempt = 0; attempt <= RETRY_SCHEDULE_MS.length; attempt++) {
       const outcome = await step.do(`deliver ${attempt + 1}`, { retries: { limit: 0, delay: 0 }, timeout: '30 seconds' }, async () => {
         const check = checkOutboundUrl(job.callbackUrl!, { allowLoopbackHttp: this.env.KEY_ENV === 'local' });
-        if (!check.ok) return { outcome: 'refused' as const, error: check.reason };
+        if (!check.ok) {
+          await bind(db, jobSql.delivery(jobId, 'failed', `callbackUrl refused: ${check.reason}`, Date.now())).run();
+          return { outcome: 'refused' as const, error: check.reason };
+        }
+        const disabled = await bind(db, jobSql.endpointDisabled(tenantId, check.url.href)).first<{ disabled_at: number }>();
+        if (disabled) {
+          const error = `the endpoint answered 410 Gone on ${new Date(disabled.disabled_at).toISOString()}; redeliver to enable it`;
+          await bind(db, jobSql.delivery(jobId, 'disabled', error, Date.now())).run();
+          return { outcome: 'refused' as const, error };
+        }
         const secrets = (await activeSecrets(db, tenantId)).map((s) => s.secret);
         const result = await deliver(check.url.href, summary, secrets);
+        if (result.outcome === 'gone') await bind(db, jobSql.disableEndpoint(tenantId, check.url.href, Date.now())).run();
         const last = attempt === RETRY_SCHEDULE_MS.length;
         const status = result.outcome === 'delivered' ? 'delivered' : result.outcome === 'gone' ? 'disabled' : last ? 'failed' : 'pending';
         const error = result.outcome === 'retry' ? (result.error ?? `answered ${result.status}`) : null;

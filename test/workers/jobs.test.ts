@@ -134,6 +134,28 @@ describe('jobs', () => {
     const [sent] = await deliveriesTo(hook.name);
     expect((new Webhook(secret).verify(sent!.body, sent!.headers) as { type: string }).type).toBe('explanation.failed');
     expect(await accountOf(env, key.tenant).balance(key.tenant)).toMatchObject({ spent: before, held: 0 });
+
+    // The endpoint stays disabled for later jobs (nothing is sent) until a redelivery to it.
+    const later = await submit({ a: amy1, b: raj2, callbackUrl: hook.url });
+    const laterJob = await settled(((await later.json()) as { id: string }).id);
+    expect(laterJob.status).toBe('succeeded');
+    expect(laterJob.delivery).toMatchObject({ status: 'disabled', attempts: 1 });
+    expect(laterJob.delivery.lastError).toContain('410');
+    expect(await deliveriesTo(hook.name)).toHaveLength(1);
+    expect((await callAs(key, `/v1/jobs/${laterJob.id}/redeliver`, { method: 'POST' })).status).toBe(202);
+    expect((await settled(laterJob.id)).delivery.status).toBe('disabled');
+    expect(await deliveriesTo(hook.name)).toHaveLength(2);
+  });
+
+  it('marks the delivery failed after the last scheduled attempt', async () => {
+    const hook = receiver('down');
+    const res = await submit({ a: amy1, b: raj2, callbackUrl: hook.url });
+    const job = await settled(((await res.json()) as { id: string }).id);
+    expect(job.status).toBe('succeeded');
+    expect(job.delivery).toMatchObject({ status: 'failed', attempts: 8, lastError: 'answered 500' });
+    const sent = await deliveriesTo(hook.name);
+    expect(sent).toHaveLength(8); // the first attempt and 7 retries
+    expect(new Set(sent.map((d) => d.headers['webhook-id'])).size).toBe(1);
   });
 
   it('refuses callback URLs the service must not call, before queuing anything', async () => {
