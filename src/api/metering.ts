@@ -100,7 +100,8 @@ export async function meter(
   const caller = c.get('caller')!;
   const key = ownIdempotencyKey ?? (c.req.method === 'POST' ? idempotencyKey(c) : undefined);
   const idempotency = key ? { keyHash: await sha256Hex(key), fingerprint: await fingerprint(c) } : undefined;
-  const ledgerId = idempotency ? `idem-${idempotency.keyHash.slice(0, 40)}` : `req-${crypto.randomUUID()}`;
+  // Made here, never taken from the client; unique across tenants (the D1 ledger's key).
+  const ledgerId = `req-${crypto.randomUUID()}`;
   const units = operation ? maxUnits(operation) : 0;
   const account = accountOf(c.env, caller.tenantId);
   const [admission, invalid] = await Promise.all([
