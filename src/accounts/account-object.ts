@@ -90,12 +90,12 @@ export class TenantAccount extends DurableObject<Env> {
       }
     }
 
+    // A grant may have arrived since the grants were last read: read them again before refusing.
+    if (req.units > 0 && (this.granted === undefined || this.availableNow() < req.units)) await this.refreshGranted(req.tenantId);
+    // From here to the reservation there is no await: the check and the write are one step.
     if (req.units > 0) {
-      let available = await this.available(req.tenantId, false);
-      if (available < req.units) available = await this.available(req.tenantId, true); // a grant may have arrived
-      // Checked again after the D1 read: another request may have reserved meanwhile.
+      const available = this.availableNow();
       if (available < req.units) return { outcome: 'insufficient-credit', rate, available, needed: req.units };
-      // (No await between the check above and this write: the reservation is atomic.)
     }
     if (req.idempotency) {
       // Another request with this key may have started while we read D1.
@@ -176,8 +176,8 @@ export class TenantAccount extends DurableObject<Env> {
   async balance(tenantId: string): Promise<Balance> {
     this.remember(tenantId);
     await this.flush();
-    const available = await this.available(tenantId, true);
-    return { granted: this.granted ?? 0, spent: this.spent(), held: this.held(), available };
+    await this.refreshGranted(tenantId);
+    return { granted: this.granted ?? 0, spent: this.spent(), held: this.held(), available: this.availableNow() };
   }
 
   override async alarm(): Promise<void> {
@@ -239,9 +239,13 @@ export class TenantAccount extends DurableObject<Env> {
     return decision;
   }
 
-  private async available(tenantId: string, refresh: boolean): Promise<number> {
-    if (refresh || this.granted === undefined) this.granted = await grantedUnits(this.env.DB, tenantId);
-    return this.granted - this.spent() - this.held();
+  private async refreshGranted(tenantId: string): Promise<void> {
+    this.granted = await grantedUnits(this.env.DB, tenantId);
+  }
+
+  /** Granted (as last read) minus spent minus held. */
+  private availableNow(): number {
+    return (this.granted ?? 0) - this.spent() - this.held();
   }
 
   private spent = () => Number(this.meta('spent') ?? 0);

@@ -182,7 +182,9 @@ export function registerJobs(app: OpenAPIHono<AppEnv>) {
         throw new ProblemError('job-not-finished', `job ${row.id} is ${row.status}: it delivers when it ends`);
       if (row.delivery_status === 'pending') throw new ProblemError('job-not-finished', `job ${row.id} is delivering already`);
       // Asking for a redelivery re-enables an endpoint that answered 410 before.
-      await c.env.DB.batch([jobSql.redeliver(row.id), jobSql.enableEndpoint(row.tenant_id, row.callback_url)].map((st) => bind(c.env.DB, st)));
+      await c.env.DB.batch(
+        [jobSql.redeliver(row.id), jobSql.enableEndpoint(row.tenant_id, row.callback_url)].map((st) => bind(c.env.DB, st)),
+      );
       await c.env.JOBS.create({
         id: `${row.id}-redeliver-${Date.now()}`,
         params: { jobId: row.id, tenantId: row.tenant_id, redeliver: true },
