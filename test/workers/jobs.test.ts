@@ -335,4 +335,23 @@ describe('jobs', () => {
       ).toBe(400);
     });
   });
+
+  // Last: its failure mock applies to every job made after it.
+  it('a job whose step fails after the explanation resumes from its checkpoint: one result, billed once, delivered once', async () => {
+    await workflows.modifyAll(async (m) => {
+      await m.disableSleeps();
+      await m.mockStepError({ name: 'settle' }, new Error('the isolate went away'), 1);
+    });
+    const hook = receiver('ok');
+    const tenantKey = await createKey(`jobs-resume-${Date.now().toString(36)}`, { scopes: ['jobs'], units: 10 });
+    const res = await submit({ a: amy1, b: raj2, callbackUrl: hook.url }, {}, tenantKey);
+    expect(res.status).toBe(202);
+    const job = await settled(((await res.json()) as { id: string }).id, tenantKey);
+    expect(job.status).toBe('succeeded');
+    expect(job.attempts).toBe(1); // the explanation step ran once; its result was kept
+    await accountOf(env, tenantKey.tenant).flush();
+    const entries = await ledger(env.DB, 0, Date.now() + 1000, tenantKey.tenant);
+    expect(entries.map((e) => [e.operation, e.units])).toEqual([['job', 3]]);
+    expect(await deliveriesTo(hook.name)).toHaveLength(1);
+  });
 });
