@@ -45,7 +45,11 @@ async function main() {
   const server = await startWranglerDev(8795);
   try {
     const api = (path: string, init: RequestInit = {}) =>
-      fetch(`${server.url}${path}`, { ...init, headers: { ...server.auth, ...(init.headers ?? {}) }, signal: AbortSignal.timeout(300_000) });
+      fetch(`${server.url}${path}`, {
+        ...init,
+        headers: { ...server.auth, ...(init.headers ?? {}) },
+        signal: AbortSignal.timeout(300_000),
+      });
     secret = ((await (await api('/v1/webhook-secret')).json()) as { secrets: { secret: string }[] }).secrets[0]!.secret;
     const form = (withCallback: boolean) => {
       const fd = new FormData();
@@ -103,9 +107,15 @@ async function main() {
       ['measure', 'value'],
       [
         ['new pair (served default: two smoothed bases): enqueue → delivered', `${fmt(newPairMs)} ms`],
-        [`cached pair: enqueue → delivered p50 / p95 (${CACHED_RUNS} sequential)`, `${fmt(result.cached.p50)} / ${fmt(result.cached.p95)} ms`],
+        [
+          `cached pair: enqueue → delivered p50 / p95 (${CACHED_RUNS} sequential)`,
+          `${fmt(result.cached.p50)} / ${fmt(result.cached.p95)} ms`,
+        ],
         ['baseline: the same cached pair through synchronous /v1/explain p50', `${fmt(result.syncExplainCached.p50)} ms`],
-        [`throughput: ${BURST} cached-pair jobs submitted at once`, `${fmt(burstMs)} ms to the last delivery, ${perMinute.toFixed(0)} jobs/min`],
+        [
+          `throughput: ${BURST} cached-pair jobs submitted at once`,
+          `${fmt(burstMs)} ms to the last delivery, ${perMinute.toFixed(0)} jobs/min`,
+        ],
         ['deliveries whose signature did not verify', String(forged)],
       ],
     );
