@@ -19,8 +19,7 @@ import { ProblemError } from './problem.js';
 import { problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
 import { intVar } from './vars.js';
-import { EXPLAIN_METHODS } from '../engine/explanation.js';
-import { DEFAULT_EXPLANATION } from '../engine/explanation.js';
+import { DEFAULT_EXPLANATION, EXPLAIN_METHODS } from '../engine/explanation.js';
 import { INPUT_KINDS } from '../engine/inputs.js';
 import { MAP_SELECTORS } from '../xfv/maps.js';
 
