@@ -17,25 +17,12 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { FACES_DIR } from '../eval/lib/faces.js';
 import { fmt, machine, markdownTable, median, quantile, spliceBenchmarks, writeResults } from './lib/report.js';
+import { multipart } from './lib/multipart.js';
 import { startWranglerDev } from './lib/wrangler-dev.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const CONNECTIONS = 32;
 const DURATION_S = 20;
-
-function multipart(a: Uint8Array, b: Uint8Array): { body: Buffer; type: string } {
-  const boundary = 'xfvbenchaccounts42';
-  const part = (name: string, bytes: Uint8Array) =>
-    Buffer.concat([
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.png"\r\nContent-Type: image/png\r\n\r\n`,
-      ),
-      bytes,
-      Buffer.from('\r\n'),
-    ]);
-  const input = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="input"\r\n\r\naligned-crop\r\n--${boundary}--\r\n`);
-  return { body: Buffer.concat([part('a', a), part('b', b), input]), type: `multipart/form-data; boundary=${boundary}` };
-}
 
 /** `auth`, `account` and `total` durations from a Server-Timing header. */
 function serverTimes(header: string | null | undefined): { auth: number; account: number; total: number } {

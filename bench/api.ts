@@ -14,29 +14,10 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { FACES_DIR, REPO_ROOT } from '../eval/lib/faces.js';
 import { fmt, machine, markdownTable, median, quantile, spliceBenchmarks, writeResults } from './lib/report.js';
+import { multipart } from './lib/multipart.js';
 import { startWranglerDev } from './lib/wrangler-dev.js';
 
 const WARM = Number(process.env.BENCH_RUNS ?? 200);
-
-function multipart(a: Uint8Array, b: Uint8Array, input: 'photo' | 'aligned-crop' = 'aligned-crop'): { body: Buffer; type: string } {
-  const boundary = 'xfvbench0123456789';
-  const part = (name: string, bytes: Uint8Array) =>
-    Buffer.concat([
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.png"\r\nContent-Type: image/png\r\n\r\n`,
-      ),
-      bytes,
-      Buffer.from('\r\n'),
-    ]);
-  return {
-    body: Buffer.concat([
-      part('a', a),
-      part('b', b),
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="input"\r\n\r\n${input}\r\n--${boundary}--\r\n`),
-    ]),
-    type: `multipart/form-data; boundary=${boundary}`,
-  };
-}
 
 const PHOTO_RUNS = 20;
 const PHOTO_FILES = ['obama_1.jpg', 'obama_3.jpg'];

@@ -176,11 +176,6 @@ export async function findKey(db: D1Database, id: string): Promise<KeyRecord | u
   return row ? keyFromRow(row) : undefined;
 }
 
-export async function listKeys(db: D1Database, tenantId?: string): Promise<KeyRecord[]> {
-  const { results } = await bind(db, sql.keys(tenantId)).all<KeyRow>();
-  return results.map(keyFromRow);
-}
-
 export async function grantedUnits(db: D1Database, tenantId: string): Promise<number> {
   return (await bind(db, sql.granted(tenantId)).first<{ units: number }>())?.units ?? 0;
 }

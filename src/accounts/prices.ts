@@ -5,8 +5,7 @@
  * nothing extra), and CorrRISE, which embeds 400 masked copies, costs as two new bases. The
  * most an operation can cost is reserved before the work and the difference refunded after.
  */
-export const OPERATIONS = ['verify', 'explain', 'job'] as const;
-export type Operation = (typeof OPERATIONS)[number];
+export type Operation = 'verify' | 'explain' | 'job';
 
 export const PRICES = {
   verify: 1,

@@ -7,7 +7,7 @@
  * instead carry a signature (accounts/signed-urls), so they work in `<img>` tags.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { findKey, sql, bind } from '../accounts/db.js';
+import { bind, findKey, type KeyRecord, sql } from '../accounts/db.js';
 import { digestsEqual, hashKey, parseKey, type Scope } from '../accounts/keys.js';
 import type { Operation } from '../accounts/prices.js';
 import type { RatePolicy } from '../accounts/rate-limit.js';
@@ -36,6 +36,19 @@ function unauthorized(detail: string, error?: string): ProblemError {
   return new ProblemError('unauthorized', detail, {}, { 'WWW-Authenticate': challenge });
 }
 
+/** The caller a key's row describes, its rate limit defaulting to the deployment's. */
+export function callerOf(record: KeyRecord, env: Env): Caller {
+  return {
+    tenantId: record.tenantId,
+    keyId: record.id,
+    scopes: record.scopes,
+    rate: {
+      quota: record.rateQuota ?? intVar(env.RATE_LIMIT_QUOTA, RATE_DEFAULTS.quota),
+      window: record.rateWindow ?? intVar(env.RATE_LIMIT_WINDOW, RATE_DEFAULTS.window),
+    },
+  };
+}
+
 /** What a key's D1 row says about it, checked in full (revocation included). */
 async function lookUp(c: Context<AppEnv>, id: string, hash: string): Promise<Caller> {
   const record = await findKey(c.env.DB, id);
@@ -53,15 +66,7 @@ async function lookUp(c: Context<AppEnv>, id: string, hash: string): Promise<Cal
       await touch; // no execution context (tests calling the app directly)
     }
   }
-  const caller: Caller = {
-    tenantId: record.tenantId,
-    keyId: record.id,
-    scopes: record.scopes,
-    rate: {
-      quota: record.rateQuota ?? intVar(c.env.RATE_LIMIT_QUOTA, RATE_DEFAULTS.quota),
-      window: record.rateWindow ?? intVar(c.env.RATE_LIMIT_WINDOW, RATE_DEFAULTS.window),
-    },
-  };
+  const caller = callerOf(record, c.env);
   remember(id, hash, caller);
   return caller;
 }

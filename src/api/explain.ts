@@ -7,7 +7,7 @@
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { MAP_FORMATS, type MapFiles, artifactPath, mapFiles, renderArtifacts } from '../engine/artifacts.js';
-import { type ExplainOutcome, explainImages } from '../engine/explain.js';
+import { type ExplainOutcome, explainImages, explanationFields } from '../engine/explain.js';
 import { explanationUnits } from '../accounts/prices.js';
 import { signUrl } from '../accounts/signed-urls.js';
 import { urlSigningSecret } from './auth.js';
@@ -112,15 +112,7 @@ export async function explainBody(
   return {
     ...outcome.verified.result,
     resultId: outcome.resultId,
-    explanation: {
-      method: expl.method,
-      centre: opts.centre,
-      smooth: expl.smooth !== undefined,
-      threshold: outcome.threshold,
-      cosine: expl.cosine,
-      summary: expl.summary ?? null,
-      basis: { a: expl.a.basis, b: expl.b.basis },
-    },
+    explanation: { ...explanationFields(outcome, opts.centre), basis: { a: expl.a.basis, b: expl.b.basis } },
     maps,
     timing,
   };

@@ -12,13 +12,12 @@ import type { MiddlewareHandler } from 'hono';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { bind, findKey } from '../accounts/db.js';
 import { hookSql, type SourceRow } from '../jobs/db.js';
-import { RATE_DEFAULTS } from './auth.js';
+import { callerOf } from './auth.js';
 import { callbackUrl, createJob, ImageRef } from './jobs.js';
 import { meter } from './metering.js';
 import { ProblemError } from './problem.js';
 import { problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
-import { intVar } from './vars.js';
 import { DEFAULT_EXPLANATION, EXPLAIN_METHODS } from '../engine/explanation.js';
 import { INPUT_KINDS } from '../engine/inputs.js';
 import { MAP_SELECTORS } from '../xfv/maps.js';
@@ -71,15 +70,7 @@ export const hookAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!key || key.revokedAt !== null) throw new ProblemError('unauthorized', `the API key of source ${source.id} is revoked`);
   if (!key.scopes.includes('jobs'))
     throw new ProblemError('forbidden', `the API key of source ${source.id} lacks the "jobs" scope`, { required: 'jobs' });
-  c.set('caller', {
-    tenantId: key.tenantId,
-    keyId: key.id,
-    scopes: key.scopes,
-    rate: {
-      quota: key.rateQuota ?? intVar(c.env.RATE_LIMIT_QUOTA, RATE_DEFAULTS.quota),
-      window: key.rateWindow ?? intVar(c.env.RATE_LIMIT_WINDOW, RATE_DEFAULTS.window),
-    },
-  });
+  c.set('caller', callerOf(key, c.env));
   c.set('hookSource', { id: source.id, callbackUrl: source.callback_url });
   const replayed = await meter(c, next, 'job', Promise.resolve(), `hook ${source.id} ${headers['webhook-id']}`);
   // A replay of an event: 200 with the first event's job.

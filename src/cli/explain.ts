@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { artifactPath, mapFiles, renderArtifacts } from '../engine/artifacts.js';
-import { explainImages } from '../engine/explain.js';
+import { explainImages, explanationFields } from '../engine/explain.js';
 import { DEFAULT_EXPLANATION, EXPLAIN_METHODS, type ExplainMethod } from '../engine/explanation.js';
 import { INPUT_KINDS, type InputKind } from '../engine/inputs.js';
 import { LOCAL_LIMITS } from './shrink.js';
@@ -76,14 +76,7 @@ async function main() {
   const result = {
     ...verified.result,
     resultId: outcome.resultId,
-    explanation: {
-      method: expl.method,
-      centre: opts.centre,
-      smooth: expl.smooth !== undefined,
-      threshold: outcome.threshold,
-      cosine: expl.cosine,
-      summary: expl.summary ?? null,
-    },
+    explanation: explanationFields(outcome, opts.centre),
     maps,
     files: { a: resolve(opts.images[0]!), b: resolve(opts.images[1]!) },
     timing: { ...outcome.timing, totalMs: performance.now() - t0 },

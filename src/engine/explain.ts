@@ -72,6 +72,19 @@ export interface ExplainOutcome {
 
 const sha256OfText = (text: string) => sha256Hex(new TextEncoder().encode(text));
 
+/** How an outcome was explained, as every answer states it (API, jobs, CLI). */
+export function explanationFields(outcome: ExplainOutcome, centre: boolean) {
+  const expl = outcome.explanation;
+  return {
+    method: expl.method,
+    centre,
+    smooth: expl.smooth !== undefined,
+    threshold: outcome.threshold,
+    cosine: expl.cosine,
+    summary: expl.summary ?? null,
+  };
+}
+
 export async function explainImages(
   engine: Engine,
   request: ExplainRequest,

@@ -9,20 +9,11 @@ import { accountOf } from '../../src/accounts/account-object.js';
 import { bind, ledger, sql } from '../../src/accounts/db.js';
 import { meterEvents } from '../../src/accounts/meter-events.js';
 import { signUrl } from '../../src/accounts/signed-urls.js';
-import { callAs, createKey, cropForm, fixture, seedModels, type TestKey } from './fixtures.js';
+import { callAs, createKey, cropForm, expectProblem, fixture, seedModels, type TestKey } from './fixtures.js';
 
 let tenantCount = 0;
 /** A fresh tenant name per test, so balances and ledgers start empty whatever ran before. */
 const freshTenant = (what: string) => `${what}-${Date.now().toString(36)}-${tenantCount++}`;
-
-async function expectProblem(res: Response, status: number, kind: string) {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  const body = JSON.parse(text);
-  expect(body.type).toBe(`/problems/${kind}`);
-  return body;
-}
 
 /**
  * The tenant's ledger once every call answered so far is settled: settlements run after

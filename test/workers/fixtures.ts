@@ -3,6 +3,7 @@
  * fetch test faces through the Node-side FIXTURES service.
  */
 import { env, exports } from 'cloudflare:workers';
+import { expect } from 'vitest';
 import { bind, sql } from '../../src/accounts/db.js';
 import { generateKey, type Scope } from '../../src/accounts/keys.js';
 
@@ -93,6 +94,19 @@ export function callAs(key: TestKey | string | null, path: string, init?: Reques
   const headers = new Headers(init?.headers);
   if (key) headers.set('authorization', `Bearer ${typeof key === 'string' ? key : key.key}`);
   return exports.default.fetch(new Request(`http://xfv.test${path}`, { ...init, headers }));
+}
+
+/** Assert `res` is the RFC 9457 problem `kind` with `status`, carrying its request id; its body. */
+export async function expectProblem(res: Response, status: number, kind: string) {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = JSON.parse(text);
+  expect(body.type).toBe(`/problems/${kind}`);
+  expect(body.status).toBe(status);
+  expect(typeof body.detail).toBe('string');
+  expect(body.requestId).toBe(res.headers.get('x-request-id'));
+  return body;
 }
 
 /** A form of aligned face crops (the BBT faces are crops: `input` is `aligned-crop` unless given). */

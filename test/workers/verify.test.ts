@@ -6,7 +6,7 @@ import { encode as encodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { decode as decodePng } from 'fast-png';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, cropForm, fixture, fixtureResponse, form, seedModels } from './fixtures.js';
+import { call, cropForm, expectProblem, fixture, fixtureResponse, form, seedModels } from './fixtures.js';
 
 const PAIRS: [string, string, boolean][] = [
   ['bbt/amy/amy1.png', 'bbt/amy/amy2.png', true],
@@ -26,18 +26,6 @@ const b64 = (bytes: Uint8Array) => {
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);
 };
-
-async function expectProblem(res: Response, status: number, kind: string) {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  const body = JSON.parse(text);
-  expect(body.type).toBe(`/problems/${kind}`);
-  expect(body.status).toBe(status);
-  expect(typeof body.detail).toBe('string');
-  expect(body.requestId).toBe(res.headers.get('x-request-id'));
-  return body;
-}
 
 describe('POST /v1/verify', () => {
   let amy1: Uint8Array;
