@@ -1,5 +1,6 @@
-// Two vitest projects: `node` (toolchain, maths, images, oracles) and `workers` (the API
-// inside workerd through @cloudflare/vitest-pool-workers, with real miniflare R2).
+// Three vitest projects: `node` (toolchain, maths, images, oracles), `workers` (the API
+// inside workerd through @cloudflare/vitest-pool-workers, with real miniflare R2), and `e2e`
+// (wrangler dev on loopback: the demo page in Debian's Chromium, the typed client).
 import { defineConfig } from 'vitest/config';
 import workers from './test/workers/vitest.config.js';
 
@@ -17,6 +18,16 @@ export default defineConfig({
         },
       },
       workers,
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
+          pool: 'forks',
+        },
+      },
     ],
   },
 });

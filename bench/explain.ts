@@ -59,7 +59,7 @@ async function main() {
   const gradient = distGradient(DIST_DIR);
   const session = await webSession(gradient.graph, gradient.options);
   const runner = gradientRunner(ortWeb as unknown as OrtModule, session, gradientShape(manifest));
-  const options = explainOptionsFor(manifest, { method: 'fggb', threshold: θ, dtype: 'f16' });
+  const options = explainOptionsFor(manifest, { method: 'fggb', dtype: 'f16' }); // θ: the calibrated fp32 one, as above
   const nodeNew: number[] = [];
   for (const [a, b] of [
     ['amy/amy1.png', 'raj/raj2.png'],

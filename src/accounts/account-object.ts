@@ -12,43 +12,16 @@
 import { DurableObject } from 'cloudflare:workers';
 import { bind, grantedUnits, type LedgerEntry, sql } from './db.js';
 import { type Bucket, type RateDecision, type RatePolicy, takeToken } from './rate-limit.js';
+import {
+  ABANDONED_AFTER_MS,
+  type AdmitRequest,
+  type Admission,
+  type Balance,
+  IDEMPOTENCY_TTL_MS,
+  idempotencyResponseKey,
+} from './account.js';
 
-/** A reservation never settled nor refunded (its request died) is refunded after this long. */
-export const ABANDONED_AFTER_MS = 15 * 60_000;
-/** A job's reservation waits this long for its Workflow to settle it. */
-export const JOB_HOLD_MS = 24 * 3600_000;
-/** How long an idempotency key is remembered (docs/billing.md). */
-export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const SETTLE_RETRY_MS = 10_000;
-
-export interface AdmitRequest {
-  tenantId: string;
-  keyId: string;
-  rate: RatePolicy;
-  /** Units to reserve (the most the operation can cost); 0 for calls that are only rate limited. */
-  units: number;
-  ledgerId: string;
-  /** The SHA-256 of the request's Idempotency-Key, and of what it was sent with. */
-  idempotency?: { keyHash: string; fingerprint: string } | undefined;
-  /** How long the reservation may stay unsettled before it is refunded (default ABANDONED_AFTER_MS). */
-  holdMs?: number | undefined;
-}
-
-export type Admission =
-  | { outcome: 'admitted'; rate: RateDecision }
-  | { outcome: 'rate-limited'; rate: RateDecision }
-  | { outcome: 'insufficient-credit'; rate: RateDecision; available: number; needed: number }
-  | { outcome: 'replay'; rate: RateDecision; keyHash: string }
-  | { outcome: 'idempotency-conflict'; rate: RateDecision }
-  | { outcome: 'idempotency-in-flight'; rate: RateDecision };
-
-export interface Balance {
-  granted: number;
-  spent: number;
-  /** Reserved by requests still running. */
-  held: number;
-  available: number;
-}
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -276,8 +249,3 @@ export class TenantAccount extends DurableObject<Env> {
     this.sql.exec('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v', k, v);
   }
 }
-
-/** Where the Worker keeps the response an idempotency key replays. */
-export const idempotencyResponseKey = (tenantId: string, keyHash: string) => `t/${tenantId}/idempotency/${keyHash}`;
-
-export const accountOf = (env: Env, tenantId: string) => env.ACCOUNTS.get(env.ACCOUNTS.idFromName(tenantId));

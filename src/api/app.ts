@@ -11,7 +11,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { type EngineSource, getEngine } from '../engine/engine.js';
 import { ModelUnavailableError } from '../store/models.js';
-import { docsPage, problemPage } from './docs.js';
+import { problemPage, problemTable } from './docs.js';
 import { ImageError } from '../image/index.js';
 import { imageProblem } from './images.js';
 import { registerMeta } from './meta.js';
@@ -72,6 +72,8 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
         'RateLimit-Policy',
         'Retry-After',
         'Idempotent-Replayed',
+        'X-Map-Shape',
+        'X-Map-Channels',
       ],
     }),
   );
@@ -123,11 +125,19 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
     info: {
       title: 'xfv-edge',
       version: '0.1.0',
-      description: 'Explainable face verification at the edge: decide whether two faces match and explain why.',
+      description: [
+        'Explainable face verification at the edge: decide whether two faces match and explain why.',
+        'Every `/v1` route but the health checks takes an API key: `Authorization: Bearer xfv_<env>_<id>_<secret>` (press **Authorize**). A typed client: `@xfv/client` (client/ in the repository).',
+        '## Errors',
+        'Every error is `application/problem+json` (RFC 9457) with one of these `type`s:',
+        problemTable(),
+      ].join('\n\n'),
     },
   };
   app.doc31('/openapi.json', openapi);
-  app.get('/docs', (c) => c.html(docsPage(app.getOpenAPI31Document(openapi))));
+  // The API reference itself is a static page (/docs/, Swagger UI from public/); a Worker
+  // without its static assets still points people at the document.
+  app.get('/docs', (c) => c.redirect('/docs/'));
   app.get('/problems/:kind', (c) => {
     const kind = c.req.param('kind') as ProblemKind;
     if (!(kind in PROBLEMS)) return problem(c, 'not-found', `no problem type ${kind}`);

@@ -7,7 +7,8 @@
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { MAP_FORMATS, type MapFiles, artifactPath, mapFiles, renderArtifacts } from '../engine/artifacts.js';
-import { type ExplainOutcome, explainImages, explanationFields } from '../engine/explain.js';
+import { type ExplainOutcome, affineParts, explainImages, explanationFields } from '../engine/explain.js';
+import { AFFINE_MAPS } from '../store/results.js';
 import { explanationUnits } from '../accounts/prices.js';
 import { signUrl } from '../accounts/signed-urls.js';
 import { urlSigningSecret } from './auth.js';
@@ -114,7 +115,32 @@ export async function explainBody(
     resultId: outcome.resultId,
     explanation: { ...explanationFields(outcome, opts.centre), basis: { a: expl.a.basis, b: expl.b.basis } },
     maps,
+    affine: outcome.stored
+      ? await affineLinks(new URL(opts.origin), outcome, (url) => signUrl(opts.secret, url, opts.tenantId, linkExpiry(opts.ttlVar)))
+      : inlineAffine(outcome),
     timing,
+  };
+}
+
+/** FGGB: links to each image's P and Q (`…/{a|b}/{p|q}.f32`) with N; null for other methods. */
+async function affineLinks(base: URL, { resultId, explanation }: ExplainOutcome, sign: (url: URL) => Promise<string>) {
+  const parts = affineParts(explanation);
+  if (!parts) return null;
+  const link = (name: string) => sign(new URL(`/v1/maps/${resultId}/${name.replace('.', '/')}.f32`, base));
+  const [ap, aq, bp, bq] = await Promise.all(AFFINE_MAPS.map(link));
+  return { channels: parts.channels, a: { p: ap!, q: aq! }, b: { p: bp!, q: bq! } };
+}
+
+/** As affineLinks, inlined as data: URIs (store: false). */
+function inlineAffine({ explanation }: ExplainOutcome) {
+  const parts = affineParts(explanation);
+  if (!parts) return null;
+  const uri = (m: Float32Array) => `data:application/octet-stream;base64,${toBase64(new Uint8Array(m.buffer, m.byteOffset, m.byteLength))}`;
+  const { maps } = parts;
+  return {
+    channels: parts.channels,
+    a: { p: uri(maps['a.p']), q: uri(maps['a.q']) },
+    b: { p: uri(maps['b.p']), q: uri(maps['b.q']) },
   };
 }
 

@@ -73,7 +73,7 @@ const Job = z
       deliveredAt: z.string().nullable(),
       lastError: z.string().nullable(),
     }),
-    result: ExplainResult.nullable().openapi({ description: 'Once succeeded: what /v1/explain answers' }),
+    result: z.union([ExplainResult, z.null()]).openapi({ description: 'Once succeeded: what /v1/explain answers' }),
     error: Problem.nullable(),
   })
   .openapi('Job');

@@ -1,7 +1,9 @@
 /**
  * @module api/maps
- * `GET /v1/maps/{resultId}/{a|b}/{similarity|dissimilarity}.{png|overlay.png|f32|json}`
- * from the tenant's result store (store/results): `.f32` streams a ranged read of the result
+ * `GET /v1/maps/{resultId}/{a|b}/{similarity|dissimilarity}.{png|overlay.png|f32|json}`, and
+ * `{a|b}/face.png` (the face as the model saw it), and for FGGB results `{a|b}/{p|q}.f32`
+ * (the θ-free parts S(θ) = P − (θ/N)·Q), from the tenant's
+ * result store (store/results): `.f32` streams a ranged read of the result
  * object (never buffered); `.json` is built from its record; a PNG streams from its own
  * object once rendered, and is rendered from the raw map and face (then kept) on first
  * request. Content-Type, Content-Length, a strong ETag and an immutable Cache-Control (the
@@ -19,6 +21,7 @@ import {
   renderPng,
   sidecarBytes,
 } from '../engine/artifacts.js';
+import { rgbPng } from '../image/render.js';
 import { etagMatches, requestedRange } from './ranges.js';
 import { type Slice, ResultGoneError, r2ResultStore } from '../store/results.js';
 import { MAP_IMAGES, MAP_KINDS, type MapImage, type MapKind } from '../xfv/maps.js';
@@ -26,12 +29,16 @@ import { ProblemError } from './problem.js';
 import { problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
 
+const AFFINE_FILE = /^(p|q)\.f32$/;
+const FACE_FILE = 'face.png';
 const FILE = new RegExp(`^(${MAP_KINDS.join('|')})\\.(${MAP_FORMATS.map((f) => f.replace('.', '\\.')).join('|')})$`);
 
 export const mapRoute = createRoute({
   method: 'get',
   path: '/v1/maps/{resultId}/{image}/{file}',
   summary: 'A stored map: grey PNG, colour overlay PNG, raw float32 (with X-Map-Shape) or its JSON sidecar',
+  description:
+    'Files: `{similarity|dissimilarity}.{png|overlay.png|f32|json|photo-overlay.png}`, and for FGGB `{p|q}.f32`: P and Q with S(θ) = P − (θ/N)·Q (N in `X-Map-Channels`), from which a client redraws both maps for any θ.',
   request: {
     params: z.object({
       resultId: z.string().openapi({ example: '3f2a…' }),
@@ -80,24 +87,32 @@ export function registerMaps(app: OpenAPIHono<AppEnv>) {
   app.openapi(mapRoute, async (c) => {
     const { resultId, image, file } = c.req.valid('param');
     const match = FILE.exec(file);
-    if (!/^[0-9a-f]{32}$/.test(resultId) || !(MAP_IMAGES as readonly string[]).includes(image) || !match) {
+    const affine = AFFINE_FILE.exec(file);
+    const isFace = file === FACE_FILE;
+    if (!/^[0-9a-f]{32}$/.test(resultId) || !(MAP_IMAGES as readonly string[]).includes(image) || !(match || affine || isFace)) {
       throw new ProblemError(
         'not-found',
-        `no map ${resultId}/${image}/${file}: expected /v1/maps/<32 hex>/<a|b>/<similarity|dissimilarity>.<png|overlay.png|f32|json>`,
+        `no map ${resultId}/${image}/${file}: expected /v1/maps/<32 hex>/<a|b>/<similarity|dissimilarity>.<png|overlay.png|f32|json>, <a|b>/<p|q>.f32 or <a|b>/face.png`,
       );
     }
-    const [kind, format] = [match[1] as MapKind, match[2] as MapFormat];
+    const [kind, format] = match
+      ? [match[1] as MapKind, match[2] as MapFormat]
+      : (['similarity', isFace ? 'png' : 'f32'] as [MapKind, MapFormat]);
     const results = r2ResultStore(c.env.DATA, c.get('mapTenant')!);
     const layout = await results.layout(resultId);
     if (!layout)
       throw new ProblemError('not-found', `no map ${resultId}/${image}/${file} (unknown result, or explained with store: false)`);
+    const affineSlice = affine ? layout.affine(`${image as MapImage}.${affine[1] as 'p' | 'q'}`) : undefined;
+    if (affine && !affineSlice)
+      throw new ProblemError('not-found', `no map ${resultId}/${image}/${file}: P and Q exist for FGGB results only`);
 
     // Content-addressed: the result id and the file name determine the bytes.
     const etag = `"${resultId}-${image}-${file}"`;
     const headers = new Headers({ ETag: etag, 'Cache-Control': IMMUTABLE, 'Content-Type': CONTENT_TYPES[format] });
     if (etagMatches(c.req.header('if-none-match'), etag)) return new Response(null, { status: 304, headers });
     const rangeHeader = c.req.header('range');
-    const map = layout.map(`${image as MapImage}.${kind}`);
+    const map = affineSlice ?? layout.map(`${image as MapImage}.${kind}`);
+    if (affineSlice) headers.set('X-Map-Channels', String(layout.channels));
     const read = async (slice: Slice) => {
       try {
         return await results.read(resultId, slice);
@@ -137,7 +152,8 @@ export function registerMaps(app: OpenAPIHono<AppEnv>) {
     const [raw, face] = await Promise.all([map, layout.face(image as MapImage)].map(async (slice) => (await read(slice)).bytes()));
     const values = new Float32Array(raw!.buffer, raw!.byteOffset, raw!.length / 4);
     let bytes: Uint8Array;
-    if (format === 'photo-overlay.png') {
+    if (isFace) bytes = rgbPng(face!, layout.size, layout.size);
+    else if (format === 'photo-overlay.png') {
       const record = JSON.parse(new TextDecoder().decode(await (await read(layout.record)).bytes())) as ExplanationRecord;
       const transform = record.photos?.[image as MapImage];
       if (!transform || !photo)

@@ -9,7 +9,7 @@
  * while the first still runs.
  */
 import type { Context, Next } from 'hono';
-import { type Admission, accountOf, idempotencyResponseKey, JOB_HOLD_MS } from '../accounts/account-object.js';
+import { type Admission, accountOf, idempotencyResponseKey, JOB_HOLD_MS } from '../accounts/account.js';
 import { sha256Hex } from '../accounts/keys.js';
 import { maxUnits, type Operation } from '../accounts/prices.js';
 import { rateLimitHeaders } from '../accounts/rate-limit.js';

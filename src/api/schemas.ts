@@ -36,7 +36,9 @@ export const VerifyJson = z
     input: inputField,
     faces: z.object({ a: FaceChoice.optional(), b: FaceChoice.optional() }).optional(),
   })
-  .openapi('VerifyJson');
+  .openapi('VerifyJson', {
+    example: { a: { base64: 'iVBORw0KGgoAAAANSUhEUg…' }, b: { base64: '/9j/4AAQSkZJRgABAQ…' }, faces: { b: { index: 1 } } },
+  });
 
 /** A form field choosing a face: an index (`2`) or a point (`412,230`). */
 const faceFormField = (name: string) =>
@@ -138,7 +140,7 @@ export const VerifyResult = z
     images: z.object({ a: InputReport, b: InputReport }),
     timing: Timing,
   })
-  .openapi('VerifyResult');
+  .openapi('VerifyResult', { example: verifyExample() });
 
 export const Problem = z
   .object({
@@ -209,13 +211,29 @@ const MapLinks = z
   })
   .openapi('MapLinks', { description: 'URLs under /v1/maps/… (or data: URIs when store is false)' });
 
+const AffinePair = z.object({
+  p: z.string().openapi({ description: 'P = Σ_k f̂_A[k] f̂_B[k] Ĝ_k: a URL (or data: URI) of float32 values' }),
+  q: z.string().openapi({ description: 'Q = Σ_k Ĝ_k: a URL (or data: URI) of float32 values' }),
+});
+
+const AffineLinks = z
+  .object({
+    channels: z.number().int().openapi({ description: 'N, the embedding size', example: 128 }),
+    a: AffinePair,
+    b: AffinePair,
+  })
+  .openapi('AffineMaps');
+
 export const ExplainResult = VerifyResult.extend({
   resultId: z.string().openapi({ description: 'Content address of this explanation (same inputs and options → same id)' }),
   explanation: z.object({
     method: z.enum(EXPLAIN_METHODS),
     centre: z.boolean(),
     smooth: z.boolean().openapi({ description: 'Whether the FGGB bases were smoothed' }),
-    threshold: z.number().openapi({ description: 'θ in the FGGB weights w_k = f̂_A[k]f̂_B[k] − θ/N' }),
+    threshold: z.number().openapi({
+      description:
+        "θ_expl in the FGGB weights w_k = f̂_A[k]f̂_B[k] − θ_expl/N: the mode's calibrated θ on its fp32 cosine, moved as far as the request's threshold moves from the served one (θ_expl − threshold is the same for every threshold)",
+    }),
     cosine: z.number().openapi({ description: 'Cosine of the fp32 f̂ the explanation decomposes (Σ_k w_k = cosine − θ)' }),
     summary: z
       .object({
@@ -232,5 +250,81 @@ export const ExplainResult = VerifyResult.extend({
   maps: z
     .partialRecord(z.enum(MAP_IMAGES), z.partialRecord(z.enum(MAP_KINDS), MapLinks))
     .openapi({ description: 'The wanted maps, by image and kind' }),
+  // A union with null, not .nullable(): a named schema's .nullable() loses its null in the document.
+  affine: z.union([AffineLinks, z.null()]).openapi({
+    description:
+      'FGGB only (null otherwise): per image, raw float32 maps P and Q (H×W, little-endian) with S(θ) = P − (θ/N)·Q; similarity = max(S, 0), dissimilarity = max(−S, 0). A client redraws both maps for any θ without a call (docs/api.md, "Any threshold").',
+  }),
   timing: Timing.extend({ embeddingMs: z.number(), basisMs: z.number(), combineMs: z.number(), renderMs: z.number(), storeMs: z.number() }),
-}).openapi('ExplainResult');
+}).openapi('ExplainResult', { example: explainExample() });
+
+/** An answer of /v1/verify for two photos of one person (from a real call, rounded). */
+function verifyExample() {
+  const face = (x: number, y: number, w: number) => ({
+    box: { x, y, width: w, height: w * 1.2 },
+    score: 0.99,
+    keyPoints: [
+      { x: x + 0.75 * w, y: y + 0.4 * w },
+      { x: x + 0.6 * w, y: y + 0.4 * w },
+      { x: x + 0.25 * w, y: y + 0.4 * w },
+      { x: x + 0.4 * w, y: y + 0.4 * w },
+      { x: x + 0.5 * w, y: y + 0.65 * w },
+    ],
+  });
+  const image = (width: number, height: number, x: number, y: number, w: number) => ({
+    input: 'photo' as const,
+    width,
+    height,
+    orientation: 1,
+    scale: 1,
+    faces: [face(x, y, w)],
+    face: 0,
+    chipToPhoto: { a: w / 90, b: 0.01, tx: x - 0.1 * w, ty: y - 0.05 * w },
+    warnings: [],
+  });
+  return {
+    model: { id: 'face-resnet', version: '922175633b1e' },
+    similarity: 0.9412,
+    threshold: 0.8994,
+    decision: 'accept' as const,
+    embeddingNorms: { a: 3.91, b: 3.87 },
+    images: { a: image(1024, 683, 402, 151, 212), b: image(800, 1000, 260, 310, 280) },
+    timing: { decodeMs: 41, detectMs: 180, preprocessMs: 3, inferenceMs: 38, totalMs: 265 },
+  };
+}
+
+function explainExample() {
+  const base = 'https://xfv.example.com/v1/maps/3f2a9c0d5e7b41a6b8c2d4e6f8a0b1c3';
+  const signed = '?tenant=acme&expires=1767225600&signature=q1w2e3…';
+  const links = (image: string, kind: string) => ({
+    png: `${base}/${image}/${kind}.png${signed}`,
+    'overlay.png': `${base}/${image}/${kind}.overlay.png${signed}`,
+    f32: `${base}/${image}/${kind}.f32${signed}`,
+    json: `${base}/${image}/${kind}.json${signed}`,
+    'photo-overlay.png': `${base}/${image}/${kind}.photo-overlay.png${signed}`,
+  });
+  const verify = verifyExample();
+  return {
+    ...verify,
+    resultId: '3f2a9c0d5e7b41a6b8c2d4e6f8a0b1c3',
+    explanation: {
+      method: 'fggb' as const,
+      centre: true,
+      smooth: true,
+      threshold: 0.2484,
+      cosine: 0.6021,
+      summary: { positiveShare: 0.81, negativeShare: 0.19, margin: 0.3537, topChannels: [{ channel: 17, weight: 0.021 }] },
+      basis: { a: 'hit' as const, b: 'miss' as const },
+    },
+    maps: {
+      a: { similarity: links('a', 'similarity'), dissimilarity: links('a', 'dissimilarity') },
+      b: { similarity: links('b', 'similarity'), dissimilarity: links('b', 'dissimilarity') },
+    },
+    affine: {
+      channels: 128,
+      a: { p: `${base}/a/p.f32${signed}`, q: `${base}/a/q.f32${signed}` },
+      b: { p: `${base}/b/p.f32${signed}`, q: `${base}/b/q.f32${signed}` },
+    },
+    timing: { ...verify.timing, embeddingMs: 0, basisMs: 24100, combineMs: 9, renderMs: 0, storeMs: 12, totalMs: 24420 },
+  };
+}

@@ -5,7 +5,7 @@
  * without the admin scope sees only its own usage; an admin key sees every key's, or one.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { accountOf } from '../accounts/account-object.js';
+import { accountOf } from '../accounts/account.js';
 import { bind, GRANULARITIES, type Granularity, usageSummary } from '../accounts/db.js';
 import { PRICES } from '../accounts/prices.js';
 import { ProblemError } from './problem.js';

@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { artifactPath, mapFiles, renderArtifacts } from '../engine/artifacts.js';
-import { explainImages, explanationFields } from '../engine/explain.js';
+import { affineParts, explainImages, explanationFields } from '../engine/explain.js';
 import { DEFAULT_EXPLANATION, EXPLAIN_METHODS, type ExplainMethod } from '../engine/explanation.js';
 import { INPUT_KINDS, type InputKind } from '../engine/inputs.js';
 import { LOCAL_LIMITS } from './shrink.js';
@@ -73,11 +73,19 @@ async function main() {
     writeFileSync(path, art.bytes);
   }
   const maps = mapFiles(artifacts, artifactPath);
+  // FGGB: P and Q per image (S(θ) = P − (θ/N)·Q), as the API links them.
+  const affine = affineParts(expl);
+  for (const [name, values] of Object.entries(affine?.maps ?? {})) {
+    const path = join(opts.out, `${name.replace('.', '/')}.f32`);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  }
   const result = {
     ...verified.result,
     resultId: outcome.resultId,
     explanation: explanationFields(outcome, opts.centre),
     maps,
+    affine: affine ? { channels: affine.channels, a: { p: 'a/p.f32', q: 'a/q.f32' }, b: { p: 'b/p.f32', q: 'b/q.f32' } } : null,
     files: { a: resolve(opts.images[0]!), b: resolve(opts.images[1]!) },
     timing: { ...outcome.timing, totalMs: performance.now() - t0 },
   };

@@ -119,6 +119,8 @@ async function dev(t: Target) {
   }
   console.log(`keys: development tenant "dev", API key (also in ${keyFile.replace(`${REPO_ROOT}/`, '')}):\n\n  ${key}\n`);
   console.log(`keys: its webhook deliveries are signed with (GET /v1/webhook-secret):\n\n  ${deliverySecret}\n`);
+  // The key rides in the fragment, which the browser never sends: the page keeps it locally.
+  console.log(`keys: the demo page, signed in with this key (once wrangler dev is up):\n\n  http://127.0.0.1:8787/#key=${key}\n`);
 }
 
 async function main() {

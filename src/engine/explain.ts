@@ -9,6 +9,7 @@
 import { inputToRgb } from '../image/index.js';
 import type { BasisDtype } from '../store/basis.js';
 import { sha256Hex } from '../store/models.js';
+import type { ResultParts } from '../store/results.js';
 import type { TenantStores } from '../store/tenant.js';
 import { inputSpec } from '../xfv/manifest.js';
 import { MAP_SELECTORS } from '../xfv/maps.js';
@@ -71,6 +72,14 @@ export interface ExplainOutcome {
 }
 
 const sha256OfText = (text: string) => sha256Hex(new TextEncoder().encode(text));
+
+/** FGGB: each image's P and Q as stored with the result (store/results AFFINE_MAPS). */
+export function affineParts(expl: Explanation): ResultParts['affine'] {
+  const a = expl.a.maps.affine;
+  const b = expl.b.maps.affine;
+  if (!a || !b) return undefined;
+  return { maps: { 'a.p': a.p, 'a.q': a.q, 'b.p': b.p, 'b.q': b.q }, channels: a.channels };
+}
 
 /** How an outcome was explained, as every answer states it (API, jobs, CLI). */
 export function explanationFields(outcome: ExplainOutcome, centre: boolean) {
@@ -141,7 +150,7 @@ export async function explainImages(
       Float32Array
     >;
     const kept = Object.fromEntries(Object.entries(photos).map(([image, p]) => [image, p.image]));
-    await keep.results.put(resultId, { size, maps, faces, record, photos: kept });
+    await keep.results.put(resultId, { size, maps, faces, record, photos: kept, affine: affineParts(explanation) });
   }
   const storeMs = keep ? performance.now() - ts : 0;
   return {
@@ -163,8 +172,8 @@ export async function explainImages(
         faces.a,
         faces.b,
         ...previews,
-        ...Object.values(explanation.a.maps),
-        ...Object.values(explanation.b.maps),
+        ...[explanation.a.maps, explanation.b.maps].flatMap((m) => [m.raw, m.similarity, m.dissimilarity]),
+        ...[explanation.a.maps.affine, explanation.b.maps.affine].flatMap((m) => (m ? [m.p, m.q] : [])),
       ])
         releaseBuffer(buffer);
     },

@@ -173,7 +173,7 @@ export async function explainFggb(runner: GradientRunner, pair: Pair, options: E
   const timing = { embeddingMs: t1 - t0, basisMs: 0, combineMs: 0 };
 
   const explainOne = async (img: ExplainImage, f: Float32Array, head: Head): Promise<ImageExplanation> => {
-    const acc = new FggbAccumulator(pixels, weights.weights);
+    const acc = new FggbAccumulator(pixels, weights.weights, { threshold });
     const started = performance.now();
     if (head && cache) {
       await cache.blocks(img.basisKey, head.header, (k0, block, count) => acc.addBlock(k0, block, count));

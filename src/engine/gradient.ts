@@ -110,6 +110,7 @@ export function gradientRunner(
             const rows = await run(copy, cot, count, mean, 'basis');
             for (let i = 0; i < sum.length; i++) sum[i]! += rows[i]!;
             releaseBuffer(rows);
+            await yieldToEventLoop();
           }
           normaliseRows(sum, count);
           if (dtype === 'f16') {
@@ -125,13 +126,19 @@ export function gradientRunner(
         const block: BasisBlock = values instanceof Uint16Array ? { codes: values, table: HALF_TABLE } : values;
         await onChunk({ k0, count, block, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
         releaseBuffer(values);
-        // A basis is seconds of synchronous wasm: give the event loop a turn between chunks
-        // so other requests in the isolate (and the runtime's own pings) are not starved.
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        await yieldToEventLoop();
       }
     },
   };
 }
+
+/**
+ * A basis is seconds of synchronous wasm: give the event loop a turn after every graph run
+ * so other requests in the isolate (and the runtime's own pings) are not starved. Under
+ * `wrangler dev`, a request that arrived during one long stretch of a smoothed chunk (four
+ * runs back to back, ~7 s) was seen to stay unanswered until its client gave up.
+ */
+const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** The session and shape for a manifest's gradient graph, from its file bytes (any onnxruntime). */
 export async function loadGradientRunner(

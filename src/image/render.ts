@@ -2,33 +2,26 @@
  * @module image/render
  * Saliency maps as images: a grey-level PNG of a [0,1] map, and a colour heat map (the
  * perceptual "inferno" colour map from d3-scale-chromatic) blended over the face, whose
- * opacity follows the saliency so unimportant regions show the face. PNG encoding by
- * fast-png.
+ * opacity follows the saliency so unimportant regions show the face (image/overlay, shared
+ * with the demo page), and that overlay laid back on the photo. PNG encoding by fast-png.
  */
-import { rgb } from 'd3-color';
-import { interpolateInferno } from 'd3-scale-chromatic';
 import { encode } from 'fast-png';
+import { level, overlayRgb } from './overlay.js';
 import type { ModelInputSpec } from './preprocess.js';
-
-const LUT = (() => {
-  const lut = new Uint8Array(256 * 3);
-  for (let i = 0; i < 256; i++) {
-    const c = rgb(interpolateInferno(i / 255));
-    lut.set([c.r, c.g, c.b], i * 3);
-  }
-  return lut;
-})();
 
 /** Fast deflate: maps are small and rendered on the request path. */
 const FAST = { zlib: { level: 1 as const } };
-
-const level = (v: number) => Math.max(0, Math.min(255, Math.round(v * 255)));
 
 /** 8-bit grey PNG of a map in [0, 1]. */
 export function greyPng(map: ArrayLike<number>, width: number, height: number): Uint8Array {
   const data = new Uint8Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = level(map[i]!);
   return encode({ width, height, data, channels: 1, depth: 8 }, FAST);
+}
+
+/** RGB PNG of RGB8 pixels (HWC), e.g. a face as the model saw it. */
+export function rgbPng(rgb: Uint8Array, width: number, height: number): Uint8Array {
+  return encode({ width, height, data: rgb, channels: 3, depth: 8 }, FAST);
 }
 
 /** The model input [3,S,S] back to RGB8 HWC pixels. */
@@ -43,19 +36,6 @@ export function inputToRgb(x: Float32Array, spec: ModelInputSpec): Uint8Array {
 /** RGB PNG: inferno(map) over a greyed face, opacity 0.25 + 0.6·map. */
 export function overlayPng(map: ArrayLike<number>, face: Uint8Array, width: number, height: number): Uint8Array {
   return encode({ width, height, data: overlayRgb(map, face, width, height), channels: 3, depth: 8 }, FAST);
-}
-
-/** The overlay as raw RGB8 pixels (HWC). */
-export function overlayRgb(map: ArrayLike<number>, face: Uint8Array, width: number, height: number): Uint8Array {
-  const data = new Uint8Array(width * height * 3);
-  for (let i = 0; i < width * height; i++) {
-    const v = Math.max(0, Math.min(1, map[i]!));
-    const alpha = 0.25 + 0.6 * v;
-    const grey = 0.299 * face[i * 3]! + 0.587 * face[i * 3 + 1]! + 0.114 * face[i * 3 + 2]!;
-    const l = level(v) * 3;
-    for (let c = 0; c < 3; c++) data[i * 3 + c] = Math.round((1 - alpha) * grey + alpha * LUT[l + c]!);
-  }
-  return data;
 }
 
 /**

@@ -11,7 +11,7 @@
  * redelivery to it); the same webhook-id on every attempt.
  */
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
-import { accountOf } from '../accounts/account-object.js';
+import { accountOf } from '../accounts/account.js';
 import { bind } from '../accounts/db.js';
 import { maxUnits } from '../accounts/prices.js';
 import { checkOutboundUrl } from './guarded-url.js';

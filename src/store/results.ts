@@ -5,7 +5,9 @@
  * holding the four raw maps (float32 LE, H×W each, in RESULT_MAPS order), the two faces as
  * the model saw them (RGB bytes, H×W×3 each) and a JSON record, at offsets that follow from
  * H and the record's length (both in the object's custom metadata), then, for photo inputs,
- * each photo scaled down (RGB8; its size in the metadata as `photo_a` / `photo_b`). `.f32` and `.json`
+ * each photo scaled down (RGB8; its size in the metadata as `photo_a` / `photo_b`), then, for
+ * FGGB, the θ-free parts P and Q of each image (float32, in AFFINE_MAPS order; metadata
+ * `affine: N`, the channel count). `.f32` and `.json`
  * are served as ranged reads of it; PNGs are rendered from it on first request and kept
  * beside it under `<image>/<kind>.<png|overlay.png>`. `r2ResultStore` is the adapter the
  * pipeline and the maps route use (shaped like the basis cache).
@@ -14,6 +16,9 @@ import { MAP_SELECTORS as RESULT_MAPS, type MapSelector as ResultMap } from '../
 import { tenantPrefix } from './keys.js';
 
 export { RESULT_MAPS, type ResultMap };
+/** FGGB's θ-free parts (xfv/fggb AffineParts), per image, in stored order. */
+export const AFFINE_MAPS = ['a.p', 'a.q', 'b.p', 'b.q'] as const;
+export type AffineMap = (typeof AFFINE_MAPS)[number];
 export const RESULT_LAYOUT = 'xfv-result/1';
 
 export const resultKey = (tenant: string, resultId: string) => `${tenantPrefix(tenant)}results/${resultId}/result.bin`;
@@ -34,16 +39,21 @@ export interface ResultLayout {
   record: Slice;
   /** The photo an image came from (photo inputs only), scaled down, with its size. */
   photo(image: 'a' | 'b'): (Slice & { width: number; height: number }) | undefined;
+  /** FGGB results: P or Q of an image (undefined for other methods). */
+  affine(name: AffineMap): Slice | undefined;
+  /** FGGB results: N, the channel count of S(θ) = P − (θ/N)·Q. */
+  channels: number | undefined;
   byteLength: number;
 }
 
-export function resultLayout(size: number, recordLength: number, photos: PhotoSizes = {}): ResultLayout {
+export function resultLayout(size: number, recordLength: number, photos: PhotoSizes = {}, channels?: number): ResultLayout {
   const mapBytes = 4 * size * size;
   const faceBytes = 3 * size * size;
   const facesAt = RESULT_MAPS.length * mapBytes;
   const recordAt = facesAt + 2 * faceBytes;
   const photoBytes = (image: 'a' | 'b') => (photos[image] ? 3 * photos[image][0] * photos[image][1] : 0);
   const photosAt = recordAt + recordLength;
+  const affineAt = photosAt + photoBytes('a') + photoBytes('b');
   return {
     size,
     map: (name) => ({ offset: RESULT_MAPS.indexOf(name) * mapBytes, length: mapBytes }),
@@ -54,7 +64,9 @@ export function resultLayout(size: number, recordLength: number, photos: PhotoSi
       if (!dims) return undefined;
       return { offset: photosAt + (image === 'b' ? photoBytes('a') : 0), length: photoBytes(image), width: dims[0], height: dims[1] };
     },
-    byteLength: photosAt + photoBytes('a') + photoBytes('b'),
+    affine: (name) => (channels ? { offset: affineAt + AFFINE_MAPS.indexOf(name) * mapBytes, length: mapBytes } : undefined),
+    channels,
+    byteLength: affineAt + (channels ? AFFINE_MAPS.length * mapBytes : 0),
   };
 }
 
@@ -74,7 +86,9 @@ export function layoutOf(meta: Record<string, string> | undefined): ResultLayout
     const dims = parseDims(meta[`photo_${image}`]);
     if (dims) photos[image] = dims;
   }
-  return resultLayout(size, record, photos);
+  const channels = meta.affine === undefined ? undefined : Number(meta.affine);
+  if (channels !== undefined && !(Number.isInteger(channels) && channels > 0)) return undefined;
+  return resultLayout(size, record, photos, channels);
 }
 
 export interface ResultParts {
@@ -84,10 +98,12 @@ export interface ResultParts {
   record: unknown;
   /** Photo inputs: the photo each image came from, scaled down (RGB8, HWC). */
   photos?: Partial<Record<'a' | 'b', { width: number; height: number; data: Uint8Array }>>;
+  /** FGGB: P and Q of each image, and N. */
+  affine?: { maps: Record<AffineMap, Float32Array>; channels: number } | undefined;
 }
 
 /** The object body (as parts, in order) and its custom metadata. */
-export function encodeResult({ size, maps, faces, record, photos = {} }: ResultParts): {
+export function encodeResult({ size, maps, faces, record, photos = {}, affine }: ResultParts): {
   parts: Uint8Array[];
   byteLength: number;
   customMetadata: Record<string, string>;
@@ -95,13 +111,13 @@ export function encodeResult({ size, maps, faces, record, photos = {} }: ResultP
   const json = new TextEncoder().encode(JSON.stringify(record));
   const dims: PhotoSizes = {};
   for (const image of ['a', 'b'] as const) if (photos[image]) dims[image] = [photos[image].width, photos[image].height];
-  const layout = resultLayout(size, json.length, dims);
+  const layout = resultLayout(size, json.length, dims, affine?.channels);
   const parts: Uint8Array[] = [];
-  for (const name of RESULT_MAPS) {
-    const m = maps[name];
+  const pushMap = (name: string, m: Float32Array) => {
     if (m.length !== size * size) throw new Error(`map ${name} has ${m.length} values, expected ${size * size}`);
     parts.push(new Uint8Array(m.buffer, m.byteOffset, m.byteLength));
-  }
+  };
+  for (const name of RESULT_MAPS) pushMap(name, maps[name]);
   for (const image of ['a', 'b'] as const) {
     if (faces[image].length !== layout.face(image).length)
       throw new Error(`face ${image} has ${faces[image].length} bytes, expected ${layout.face(image).length}`);
@@ -116,6 +132,10 @@ export function encodeResult({ size, maps, faces, record, photos = {} }: ResultP
       throw new Error(`photo ${image} has ${photo.data.length} bytes, expected ${3 * photo.width * photo.height}`);
     parts.push(photo.data);
     meta[`photo_${image}`] = `${photo.width}x${photo.height}`;
+  }
+  if (affine) {
+    for (const name of AFFINE_MAPS) pushMap(name, affine.maps[name]);
+    meta.affine = String(affine.channels);
   }
   return { parts, byteLength: layout.byteLength, customMetadata: meta };
 }

@@ -28,29 +28,48 @@ function kernel1d({ sigma, kernel }: BlurSpec): Float64Array {
   return k.map((v) => v / sum);
 }
 
-/** Gaussian blur with reflected borders (as OpenCV's default BORDER_REFLECT_101). */
+/** Σ_j k[j]·line[c − half + j] for a symmetric kernel: k[half]·line[c] + Σ_d k[half+d]·(line[c−d] + line[c+d]). */
+function symmetricTap(k: Float64Array, half: number, line: Float64Array, c: number): number {
+  let s = k[half]! * line[c]!;
+  for (let d = 1; d <= half; d++) s += k[half + d]! * (line[c - d]! + line[c + d]!);
+  return s;
+}
+
+/** Index i − half … n − 1 + half reflected into [0, n) (OpenCV's BORDER_REFLECT_101). */
+function reflectedIndices(n: number, half: number): Int32Array {
+  const out = new Int32Array(n + 2 * half);
+  for (let t = 0; t < out.length; t++) {
+    let i = t - half;
+    if (n === 1) i = 0;
+    else while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
+    out[t] = i;
+  }
+  return out;
+}
+
+/**
+ * Gaussian blur with reflected borders (as OpenCV's default BORDER_REFLECT_101). Each row,
+ * then each column, is copied once into a padded line so the taps run without index
+ * arithmetic, and the symmetric kernel's mirrored taps share a multiply (the demo page
+ * redraws maps per frame with this).
+ */
 export function gaussianBlur(map: ArrayLike<number>, height: number, width: number, spec: BlurSpec = blurFor(height)): Float32Array {
   const k = kernel1d(spec);
   const half = (spec.kernel - 1) / 2;
-  const reflect = (i: number, n: number) => {
-    if (n === 1) return 0;
-    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
-    return i;
-  };
+  const rows = reflectedIndices(width, half);
+  const cols = reflectedIndices(height, half);
+  const line = new Float64Array(Math.max(width, height) + 2 * half);
   const tmp = new Float64Array(height * width);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      let s = 0;
-      for (let j = 0; j < spec.kernel; j++) s += k[j]! * map[y * width + reflect(x + j - half, width)]!;
-      tmp[y * width + x] = s;
-    }
+  for (let y = 0; y < height; y++) {
+    const o = y * width;
+    for (let t = 0; t < rows.length; t++) line[t] = map[o + rows[t]!]!;
+    for (let x = 0; x < width; x++) tmp[o + x] = symmetricTap(k, half, line, x + half);
+  }
   const out = new Float32Array(height * width);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      let s = 0;
-      for (let j = 0; j < spec.kernel; j++) s += k[j]! * tmp[reflect(y + j - half, height) * width + x]!;
-      out[y * width + x] = s;
-    }
+  for (let x = 0; x < width; x++) {
+    for (let t = 0; t < cols.length; t++) line[t] = tmp[cols[t]! * width + x]!;
+    for (let y = 0; y < height; y++) out[y * width + x] = symmetricTap(k, half, line, y + half);
+  }
   return out;
 }
 

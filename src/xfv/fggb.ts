@@ -7,6 +7,9 @@
  *   S = Σ_k w_k Ĝ_k,  S⁺ = max(S, 0) (similarity),  S⁻ = max(−S, 0) (dissimilarity)
  * The sum is fed block by block (`FggbAccumulator.addBlock`) so a basis streamed from
  * storage is never held whole: memory is constant in N.
+ * S is affine in θ: S(θ) = P − (θ/N)·Q with P = Σ_k f̂_A[k] f̂_B[k] Ĝ_k and Q = Σ_k Ĝ_k, so
+ * the accumulator can also return P and Q (`affine`), from which a client redraws the maps
+ * for any θ (`affineMap`) without another pass over the basis.
  */
 import { unitEmbedding, type Vector } from './verification.js';
 
@@ -40,6 +43,23 @@ export interface SignedMaps {
   similarity: Float32Array;
   /** S⁻ = max(−S, 0). */
   dissimilarity: Float32Array;
+  /** FGGB: the θ-free parts of S, S(θ) = P − (θ/N)·Q. */
+  affine?: AffineParts;
+}
+
+/** P = Σ_k f̂_A[k] f̂_B[k] Ĝ_k and Q = Σ_k Ĝ_k (H×W each), over N channels. */
+export interface AffineParts {
+  p: Float32Array;
+  q: Float32Array;
+  channels: number;
+}
+
+/** S(θ) = P − (θ/N)·Q: the raw FGGB map of the pair at any θ (split it with splitSigned). */
+export function affineMap({ p, q, channels }: AffineParts, threshold: number): Float32Array {
+  const out = new Float32Array(p.length);
+  const t = threshold / channels;
+  for (let i = 0; i < p.length; i++) out[i] = p[i]! - t * q[i]!;
+  return out;
 }
 
 /** Split a signed map into its similarity (positive) and dissimilarity (negative) parts. */
@@ -69,13 +89,21 @@ export type BasisBlock = Float32Array | { codes: Uint16Array; table: Float32Arra
  */
 export class FggbAccumulator {
   private readonly sum: Float64Array;
+  /** Q = Σ_k Ĝ_k, when the affine parts are wanted. */
+  private readonly total: Float64Array | undefined;
   private readonly seen: Uint8Array;
 
+  /**
+   * `affine`: also sum Q = Σ_k Ĝ_k and return P = S + (θ/N)·Q and Q with the maps (the
+   * weights must be f̂_A[k] f̂_B[k] − θ/N for this θ).
+   */
   constructor(
     readonly pixels: number,
     private readonly weights: Float64Array,
+    private readonly affine?: { threshold: number },
   ) {
     this.sum = new Float64Array(pixels);
+    this.total = affine ? new Float64Array(pixels) : undefined;
     this.seen = new Uint8Array(weights.length);
   }
 
@@ -92,6 +120,8 @@ export class FggbAccumulator {
     const w = this.weights[k]!;
     const s = this.sum;
     for (let i = 0; i < s.length; i++) s[i]! += w * map[i]!;
+    const q = this.total;
+    if (q) for (let i = 0; i < q.length; i++) q[i]! += map[i]!;
   }
 
   /** Add channels k0 … k0+count−1 from a channel-major block [count, H·W]. */
@@ -108,6 +138,7 @@ export class FggbAccumulator {
       const w = this.weights.subarray(k, k + group);
       if (codes) this.sumCodes(codes.codes, codes.table, o, w);
       else this.sumValues(block as Float32Array, o, w);
+      if (this.total) this.sumTotal(codes ? codes : (block as Float32Array), o, group);
       k += group;
     }
   }
@@ -131,10 +162,27 @@ export class FggbAccumulator {
         s[i]! += w0 * t[c[j]!]! + w1 * t[c[j + p]!]! + w2 * t[c[j + 2 * p]!]! + w3 * t[c[j + 3 * p]!]!;
   }
 
+  /** Q += the channels' maps (a separate pass: the weighted sums above stay as they were). */
+  private sumTotal(block: Float32Array | { codes: Uint16Array; table: Float32Array }, o: number, group: number): void {
+    const { total: q, pixels: p } = this;
+    if (!q) return;
+    if (block instanceof Float32Array) {
+      for (let g = 0; g < group; g++) for (let i = 0, j = o + g * p; i < p; i++, j++) q[i]! += block[j]!;
+    } else {
+      const { codes: c, table: t } = block;
+      for (let g = 0; g < group; g++) for (let i = 0, j = o + g * p; i < p; i++, j++) q[i]! += t[c[j]!]!;
+    }
+  }
+
   finish(): SignedMaps {
     const missing = this.seen.indexOf(0);
     if (missing >= 0) throw new Error(`basis channel ${missing} was never added`);
-    return splitSigned(Float32Array.from(this.sum));
+    const maps = splitSigned(Float32Array.from(this.sum));
+    if (!this.total || !this.affine) return maps;
+    const t = this.affine.threshold / this.weights.length;
+    const q = this.total;
+    const p = Float32Array.from(this.sum, (s, i) => s + t * q[i]!);
+    return { ...maps, affine: { p, q: Float32Array.from(q), channels: this.weights.length } };
   }
 }
 

@@ -106,14 +106,16 @@ export const inputSpec = (manifest: ModelManifest): Pick<ModelManifest['input'],
 });
 
 /**
- * θ in the explanation's weights (on the fp32 cosine the gradient graph sees): the centred
- * mode always uses its own calibrated θ; the plain mode the caller's threshold if given,
- * else the calibrated one.
+ * θ in the explanation's weights (on the fp32 cosine of the mode's f̂, which the gradient
+ * graph sees): the mode's calibrated θ, moved by as much as the caller's decision threshold
+ * moves from the served one. So θ_expl − θ is the same for every θ, and a client that
+ * redraws maps for another θ (S(θ) = P − (θ/N)·Q) adds that offset, read off any answer.
  */
 export function explanationThreshold(
   manifest: ModelManifest,
   { centre, threshold }: { centre: boolean; threshold?: number | undefined },
 ): number {
   if (!manifest.gradient) throw new Error('the manifest has no gradient graph');
-  return centre ? manifest.gradient.centredThresholdFp32 : (threshold ?? manifest.gradient.thresholdFp32);
+  const calibrated = centre ? manifest.gradient.centredThresholdFp32 : manifest.gradient.thresholdFp32;
+  return calibrated + ((threshold ?? manifest.decision.threshold) - manifest.decision.threshold);
 }

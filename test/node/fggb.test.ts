@@ -9,7 +9,7 @@ import { type BasisCache, explainOptionsFor, explainPair } from '../../src/engin
 import { bytesBasisCache } from '../../src/store/basis.js';
 import { gradientRunner, type GradientRunner, gradientShape } from '../../src/engine/gradient.js';
 import type { OrtModule } from '../../src/engine/embed.js';
-import { FggbAccumulator, fggbWeights, splitSigned, summariseWeights } from '../../src/xfv/fggb.js';
+import { FggbAccumulator, affineMap, fggbWeights, splitSigned, summariseWeights } from '../../src/xfv/fggb.js';
 import { blurFor, displayMap, gaussianBlur, minMax } from '../../src/xfv/display.js';
 import { distGradient, ortWeb, webSession } from '../../eval/lib/ort.js';
 import { tfjsBasis, tfjsBasisRow, tfjsFggb, tfjsGradient, tfjsImage, tfjsXssab, type TfjsImage } from '../oracle/fggb-tfjs.js';
@@ -38,6 +38,62 @@ describe('FGGB maths', () => {
     maps.raw.forEach((v, p) => expect(maps.similarity[p]! - maps.dissimilarity[p]!).toBeCloseTo(v, 7));
     expect(() => acc.add(0, basis[0]!)).toThrow(/twice/);
     expect(() => new FggbAccumulator(3, w.weights).finish()).toThrow(/never added/);
+  });
+
+  it('P and Q give S at any θ: S(θ) = P − (θ/N)·Q equals the sum with that θ, through blocks and float16 codes', () => {
+    const n = 8;
+    const pixels = 37;
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return (seed / 2 ** 31) * 2 - 1;
+    };
+    const fA = Array.from({ length: n }, rand);
+    const fB = Array.from({ length: n }, rand);
+    const block = Float32Array.from({ length: n * pixels }, rand);
+    const table = Float32Array.from({ length: 256 }, rand);
+    const codes = Uint16Array.from(block, (_, i) => (i * 31) % 256);
+    const valueAt = (k: number, i: number, coded: boolean) => (coded ? table[codes[k * pixels + i]!]! : block[k * pixels + i]!);
+    for (const coded of [false, true]) {
+      const θ0 = 0.31;
+      const acc = new FggbAccumulator(pixels, fggbWeights(fA, fB, θ0).weights, { threshold: θ0 });
+      // A block of 4 whole channels, then 1 + 3 single ones: both summing paths.
+      const feed = (k0: number, count: number) => {
+        const slice = coded
+          ? { codes: codes.subarray(k0 * pixels, (k0 + count) * pixels), table }
+          : block.subarray(k0 * pixels, (k0 + count) * pixels);
+        acc.addBlock(k0, slice, count);
+      };
+      feed(0, 4);
+      feed(4, 1);
+      feed(5, 3);
+      const { affine, raw } = acc.finish();
+      expect(affine?.channels).toBe(n);
+      // Independent float64 sums of P and Q.
+      const products = fggbWeights(fA, fB, 0).weights;
+      for (let i = 0; i < pixels; i++) {
+        let p = 0;
+        let q = 0;
+        for (let k = 0; k < n; k++) {
+          p += products[k]! * valueAt(k, i, coded);
+          q += valueAt(k, i, coded);
+        }
+        expect(Math.abs(affine!.p[i]! - p)).toBeLessThan(1e-5);
+        expect(Math.abs(affine!.q[i]! - q)).toBeLessThan(1e-5);
+      }
+      expect(Math.max(...affineMap(affine!, θ0).map((v, i) => Math.abs(v - raw[i]!)))).toBeLessThan(1e-5);
+      for (const θ of [-0.5, 0, 0.62, 0.9]) {
+        const other = new FggbAccumulator(pixels, fggbWeights(fA, fB, θ).weights);
+        for (let k = 0; k < n; k++)
+          other.add(
+            k,
+            Float32Array.from({ length: pixels }, (_, i) => valueAt(k, i, coded)),
+          );
+        const direct = other.finish().raw;
+        const redrawn = affineMap(affine!, θ);
+        expect(Math.max(...redrawn.map((v, i) => Math.abs(v - direct[i]!)))).toBeLessThan(1e-5);
+      }
+    }
   });
 
   it('identical embeddings give all-positive weights above θ/N, and a summary', () => {
@@ -127,7 +183,8 @@ describeWithFaces('explanations vs the TFJS oracle', () => {
         { x: inputs[i]!, basisKey: files[i]! },
         { x: inputs[j]!, basisKey: files[j]! },
       ],
-      explainOptionsFor(manifest, { method, threshold: θ, dtype, store: !!cache, cache }),
+      // No threshold: the served θ, whose explanation θ is the calibrated fp32 one (θ above).
+      explainOptionsFor(manifest, { method, dtype, store: !!cache, cache }),
     );
 
   it.each(pairs)('FGGB raw S maps for pair %i–%i (both images)', async (i, j) => {

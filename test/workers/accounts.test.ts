@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accountOf } from '../../src/accounts/account-object.js';
+import { accountOf } from '../../src/accounts/account.js';
 import { bind, ledger, sql } from '../../src/accounts/db.js';
 import { meterEvents } from '../../src/accounts/meter-events.js';
 import { signUrl } from '../../src/accounts/signed-urls.js';

@@ -1,7 +1,8 @@
 /**
  * POST /v1/explain and GET /v1/maps inside workerd with miniflare R2: maps for a pair,
  * every map URL fetched and checked, Range and If-None-Match, basis reuse on a second
- * explanation, store:false leaving nothing behind, and the explain-specific bad inputs.
+ * explanation, P and Q redrawing the maps for any θ, store:false leaving nothing behind, and
+ * the explain-specific bad inputs.
  */
 import { decode as decodePng } from 'fast-png';
 import { env } from 'cloudflare:workers';
@@ -21,6 +22,8 @@ interface ExplainBody {
     cosine: number;
   };
   maps: Record<string, Record<string, Record<string, string>>>;
+  threshold: number;
+  affine: { channels: number; a: { p: string; q: string }; b: { p: string; q: string } } | null;
   timing: { basisMs: number; combineMs: number };
 }
 
@@ -148,6 +151,64 @@ describe('POST /v1/explain', () => {
     const mapA = new Uint8Array(await (await call(new URL(body.maps.a!.similarity!.f32!).pathname)).arrayBuffer());
     const before = new Uint8Array(await (await call(new URL(first.maps.b!.similarity!.f32!).pathname)).arrayBuffer());
     expect(mapA).toEqual(before);
+  });
+
+  it("P and Q redraw the server's maps for any θ: S(θ) = P − (θ/N)·Q, split, equals the maps explained at that θ", async () => {
+    const f32 = async (link: string) => {
+      const res = await call(new URL(link).pathname);
+      expect(res.status).toBe(200);
+      return { values: new Float32Array(await res.arrayBuffer()), channels: res.headers.get('x-map-channels') };
+    };
+    expect(first.affine!.channels).toBe(128);
+    // The face each map is drawn on, as the model saw it.
+    const face = await call(new URL(first.affine!.a.p.replace('/p.f32', '/face.png')).pathname);
+    expect(face.status).toBe(200);
+    const faceImage = decodePng(new Uint8Array(await face.arrayBuffer()));
+    expect([faceImage.width, faceImage.height, faceImage.channels]).toEqual([150, 150, 3]);
+    const offset = first.explanation.threshold - first.threshold;
+    const parts = {} as Record<'a' | 'b', { p: Float32Array; q: Float32Array }>;
+    for (const image of ['a', 'b'] as const) {
+      const p = await f32(first.affine![image].p);
+      const q = await f32(first.affine![image].q);
+      expect(p.channels).toBe('128');
+      parts[image] = { p: p.values, q: q.values };
+    }
+    // The served θ, and three others: one of them accepts this impostor pair.
+    for (const threshold of [first.threshold, 0.5, 0.8, 0.95]) {
+      const res = await call('/v1/explain', {
+        method: 'POST',
+        body: cropForm({ a: amy1, b: raj2, threshold: String(threshold) }),
+      });
+      const body = (await res.json()) as ExplainBody;
+      expect(res.status).toBe(200);
+      expect(body.explanation.basis).toEqual({ a: 'hit', b: 'hit' });
+      expect(body.explanation.threshold - threshold).toBeCloseTo(offset, 12);
+      for (const image of ['a', 'b'] as const) {
+        const { p, q } = parts[image];
+        const θ = threshold + offset;
+        for (const kind of ['similarity', 'dissimilarity'] as const) {
+          const server = (await f32(body.maps[image]![kind]!.f32!)).values;
+          // Relative to the signed map's largest value (one side may be all zeros at some θ).
+          let scale = 0;
+          let worst = 0;
+          for (let i = 0; i < p.length; i++) {
+            const s = p[i]! - (θ / 128) * q[i]!;
+            const redrawn = kind === 'similarity' ? Math.max(s, 0) : Math.max(-s, 0);
+            scale = Math.max(scale, Math.abs(s));
+            worst = Math.max(worst, Math.abs(redrawn - server[i]!));
+          }
+          expect(scale).toBeGreaterThan(0);
+          expect(worst / scale).toBeLessThan(1e-5);
+        }
+      }
+    }
+    // Other methods have no P and Q.
+    const xssab = (await (
+      await call('/v1/explain', { method: 'POST', body: cropForm({ a: amy1, b: raj2, method: 'xssab' }) })
+    ).json()) as ExplainBody;
+    expect(xssab.affine).toBeNull();
+    const missing = await call(new URL(first.affine!.a.p.replace(first.resultId, xssab.resultId)).pathname);
+    expect(missing.status).toBe(404);
   });
 
   it('explains with CorrRISE (seeded, on the int8 model): maps stored and served like the others', async () => {

@@ -8,7 +8,7 @@ import { introspectWorkflow } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountOf } from '../../src/accounts/account-object.js';
+import { accountOf } from '../../src/accounts/account.js';
 import { bind, ledger } from '../../src/accounts/db.js';
 import { hookSql } from '../../src/jobs/db.js';
 import { callAs, createKey, cropForm, fixture, fixtureResponse, seedModels, type TestKey } from './fixtures.js';
