@@ -40,8 +40,9 @@ try {
   const slider = page.getByLabel('Threshold θ');
   const pageMs: number[] = [];
   for (const [i, θ] of [...THETAS, ...THETAS].entries()) {
-    await slider.fill(θ.toFixed(3));
-    await page.waitForFunction((v) => document.getElementById('theta-value')?.textContent === v, θ.toFixed(3));
+    const value = θ.toFixed(3);
+    await slider.fill(value);
+    await page.waitForFunction((v) => document.getElementById('theta-value')?.textContent === v, Number(value).toFixed(4));
     const ms = Number(await page.locator('#redraw-ms').getAttribute('data-ms'));
     if (i >= THETAS.length) pageMs.push(ms); // the first pass warms the JIT
   }

@@ -9,6 +9,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
 import { type EngineSource, getEngine } from '../engine/engine.js';
 import { ModelUnavailableError } from '../store/models.js';
 import { problemPage, problemTable } from './docs.js';
@@ -58,6 +59,18 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   });
 
   app.use('*', requestId());
+  // Security headers on every answer of the Worker (the static pages get theirs from
+  // public/_headers). The API answers JSON, problems and images: nothing may run or frame
+  // them; the problem pages only need their inline <style>. Map links are meant for <img>
+  // tags on clients' own pages, so resources may be loaded cross-origin.
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
+      crossOriginResourcePolicy: 'cross-origin',
+      xFrameOptions: 'DENY',
+    }),
+  );
   app.use(
     '*',
     cors({

@@ -89,7 +89,7 @@ describe('accounts', () => {
     });
 
     it('health, docs and the OpenAPI document need no key; the document declares bearer auth', async () => {
-      for (const path of ['/healthz', '/docs', '/openapi.json']) expect((await callAs(null, path)).status).toBe(200);
+      for (const path of ['/healthz', '/openapi.json', '/problems/unauthorized']) expect((await callAs(null, path)).status).toBe(200);
       const doc = (await (await callAs(null, '/openapi.json')).json()) as {
         components: { securitySchemes: Record<string, { scheme: string }> };
         paths: Record<string, Record<string, { security?: unknown[] }>>;

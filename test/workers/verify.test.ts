@@ -265,11 +265,13 @@ describe('service endpoints', () => {
     };
     expect(models.models[0]!.id).toBe('face-resnet');
     expect(models.models[0]!.decision.threshold).toBeGreaterThan(0.5);
-    const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, unknown> };
+    const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, unknown>; info: { description: string } };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/verify', '/v1/models', '/healthz']));
-    const docs = await call('/docs');
-    expect(docs.headers.get('content-type')).toMatch(/text\/html/);
-    expect(await docs.text()).toContain('/v1/verify');
+    // The API reference is a static page (public/docs/, test/e2e); /docs points there.
+    const docs = await call('/docs', { redirect: 'manual' });
+    expect([301, 302, 307, 308]).toContain(docs.status);
+    expect(docs.headers.get('location')).toMatch(/\/docs\/$/);
+    expect(doc.info.description).toContain('/problems/no-face');
     const pre = await call('/v1/verify', {
       method: 'OPTIONS',
       headers: { origin: 'https://example.com', 'access-control-request-method': 'POST' },
@@ -278,5 +280,12 @@ describe('service endpoints', () => {
     expect(pre.headers.get('access-control-allow-origin')).toBe('*');
     const problemDoc = await call('/problems/payload-too-large');
     expect(await problemDoc.text()).toContain('413');
+    // Security headers on every answer: JSON, problems, HTML.
+    for (const res of [await call('/healthz'), await call('/v1/nothing'), await call('/problems/busy')]) {
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(res.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+    }
   });
 });

@@ -44,10 +44,12 @@ const state: {
   explanation?: ExplainResult;
   parts?: Record<Side, FaceParts>;
   size: number;
+  /** The θ drawn: the served one exactly until the slider (steps of 0.001) moves. */
+  theta: number;
   /** θ of the maps minus θ of the decision (the same for every θ; see the API's explanation.threshold). */
   offset: number;
   frame?: number;
-} = { files: {}, size: 150, offset: 0 };
+} = { files: {}, size: 150, offset: 0, theta: 0 };
 
 function client(): XfvClient {
   return createXfvClient({ baseUrl: location.origin, apiKey: $<HTMLInputElement>('key').value.trim() });
@@ -124,7 +126,7 @@ async function compare(): Promise<void> {
     status('Finding the faces and comparing…', true);
     state.verify = await api.verify(a, b);
     SIDES.forEach(drawPhoto);
-    $<HTMLInputElement>('theta').value = String(state.verify.threshold);
+    setTheta(state.verify.threshold);
     $('result').hidden = false;
     redraw();
     const warnings = SIDES.flatMap((s) => state.verify!.images[s].warnings.map((w) => `${s.toUpperCase()}: ${w}`));
@@ -220,6 +222,12 @@ function showPhotoMaps(result: ExplainResult): void {
 
 // --- θ: the decision and the maps, redrawn in the browser -----------------------------
 
+/** Draw at exactly θ (the slider shows it rounded to its step). */
+function setTheta(θ: number): void {
+  state.theta = θ;
+  $<HTMLInputElement>('theta').value = String(θ);
+}
+
 function scheduleRedraw(): void {
   if (state.frame !== undefined) return;
   state.frame = requestAnimationFrame(() => {
@@ -233,13 +241,13 @@ function redraw(): void {
   const verify = state.verify;
   if (!verify) return;
   const t0 = performance.now();
-  const θ = Number($<HTMLInputElement>('theta').value);
+  const θ = state.theta;
   const decision = verify.similarity >= θ ? 'accept' : 'reject';
   const heading = $('decision');
   heading.dataset.decision = decision;
   heading.dataset.similarity = String(verify.similarity);
   heading.textContent = `${decision === 'accept' ? 'Same person' : 'Different people'} — similarity ${verify.similarity.toFixed(3)} ${decision === 'accept' ? '≥' : '<'} θ ${θ.toFixed(3)}`;
-  $('theta-value').textContent = θ.toFixed(3);
+  $('theta-value').textContent = θ.toFixed(4);
   const at = (v: number) => `${Math.max(0, Math.min(1, v)) * 100}%`;
   $('gauge-theta').style.left = at(θ);
   $('gauge-similarity').style.left = at(verify.similarity);
@@ -358,10 +366,13 @@ function init(): void {
     });
   }
   $('compare').addEventListener('click', () => void compare());
-  $('theta').addEventListener('input', scheduleRedraw);
+  $('theta').addEventListener('input', () => {
+    state.theta = Number($<HTMLInputElement>('theta').value);
+    scheduleRedraw();
+  });
   $('theta-reset').addEventListener('click', () => {
     if (!state.verify) return;
-    $<HTMLInputElement>('theta').value = String(state.verify.threshold);
+    setTheta(state.verify.threshold);
     redraw();
   });
   $('methods').addEventListener('click', () => void compareMethods());
