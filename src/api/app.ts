@@ -28,9 +28,14 @@ import { multipartOnce } from './body.js';
 import { authorize, mapAccess } from './auth.js';
 import { registerUsage } from './usage.js';
 import { registerJobs } from './jobs.js';
+import { registerResults } from './results.js';
 import { hookAuth, registerHooks } from './hooks.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 52 * 1024 * 1024;
+/** Limits on the request line and headers, checked before anything else reads them. */
+export const MAX_URL_BYTES = 8 * 1024;
+export const MAX_HEADER_BYTES = 16 * 1024;
+export const MAX_ONE_HEADER_BYTES = 8 * 1024;
 
 const KIND_OF_STATUS: Record<number, ProblemKind> = {
   400: 'invalid-request',
@@ -71,6 +76,21 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
       xFrameOptions: 'DENY',
     }),
   );
+  // Request line and header limits (RFC 9110 414, RFC 6585 431), before anything reads them.
+  app.use('*', async (c, next) => {
+    if (c.req.url.length > MAX_URL_BYTES)
+      return problem(c, 'uri-too-long', `the URL has ${c.req.url.length} bytes; the limit is ${MAX_URL_BYTES}`);
+    let total = 0;
+    for (const [name, value] of c.req.raw.headers) {
+      const size = name.length + value.length;
+      total += size;
+      if (size > MAX_ONE_HEADER_BYTES)
+        return problem(c, 'headers-too-large', `header ${name.slice(0, 64)} has ${size} bytes; the limit is ${MAX_ONE_HEADER_BYTES}`);
+    }
+    if (total > MAX_HEADER_BYTES)
+      return problem(c, 'headers-too-large', `the headers have ${total} bytes; the limit is ${MAX_HEADER_BYTES}`);
+    await next();
+  });
   app.use(
     '*',
     cors({
@@ -118,6 +138,7 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   app.post('/v1/webhook-secret/rotate', authorize('jobs', null));
   app.get('/v1/models', authorize(null, null));
   app.get('/v1/usage', authorize(null, null));
+  app.delete('/v1/results/:resultId', authorize('explain', null));
   app.get('/v1/maps/*', mapAccess);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -131,6 +152,7 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   registerMaps(app);
   registerUsage(app);
   registerJobs(app);
+  registerResults(app);
   registerHooks(app);
 
   const openapi = {

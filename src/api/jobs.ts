@@ -158,7 +158,9 @@ export function registerJobs(app: OpenAPIHono<AppEnv>) {
     }),
     async (c) => {
       const row = await tenantJob(c.env, c.req.valid('param').id, c.get('caller')!.tenantId);
-      const result = row.status === 'succeeded' ? await (await c.env.DATA.get(jobKeys.result(row.tenant_id, row.id)))?.json() : null;
+      // A succeeded job's result object expires with the tenant's results (store/retention): null then.
+      const result =
+        row.status === 'succeeded' ? ((await (await c.env.DATA.get(jobKeys.result(row.tenant_id, row.id)))?.json()) ?? null) : null;
       return c.json(jobBody(row, (result ?? null) as z.infer<typeof ExplainResult> | null), 200);
     },
   );

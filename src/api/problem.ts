@@ -79,6 +79,16 @@ export const PROBLEMS = {
     doc: 'The key has used up its rate limit (`RateLimit-Policy`); retry after the seconds in `Retry-After`.',
   },
   'not-found': { status: 404, title: 'Not found', doc: 'No such route or resource.' },
+  'uri-too-long': {
+    status: 414,
+    title: 'The URL is too long',
+    doc: 'The request URL is over 8 KiB. Every route takes its data in the body.',
+  },
+  'headers-too-large': {
+    status: 431,
+    title: 'The request headers are too large',
+    doc: 'The request headers are over 16 KiB in all, or one is over 8 KiB.',
+  },
   'method-not-allowed': {
     status: 405,
     title: 'Method not allowed',
