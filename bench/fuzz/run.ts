@@ -133,13 +133,18 @@ export async function sendSlowBody(
   }
 }
 
-/** The health check after each class: a genuine pair of aligned crops must verify as accept. */
-export async function validStillWorks(base: string, auth: Record<string, string>, a: Uint8Array, b: Uint8Array): Promise<boolean> {
-  const { body, headers } = multipart([
+/** A multipart body of two aligned crops and extra fields. */
+const cropsForm = ([a, b]: [Uint8Array, Uint8Array], extra: Record<string, string> = {}) =>
+  multipart([
     { name: 'a', filename: 'a.png', type: 'image/png', data: a },
     { name: 'b', filename: 'b.png', type: 'image/png', data: b },
     { name: 'input', data: 'aligned-crop' },
+    ...Object.entries(extra).map(([name, data]) => ({ name, data })),
   ]);
+
+/** The health check after each class: a genuine pair of aligned crops must verify as accept. */
+export async function validStillWorks(base: string, auth: Record<string, string>, a: Uint8Array, b: Uint8Array): Promise<boolean> {
+  const { body, headers } = cropsForm([a, b]);
   const res = await fetch(`${base}/v1/verify`, {
     method: 'POST',
     headers: { ...auth, ...headers },
@@ -152,12 +157,7 @@ export async function validStillWorks(base: string, auth: Record<string, string>
 
 /** A stored explanation (the gradient baseline on two crops: seconds) whose maps the map cases attack. */
 async function storedResult(base: string, auth: Record<string, string>, crops: [Uint8Array, Uint8Array]): Promise<string> {
-  const { body, headers } = multipart([
-    { name: 'a', filename: 'a.png', type: 'image/png', data: crops[0] },
-    { name: 'b', filename: 'b.png', type: 'image/png', data: crops[1] },
-    { name: 'input', data: 'aligned-crop' },
-    { name: 'method', data: 'gradient' },
-  ]);
+  const { body, headers } = cropsForm(crops, { method: 'gradient' });
   const res = await fetch(`${base}/v1/explain`, {
     method: 'POST',
     headers: { ...auth, ...headers },
@@ -208,11 +208,7 @@ export async function runFuzz(
     await record(kind, results);
   }
   if (slow) {
-    const body = multipart([
-      { name: 'a', filename: 'a.png', type: 'image/png', data: crops[0] },
-      { name: 'b', filename: 'b.png', type: 'image/png', data: crops[1] },
-      { name: 'input', data: 'aligned-crop' },
-    ]);
+    const body = cropsForm(crops);
     const results = await Promise.all([
       sendSlowBody(base, auth, body, { chunk: 4096, intervalMs: 20, boundMs: 20_000, complete: true }),
       sendSlowBody(base, auth, body, { chunk: 16, intervalMs: 50, boundMs: 4000, complete: false }),

@@ -384,7 +384,7 @@ export interface paths {
         };
         /**
          * A stored map: grey PNG, colour overlay PNG, raw float32 (with X-Map-Shape) or its JSON sidecar
-         * @description Files: `{similarity|dissimilarity}.{png|overlay.png|f32|json|photo-overlay.png}`, and for FGGB `{p|q}.f32`: P and Q with S(θ) = P − (θ/N)·Q (N in `X-Map-Channels`), from which a client redraws both maps for any θ.
+         * @description Files: `{similarity|dissimilarity}.{png|overlay.png|f32|json|photo-overlay.png}`; `face.png`, the face as the model saw it; and for FGGB `{p|q}.f32`: P and Q with S(θ) = P − (θ/N)·Q (N in `X-Map-Channels`), from which a client redraws both maps for any θ.
          */
         get: {
             parameters: {

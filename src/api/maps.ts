@@ -1,9 +1,9 @@
 /**
  * @module api/maps
- * `GET /v1/maps/{resultId}/{a|b}/{similarity|dissimilarity}.{png|overlay.png|f32|json}`, and
- * `{a|b}/face.png` (the face as the model saw it), and for FGGB results `{a|b}/{p|q}.f32`
- * (the θ-free parts S(θ) = P − (θ/N)·Q), from the tenant's
- * result store (store/results): `.f32` streams a ranged read of the result
+ * `GET /v1/maps/{resultId}/{a|b}/{similarity|dissimilarity}.{png|overlay.png|f32|json}`,
+ * `{a|b}/face.png` (the face as the model saw it) and, for FGGB results, `{a|b}/{p|q}.f32`
+ * (the θ-free parts S(θ) = P − (θ/N)·Q), from the tenant's result store
+ * (store/results): `.f32` streams a ranged read of the result
  * object (never buffered); `.json` is built from its record; a PNG streams from its own
  * object once rendered, and is rendered from the raw map and face (then kept) on first
  * request. Content-Type, Content-Length, a strong ETag and an immutable Cache-Control (the
@@ -38,7 +38,7 @@ export const mapRoute = createRoute({
   path: '/v1/maps/{resultId}/{image}/{file}',
   summary: 'A stored map: grey PNG, colour overlay PNG, raw float32 (with X-Map-Shape) or its JSON sidecar',
   description:
-    'Files: `{similarity|dissimilarity}.{png|overlay.png|f32|json|photo-overlay.png}`, and for FGGB `{p|q}.f32`: P and Q with S(θ) = P − (θ/N)·Q (N in `X-Map-Channels`), from which a client redraws both maps for any θ.',
+    'Files: `{similarity|dissimilarity}.{png|overlay.png|f32|json|photo-overlay.png}`; `face.png`, the face as the model saw it; and for FGGB `{p|q}.f32`: P and Q with S(θ) = P − (θ/N)·Q (N in `X-Map-Channels`), from which a client redraws both maps for any θ.',
   request: {
     params: z.object({
       resultId: z.string().openapi({ example: '3f2a…' }),
