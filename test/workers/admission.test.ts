@@ -8,7 +8,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import worker from '../../src/index.js';
-import { call, fixture, cropForm, seedModels, testKey } from './fixtures.js';
+import { call, fixture, cropForm, form, seedModels, testKey } from './fixtures.js';
 
 const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
 const send = async (vars: Record<string, string>, path: string, body: FormData): Promise<Response> => {
@@ -18,8 +18,12 @@ const send = async (vars: Record<string, string>, path: string, body: FormData):
 
 describe('admission control', () => {
   const faces: Record<string, Uint8Array> = {};
+  let photoA: Uint8Array;
+  let photoB: Uint8Array;
   beforeAll(async () => {
     await seedModels();
+    photoA = await fixture('faces/photos/single/harington_1.jpg');
+    photoB = await fixture('faces/photos/single/harington_2.jpg');
     for (const f of ['amy/amy1', 'raj/raj2', 'penny/penny1', 'howard/howard1', 'leonard/leonard1', 'sheldon/sheldon1'])
       faces[f] = await fixture(`faces/bbt/${f}.png`);
   });
@@ -27,7 +31,11 @@ describe('admission control', () => {
   it('runs IMAGE_CONCURRENCY requests, queues IMAGE_QUEUE, refuses the rest with 503 busy', async () => {
     const vars = { IMAGE_CONCURRENCY: '1', IMAGE_QUEUE: '1' };
     const pair = () => cropForm({ a: faces['amy/amy1']!, b: faces['raj/raj2']! });
-    const answers = await Promise.all([0, 1, 2, 3].map(() => send(vars, '/v1/verify', pair())));
+    // Photos hold their slot for a second or more (detection), far longer than the spread
+    // in when the four requests reach the gate (each is authorised first): a crop pair
+    // could finish before the last one arrived, and free its slot.
+    const photos = () => form({ a: photoA, b: photoB });
+    const answers = await Promise.all([0, 1, 2, 3].map(() => send(vars, '/v1/verify', photos())));
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 200, 503, 503]);
     const refused = answers.find((r) => r.status === 503)!;
