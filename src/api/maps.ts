@@ -149,8 +149,11 @@ export function registerMaps(app: OpenAPIHono<AppEnv>) {
     const photo = layout.photo(image as MapImage);
     if (format === 'photo-overlay.png' && !photo)
       throw new ProblemError('not-found', `no map ${resultId}/${image}/${file}: image ${image} was not a photo`);
-    const [raw, face] = await Promise.all([map, layout.face(image as MapImage)].map(async (slice) => (await read(slice)).bytes()));
-    const values = new Float32Array(raw!.buffer, raw!.byteOffset, raw!.length / 4);
+    // face.png needs only the face; the map PNGs the map and the face.
+    const [face, raw] = await Promise.all(
+      (isFace ? [layout.face(image as MapImage)] : [layout.face(image as MapImage), map]).map(async (slice) => (await read(slice)).bytes()),
+    );
+    const values = raw ? new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4) : new Float32Array();
     let bytes: Uint8Array;
     if (isFace) bytes = rgbPng(face!, layout.size, layout.size);
     else if (format === 'photo-overlay.png') {

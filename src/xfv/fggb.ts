@@ -138,40 +138,52 @@ export class FggbAccumulator {
       const w = this.weights.subarray(k, k + group);
       if (codes) this.sumCodes(codes.codes, codes.table, o, w);
       else this.sumValues(block as Float32Array, o, w);
-      if (this.total) this.sumTotal(codes ? codes : (block as Float32Array), o, group);
       k += group;
     }
   }
 
   // The two sums below are one loop over two storage forms, written out twice so that
   // each inner loop stays monomorphic (this is the cached-pair hot path). Each adds one
-  // channel, or four (w0·v0 + w1·v1 + w2·v2 + w3·v3, in that order, one pass).
+  // channel, or four (w0·v0 + w1·v1 + w2·v2 + w3·v3, in that order, one pass), and with
+  // `affine` adds the same values to Q in that pass (each value read and decoded once).
   private sumValues(v: Float32Array, o: number, w: Float64Array): void {
-    const { sum: s, pixels: p } = this;
+    const { sum: s, total: q, pixels: p } = this;
     const [w0 = 0, w1 = 0, w2 = 0, w3 = 0] = w;
-    if (w.length === 1) for (let i = 0; i < p; i++) s[i]! += w0 * v[o + i]!;
-    else for (let i = 0, j = o; i < p; i++, j++) s[i]! += w0 * v[j]! + w1 * v[j + p]! + w2 * v[j + 2 * p]! + w3 * v[j + 3 * p]!;
+    if (w.length === 1)
+      for (let i = 0; i < p; i++) {
+        const v0 = v[o + i]!;
+        s[i]! += w0 * v0;
+        if (q) q[i]! += v0;
+      }
+    else
+      for (let i = 0, j = o; i < p; i++, j++) {
+        const v0 = v[j]!;
+        const v1 = v[j + p]!;
+        const v2 = v[j + 2 * p]!;
+        const v3 = v[j + 3 * p]!;
+        s[i]! += w0 * v0 + w1 * v1 + w2 * v2 + w3 * v3;
+        if (q) q[i]! += v0 + v1 + v2 + v3;
+      }
   }
 
   private sumCodes(c: Uint16Array, t: Float32Array, o: number, w: Float64Array): void {
-    const { sum: s, pixels: p } = this;
+    const { sum: s, total: q, pixels: p } = this;
     const [w0 = 0, w1 = 0, w2 = 0, w3 = 0] = w;
-    if (w.length === 1) for (let i = 0; i < p; i++) s[i]! += w0 * t[c[o + i]!]!;
+    if (w.length === 1)
+      for (let i = 0; i < p; i++) {
+        const v0 = t[c[o + i]!]!;
+        s[i]! += w0 * v0;
+        if (q) q[i]! += v0;
+      }
     else
-      for (let i = 0, j = o; i < p; i++, j++)
-        s[i]! += w0 * t[c[j]!]! + w1 * t[c[j + p]!]! + w2 * t[c[j + 2 * p]!]! + w3 * t[c[j + 3 * p]!]!;
-  }
-
-  /** Q += the channels' maps (a separate pass: the weighted sums above stay as they were). */
-  private sumTotal(block: Float32Array | { codes: Uint16Array; table: Float32Array }, o: number, group: number): void {
-    const { total: q, pixels: p } = this;
-    if (!q) return;
-    if (block instanceof Float32Array) {
-      for (let g = 0; g < group; g++) for (let i = 0, j = o + g * p; i < p; i++, j++) q[i]! += block[j]!;
-    } else {
-      const { codes: c, table: t } = block;
-      for (let g = 0; g < group; g++) for (let i = 0, j = o + g * p; i < p; i++, j++) q[i]! += t[c[j]!]!;
-    }
+      for (let i = 0, j = o; i < p; i++, j++) {
+        const v0 = t[c[j]!]!;
+        const v1 = t[c[j + p]!]!;
+        const v2 = t[c[j + 2 * p]!]!;
+        const v3 = t[c[j + 3 * p]!]!;
+        s[i]! += w0 * v0 + w1 * v1 + w2 * v2 + w3 * v3;
+        if (q) q[i]! += v0 + v1 + v2 + v3;
+      }
   }
 
   finish(): SignedMaps {
