@@ -64,6 +64,17 @@ export interface paths {
                             runtime: {
                                 /** @description Size of this isolate's onnxruntime wasm heap (it only grows) */
                                 wasmHeapBytes: number | null;
+                                /** @description This isolate's admission gates now (README, API): requests holding a slot and waiting for one */
+                                admission: {
+                                    images: {
+                                        running: number;
+                                        waiting: number;
+                                    };
+                                    gradient: {
+                                        running: number;
+                                        waiting: number;
+                                    };
+                                };
                             };
                         };
                     };
@@ -1162,6 +1173,99 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Problem (503) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/images/{imageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Forget an image: delete its cached bases and embedding
+         * @description The id is `explanation.images.a` or `.b` of an explanation. Every basis (any model version or kind) and the embedding cached for the image go; the next explanation of it computes them again. Stored results are separate: `DELETE /v1/results/{resultId}`.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    imageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (429) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (503) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         options?: never;
@@ -1836,6 +1940,17 @@ export interface components {
                         weight: number;
                     }[];
                 } | null;
+                /**
+                 * @description Each image's id: the SHA-256 of the face as the model saw it, under which its basis and embedding are cached. `DELETE /v1/images/{id}` forgets them.
+                 * @example {
+                 *       "a": "8c2ae30d1994435cf970e5cc633d2f4352713a33fd7a8ce2cc7c2c6377ddd33a",
+                 *       "b": "92b3d05c69a0c762640dfc94a062319be0a4846e1d40b4cc23b7e47666ec94a7"
+                 *     }
+                 */
+                images: {
+                    a: string;
+                    b: string;
+                };
                 /** @description Per-image basis cache: hit (read from R2), miss (computed), none (method needs no basis) */
                 basis: {
                     /** @enum {string} */

@@ -3,8 +3,8 @@
  * Per-isolate admission control, so concurrent requests cannot push the isolate past its
  * memory (docs/explanations.md, memory). Requests that carry images (/v1/verify,
  * /v1/explain) take one of IMAGE_CONCURRENCY slots (default 4) before their body is read;
- * up to IMAGE_QUEUE more wait (default 64). Work on the gradient graph (new bases,
- * baselines) runs one explanation at a time, outside those slots, with up to GRADIENT_QUEUE
+ * up to IMAGE_QUEUE more wait (default 64), each for at most IMAGE_QUEUE_SECONDS (default
+ * 20). Work on the gradient graph (new bases, baselines) runs one explanation at a time, outside those slots, with up to GRADIENT_QUEUE
  * waiting (default 4). Beyond a queue: 503 `busy` with Retry-After.
  */
 import type { Context, MiddlewareHandler } from 'hono';
@@ -13,18 +13,30 @@ import { ProblemError } from './problem.js';
 import type { AppEnv } from './types.js';
 import { intVar } from './vars.js';
 
-export const ADMISSION_DEFAULTS = { imageConcurrency: 4, imageQueue: 64, gradientQueue: 4 } as const;
+export const ADMISSION_DEFAULTS = { imageConcurrency: 4, imageQueue: 64, imageQueueSeconds: 20, gradientQueue: 4 } as const;
 
 // One gate per configuration (the vars are the same for every request of a deployment).
 const gates = new Map<string, Gate>();
 // A slot held longer than maxHoldMs is presumed abandoned by a cancelled request and taken
 // back (engine/gate): an image slot is held for a body and a cached combination (well
 // under a second; a cold isolate also loads the models in it), a gradient slot for two bases.
-function gate(name: string, limit: number, maxQueued: number, maxHoldMs: number): Gate {
-  const key = `${name}/${limit}/${maxQueued}`;
-  const g = gates.get(key) ?? new Gate(name, limit, maxQueued, { maxHoldMs });
+function gate(name: string, limit: number, maxQueued: number, maxHoldMs: number, maxWaitMs = Number.POSITIVE_INFINITY): Gate {
+  const key = `${name}/${limit}/${maxQueued}/${maxWaitMs}`;
+  const g = gates.get(key) ?? new Gate(name, limit, maxQueued, { maxHoldMs, maxWaitMs });
   gates.set(key, g);
   return g;
+}
+
+/** This isolate's gates: requests running and waiting in each (summed over configurations). */
+export function admissionLoad(): Record<'images' | 'gradient', { running: number; waiting: number }> {
+  const load = { images: { running: 0, waiting: 0 }, gradient: { running: 0, waiting: 0 } };
+  for (const g of gates.values()) {
+    const slot = load[g.name as keyof typeof load];
+    if (!slot) continue;
+    slot.running += g.load.running;
+    slot.waiting += g.load.waiting;
+  }
+  return load;
 }
 
 /** A slot of `g`, or a 503 `busy` problem asking to retry after `retryAfterSeconds`. */
@@ -36,7 +48,9 @@ async function acquireOrBusy(g: Gate, retryAfterSeconds: number): Promise<() => 
     const what = e.gate === 'gradient' ? 'explanations computing new gradient bases' : 'requests with images';
     throw new ProblemError(
       'busy',
-      `this instance already has ${e.limit} ${what} running and ${e.maxQueued} waiting; retry in ${retryAfterSeconds} s`,
+      e.waitedMs === undefined
+        ? `this instance already has ${e.limit} ${what} running and ${e.maxQueued} waiting; retry in ${retryAfterSeconds} s`
+        : `this instance is overloaded: no slot for ${what} came free in ${Math.round(e.waitedMs / 1000)} s; retry in ${retryAfterSeconds} s`,
       {},
       { 'Retry-After': String(retryAfterSeconds) },
     );
@@ -50,6 +64,7 @@ export const imageAdmission: MiddlewareHandler<AppEnv> = async (c, next) => {
     intVar(c.env.IMAGE_CONCURRENCY, ADMISSION_DEFAULTS.imageConcurrency),
     intVar(c.env.IMAGE_QUEUE, ADMISSION_DEFAULTS.imageQueue, { min: 0 }),
     60_000,
+    1000 * intVar(c.env.IMAGE_QUEUE_SECONDS, ADMISSION_DEFAULTS.imageQueueSeconds),
   );
   const release = await acquireOrBusy(g, 1);
   c.set('releaseImageSlot', release);

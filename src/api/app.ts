@@ -12,6 +12,7 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { type EngineSource, getEngine } from '../engine/engine.js';
 import { ModelUnavailableError } from '../store/models.js';
+import { guardBucket, StorageUnavailableError } from '../store/guarded-bucket.js';
 import { problemPage, problemTable } from './docs.js';
 import { ImageError } from '../image/index.js';
 import { imageProblem } from './images.js';
@@ -36,6 +37,8 @@ export const DEFAULT_MAX_BODY_BYTES = 52 * 1024 * 1024;
 export const MAX_URL_BYTES = 8 * 1024;
 export const MAX_HEADER_BYTES = 16 * 1024;
 export const MAX_ONE_HEADER_BYTES = 8 * 1024;
+/** Retry-After of a 503 `storage-unavailable`. */
+export const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 const KIND_OF_STATUS: Record<number, ProblemKind> = {
   400: 'invalid-request',
@@ -64,6 +67,23 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   });
 
   app.use('*', requestId());
+  // One structured log line per answer: its request id, route and outcome. Never the query
+  // (map links carry signatures), a header (keys), or any body (images).
+  app.use('*', async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    console.log(
+      JSON.stringify({
+        event: 'request',
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        path: new URL(c.req.url).pathname.slice(0, 200),
+        status: c.res.status,
+        ms: Math.round(performance.now() - t0),
+        ...(c.get('caller') ? { tenant: c.get('caller')!.tenantId, keyId: c.get('caller')!.keyId } : {}),
+      }),
+    );
+  });
   // Security headers on every answer of the Worker (the static pages get theirs from
   // public/_headers). The API answers JSON, problems and images: nothing may run or frame
   // them; the problem pages only need their inline <style>. Map links are meant for <img>
@@ -111,6 +131,8 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
     }),
   );
   app.use('*', async (c, next) => {
+    // Every route sees the data bucket through the guard: storage failures become 503s.
+    if (c.env?.DATA) c.env = { ...c.env, DATA: guardBucket(c.env.DATA) };
     c.set('engine', () => getEngine({ loadOrt, bucket: c.env.MODELS }));
     c.set('limits', imageLimits(c.env));
     await next();
@@ -139,6 +161,7 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   app.get('/v1/models', authorize(null, null));
   app.get('/v1/usage', authorize(null, null));
   app.delete('/v1/results/:resultId', authorize('explain', null));
+  app.delete('/v1/images/:imageId', authorize('explain', null));
   app.get('/v1/maps/*', mapAccess);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -194,6 +217,18 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
     if (err instanceof ImageError) err = imageProblem(err);
     if (err instanceof ProblemError) return problem(c, err.kind, err.message, err.extra, err.headers);
     if (err instanceof ModelUnavailableError) return problem(c, 'model-unavailable', err.message, {}, { 'Retry-After': '30' });
+    if (err instanceof StorageUnavailableError) {
+      console.error(
+        JSON.stringify({ requestId: c.get('requestId'), event: 'storage-unavailable', operation: err.operation, cause: String(err.cause) }),
+      );
+      return problem(
+        c,
+        'storage-unavailable',
+        'object storage failed while answering; nothing partial was kept',
+        {},
+        { 'Retry-After': String(STORAGE_RETRY_AFTER_SECONDS) },
+      );
+    }
     if (err instanceof HTTPException) {
       const kind = KIND_OF_STATUS[err.status] ?? 'invalid-request';
       return problem(c, kind, err.message || PROBLEMS[kind].title);

@@ -1,11 +1,15 @@
 /**
  * @module api/meta
- * `GET /healthz` and `GET /v1/models` (the manifest's public fields).
+ * `GET /healthz` and `GET /v1/models` (the manifest's public fields, and this isolate's
+ * wasm heap and admission load).
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { type ModelManifest, modelRef } from '../xfv/manifest.js';
+import { admissionLoad } from './admission.js';
 import { problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
+
+const GateLoad = z.object({ running: z.number().int(), waiting: z.number().int() });
 
 const Health = z.object({ status: z.literal('ok'), service: z.string() }).openapi('Health');
 
@@ -81,6 +85,9 @@ export function registerMeta(app: OpenAPIHono<AppEnv>, heapBytes: () => number |
                     .number()
                     .nullable()
                     .openapi({ description: "Size of this isolate's onnxruntime wasm heap (it only grows)" }),
+                  admission: z.object({ images: GateLoad, gradient: GateLoad }).openapi({
+                    description: "This isolate's admission gates now (README, API): requests holding a slot and waiting for one",
+                  }),
                 }),
               }),
             },
@@ -91,7 +98,10 @@ export function registerMeta(app: OpenAPIHono<AppEnv>, heapBytes: () => number |
     }),
     async (c) => {
       const engine = await c.get('engine')();
-      return c.json({ models: [publicModelInfo(engine.manifest)], runtime: { wasmHeapBytes: heapBytes() ?? null } }, 200);
+      return c.json(
+        { models: [publicModelInfo(engine.manifest)], runtime: { wasmHeapBytes: heapBytes() ?? null, admission: admissionLoad() } },
+        200,
+      );
     },
   );
 }

@@ -143,7 +143,8 @@ export async function meter(
 
   const t1 = performance.now();
   if (units > 0 || idempotency) {
-    const log = (what: string) => (e: unknown) => console.error(JSON.stringify({ ledgerId, error: `${what} failed: ${String(e)}` }));
+    const log = (what: string) => (e: unknown) =>
+      console.error(JSON.stringify({ requestId: c.get('requestId'), ledgerId, error: `${what} failed: ${String(e)}` }));
     let close: Promise<unknown>;
     if (c.res.status < 400) {
       if (idempotency) {

@@ -105,6 +105,16 @@ export const PROBLEMS = {
     title: 'The service is busy',
     doc: 'This instance is already running and queueing as many requests as it can hold in memory. Retry after the seconds in `Retry-After`.',
   },
+  'image-service-unavailable': {
+    status: 503,
+    title: 'The image service is unavailable',
+    doc: 'A photo over the in-isolate decode limit is scaled down by the image service, which failed twice. The image was not at fault; retry after the seconds in `Retry-After`.',
+  },
+  'storage-unavailable': {
+    status: 503,
+    title: 'Storage is unavailable',
+    doc: 'Object storage failed or stopped half way while this request used it. Nothing partial was kept and nothing was charged; retry after the seconds in `Retry-After`.',
+  },
   misconfigured: {
     status: 503,
     title: 'The service is not fully configured',

@@ -243,6 +243,14 @@ export const ExplainResult = VerifyResult.extend({
         topChannels: z.array(z.object({ channel: z.number().int(), weight: z.number() })),
       })
       .nullable(),
+    images: z.object({ a: z.string(), b: z.string() }).openapi({
+      description:
+        "Each image's id: the SHA-256 of the face as the model saw it, under which its basis and embedding are cached. `DELETE /v1/images/{id}` forgets them.",
+      example: {
+        a: '8c2ae30d1994435cf970e5cc633d2f4352713a33fd7a8ce2cc7c2c6377ddd33a',
+        b: '92b3d05c69a0c762640dfc94a062319be0a4846e1d40b4cc23b7e47666ec94a7',
+      },
+    }),
     basis: z
       .object({ a: z.enum(['hit', 'miss', 'none']), b: z.enum(['hit', 'miss', 'none']) })
       .openapi({ description: 'Per-image basis cache: hit (read from R2), miss (computed), none (method needs no basis)' }),

@@ -91,6 +91,9 @@ export function explanationFields(outcome: ExplainOutcome, centre: boolean) {
     threshold: outcome.threshold,
     cosine: expl.cosine,
     summary: expl.summary ?? null,
+    // The content address of each image as the model saw it: its cached basis and
+    // embedding live under it (DELETE /v1/images/{id} forgets them).
+    images: { a: outcome.verified.shas[0], b: outcome.verified.shas[1] },
   };
 }
 

@@ -181,10 +181,20 @@ export async function explainFggb(runner: GradientRunner, pair: Pair, options: E
       return { maps: acc.finish(), basis: 'hit' };
     }
     const header: BasisHeader = { dtype, centred: centre, n: f.length, height: size, width: size, modelId: options.modelId };
-    const sink = store && cache ? cache.writer(img.basisKey, basisByteLength(header)) : undefined;
+    // Storing the basis is best effort: if storage fails, the explanation goes on and the
+    // basis is simply not cached (nothing partial is visible: an object appears only whole).
+    let sink = store && cache ? cache.writer(img.basisKey, basisByteLength(header)) : undefined;
+    const keep = async (bytes: Uint8Array) => {
+      try {
+        await sink?.write(bytes);
+      } catch (e) {
+        await sink?.abort(e);
+        sink = undefined;
+      }
+    };
     try {
-      await sink?.write(encodeHeader(header));
-      await sink?.write(encodeEmbedding(f));
+      await keep(encodeHeader(header));
+      await keep(encodeEmbedding(f));
       // Summed exactly as a cached basis will be (same stored values, same 4-channel
       // groups), so a fresh result and a later cached one are bit-identical.
       await runner.basis(
@@ -193,15 +203,15 @@ export async function explainFggb(runner: GradientRunner, pair: Pair, options: E
         dtype,
         async ({ k0, count, block, bytes }) => {
           acc.addBlock(k0, block, count);
-          await sink?.write(bytes);
+          await keep(bytes);
         },
         options.smooth,
       );
-      await sink?.close();
     } catch (e) {
       await sink?.abort(e);
       throw e;
     }
+    await sink?.close().catch(() => undefined);
     timing.basisMs += performance.now() - started;
     return { maps: acc.finish(), basis: 'miss' };
   };

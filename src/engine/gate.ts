@@ -2,7 +2,9 @@
  * @module engine/gate
  * Admission control inside one isolate: at most `limit` tasks run at once, at most
  * `maxQueued` more wait their turn (first come, first served), and any beyond that are
- * refused at once with GateFullError instead of piling up memory. Waiters poll their
+ * refused at once with GateFullError instead of piling up memory; a waiter that gets no
+ * slot within `maxWaitMs` is refused the same way (an overloaded isolate sheds load
+ * instead of holding requests past their clients' patience). Waiters poll their
  * ticket on their own timers (engine/shared-wait: no promise crosses requests).
  *
  * workerd drops a cancelled request's pending work (a client that disconnects), so a
@@ -17,8 +19,14 @@ export class GateFullError extends Error {
     readonly gate: string,
     readonly limit: number,
     readonly maxQueued: number,
+    /** Set when the request waited its longest in the queue without getting a slot. */
+    readonly waitedMs?: number,
   ) {
-    super(`${gate}: ${limit} running and ${maxQueued} waiting already`);
+    super(
+      waitedMs === undefined
+        ? `${gate}: ${limit} running and ${maxQueued} waiting already`
+        : `${gate}: no slot free after waiting ${Math.round(waitedMs)} ms`,
+    );
     this.name = 'GateFullError';
   }
 }
@@ -28,6 +36,8 @@ export interface GateTiming {
   staleMs: number;
   /** A lease held this long is presumed abandoned. */
   maxHoldMs: number;
+  /** A waiter given no slot within this long leaves the queue with GateFullError (load shedding). */
+  maxWaitMs: number;
   pollMs: number;
   now: () => number;
 }
@@ -53,7 +63,7 @@ export class Gate {
     timing: Partial<GateTiming> = {},
   ) {
     if (!(limit >= 1) || !(maxQueued >= 0)) throw new Error(`gate ${name}: limit must be ≥ 1 and maxQueued ≥ 0`);
-    this.timing = { staleMs: 10_000, maxHoldMs: 120_000, pollMs: 2, now: () => Date.now(), ...timing };
+    this.timing = { staleMs: 10_000, maxHoldMs: 120_000, maxWaitMs: Number.POSITIVE_INFINITY, pollMs: 2, now: () => Date.now(), ...timing };
   }
 
   get load(): { running: number; waiting: number } {
@@ -73,10 +83,15 @@ export class Gate {
       this.leases.add(lease);
     } else if (this.waiting.length < this.maxQueued) {
       const ticket: Ticket = { seen: now() };
+      const queued = ticket.seen;
       this.waiting.push(ticket);
       while (!ticket.lease) {
         await sleep(pollMs);
         ticket.seen = now();
+        if (!ticket.lease && ticket.seen - queued > this.timing.maxWaitMs) {
+          this.waiting = this.waiting.filter((w) => w !== ticket);
+          throw new GateFullError(this.name, this.limit, this.maxQueued, ticket.seen - queued);
+        }
         // Dropped as stale while the isolate was busy (a long synchronous run delays every
         // timer): it is alive after all, so it takes its place back at the front.
         if (ticket.dropped) {

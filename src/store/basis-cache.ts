@@ -8,6 +8,7 @@
  */
 import { BASIS_HEADER_BYTES, type BasisCache, BasisReader, type BasisDtype, basisByteLength, decodeHeader } from './basis.js';
 import { tenantPrefix } from './keys.js';
+import { StorageUnavailableError } from './storage-errors.js';
 
 export function basisKey(
   tenant: string,
@@ -33,17 +34,32 @@ export function r2BasisCache(bucket: R2Bucket, n: number): BasisCache {
     },
     async blocks(key, header, onBlock) {
       const object = await bucket.get(key, { range: { offset: prelude } });
-      if (!object) throw new Error(`basis ${key} disappeared while reading`);
-      await new BasisReader(object.body).blocks(header, onBlock);
+      if (!object) throw new StorageUnavailableError(`reading basis ${key}`, new Error('the object disappeared'));
+      // A stream that fails or ends early is storage failing; an error of the caller's is its own.
+      let callerError: unknown;
+      try {
+        await new BasisReader(object.body).blocks(header, (k0, block, count) => {
+          try {
+            onBlock(k0, block, count);
+          } catch (e) {
+            callerError = e;
+            throw e;
+          }
+        });
+      } catch (e) {
+        if (callerError !== undefined && e === callerError) throw e;
+        throw new StorageUnavailableError(`reading basis ${key}`, e);
+      }
     },
     writer(key, byteLength) {
       // Streamed into R2 as the chunks are computed: the whole basis is never in memory.
       // A short or aborted stream fails the put, so no partial object appears.
       const { readable, writable } = new FixedLengthStream(byteLength);
       const stored = bucket.put(key, readable, { httpMetadata: { contentType: 'application/x-xfv-basis' } });
-      stored.catch(() => undefined);
       const sink = writable.getWriter();
       sink.closed.catch(() => undefined);
+      // A put that fails before taking the whole stream must not leave writes waiting on it.
+      stored.catch((e) => sink.abort(e).catch(() => undefined));
       return {
         write: (bytes) => sink.write(bytes),
         async close() {

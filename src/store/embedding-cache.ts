@@ -11,15 +11,19 @@ export interface EmbeddingCache {
   put(sha: string, embedding: Float32Array): Promise<void>;
 }
 
-export function r2EmbeddingCache(bucket: R2Bucket, tenant: string, model: { id: string; version: string }): EmbeddingCache {
+export function r2EmbeddingCache(bucket: R2Bucket, tenant: string, model: { id: string; version: string }, size: number): EmbeddingCache {
   const key = (sha: string) => `${tenantPrefix(tenant)}embeddings/${model.id}-${model.version}/${sha}.f32`;
   return {
     async get(sha) {
       const object = await bucket.get(key(sha));
-      return object ? new Float32Array(await object.arrayBuffer()) : undefined;
+      if (!object) return undefined;
+      const bytes = await object.arrayBuffer();
+      // A foreign or cut object is not trusted: the embedding is computed again and rewritten.
+      return bytes.byteLength === 4 * size ? new Float32Array(bytes) : undefined;
     },
     async put(sha, embedding) {
-      await bucket.put(key(sha), embedding.slice());
+      // Best effort: a failed write only leaves the cache without it (the next request stores it).
+      await bucket.put(key(sha), embedding.slice()).catch(() => undefined);
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * @module store/retention
  * What a tenant's data is kept for, and its removal: a result (its object and the PNGs
- * rendered beside it) deleted on request, and the scheduled purge of everything under
+ * rendered beside it) or an image (its cached bases and embedding) deleted on request, and the scheduled purge of everything under
  * `t/<tenant>/` that has outlived its kind's retention period (results, job inputs and
  * results, uploads, idempotency records; bases, embeddings), judged by each object's upload time against a given clock.
  */
@@ -43,6 +43,26 @@ export async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<nu
 /** Delete a stored result and its rendered files; false when there was none. */
 export async function deleteResult(bucket: R2Bucket, tenant: string, resultId: string): Promise<boolean> {
   return (await deletePrefix(bucket, `${tenantPrefix(tenant)}results/${resultId}/`)) > 0;
+}
+
+/**
+ * Forget an image: every cached basis (any model version, variant or precision) and
+ * embedding stored under its id (the SHA-256 of its model input) for the tenant. Keys end
+ * in the id, so the tenant's bases and embeddings are listed and matched; how many went.
+ */
+export async function deleteImage(bucket: R2Bucket, tenant: string, imageId: string): Promise<number> {
+  let deleted = 0;
+  for (const area of ['bases', 'embeddings']) {
+    let cursor: string | undefined;
+    do {
+      const page = await bucket.list({ prefix: `${tenantPrefix(tenant)}${area}/`, cursor, limit: 1000 });
+      const mine = page.objects.map((o) => o.key).filter((key) => key.slice(key.lastIndexOf('/') + 1).startsWith(`${imageId}.`));
+      if (mine.length) await bucket.delete(mine);
+      deleted += mine.length;
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+  }
+  return deleted;
 }
 
 /** The retention (days) that applies to a data key, or undefined for keys outside tenant data. */

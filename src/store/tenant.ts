@@ -28,7 +28,7 @@ export function r2TenantStores(
     tenant,
     bases: r2BasisCache(bucket, embeddingSize),
     basisKey: (variant, inputSha, dtype) => basisKey(tenant, model, variant, inputSha, dtype),
-    embeddings: r2EmbeddingCache(bucket, tenant, model),
+    embeddings: r2EmbeddingCache(bucket, tenant, model, embeddingSize),
     results: r2ResultStore(bucket, tenant),
   };
 }

@@ -56,6 +56,34 @@ describe('Gate', () => {
     again();
   });
 
+  it('refuses a waiter that got no slot within maxWaitMs, and takes it out of the queue', async () => {
+    let t = 0;
+    const gate = new Gate('test', 1, 4, { maxWaitMs: 1000, now: () => t });
+    const release = await gate.acquire();
+    const waiting = gate.acquire();
+    const later = gate.acquire();
+    await tick();
+    expect(gate.load).toEqual({ running: 1, waiting: 2 });
+    t = 1001;
+    const refused = await waiting.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(GateFullError);
+    expect((refused as GateFullError).waitedMs).toBeGreaterThan(1000);
+    await expect(later).rejects.toThrow(/no slot free after waiting/);
+    expect(gate.load).toEqual({ running: 1, waiting: 0 });
+    release();
+    // A waiter within its time still gets the slot.
+    const holder = await gate.acquire();
+    const patient = gate.acquire();
+    t = 1500;
+    await tick();
+    holder();
+    (await patient)();
+    expect(gate.load).toEqual({ running: 0, waiting: 0 });
+  });
+
   it('skips waiters that stopped polling and takes back abandoned leases', async () => {
     let t = 0;
     const gate = new Gate('test', 1, 2, { staleMs: 1000, maxHoldMs: 60_000, now: () => t });

@@ -17,6 +17,7 @@ interface ExplainBody {
     centre: boolean;
     smooth: boolean;
     basis: { a: string; b: string };
+    images: { a: string; b: string };
     summary: { positiveShare: number; topChannels: unknown[] } | null;
     threshold: number;
     cosine: number;
@@ -65,6 +66,13 @@ describe('POST /v1/explain', () => {
     expect(first.decision).toBe('reject');
     expect(first.explanation).toMatchObject({ method: 'fggb', centre: true, smooth: true });
     expect(first.explanation.basis).toEqual({ a: 'miss', b: 'miss' });
+    // Each image's id is the address of its cached basis and embedding (DELETE /v1/images/{id}).
+    const tenant = (await testKey()).tenant;
+    for (const id of [first.explanation.images.a, first.explanation.images.b]) {
+      expect(id).toMatch(/^[0-9a-f]{64}$/);
+      expect((await env.DATA.list({ prefix: `t/${tenant}/bases/` })).objects.some((o) => o.key.endsWith(`/${id}.f16`))).toBe(true);
+      expect((await env.DATA.list({ prefix: `t/${tenant}/embeddings/` })).objects.some((o) => o.key.endsWith(`/${id}.f32`))).toBe(true);
+    }
     expect(first.explanation.summary!.topChannels).toHaveLength(5);
     expect(first.resultId).toMatch(/^[0-9a-f]{32}$/);
     expect(Object.keys(first.maps).sort()).toEqual(['a', 'b']);

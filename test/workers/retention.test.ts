@@ -1,6 +1,7 @@
 /**
  * Deletion and retention inside workerd with miniflare R2: DELETE /v1/results/{id} takes a
- * result and its rendered maps away (and only the caller's own), and the scheduled purge,
+ * result and its rendered maps away (and only the caller's own), DELETE /v1/images/{id} an
+ * image's cached bases and embedding, and the scheduled purge,
  * run with a controlled clock (the scheduled time), deletes each kind of tenant data once
  * it has outlived its retention: results, jobs, uploads and idempotency records after 30 days,
  * bases and embeddings after 90; models and other prefixes are never touched. Also the
@@ -63,6 +64,34 @@ describe('DELETE /v1/results/{id}', () => {
     await expectProblem(await callAs(verifyOnly, `/v1/results/${RESULT_ID}`, { method: 'DELETE' }), 403, 'forbidden');
     await expectProblem(await callAs(null, `/v1/results/${RESULT_ID}`, { method: 'DELETE' }), 401, 'unauthorized');
     expect(await keys(`t/${tenant}/results/${RESULT_ID}/`)).toHaveLength(2);
+  });
+});
+
+describe('DELETE /v1/images/{id}', () => {
+  const mine = 'e'.repeat(64);
+  const other = 'f'.repeat(64);
+  const cached = (tenant: string, id: string) => [
+    `t/${tenant}/bases/face-resnet-1/centred-smooth4x0.1s29/${id}.f16`,
+    `t/${tenant}/bases/face-resnet-1/plain/${id}.f16`,
+    `t/${tenant}/bases/face-resnet-0/plain/${id}.f32`,
+    `t/${tenant}/embeddings/face-resnet-1/${id}.f32`,
+  ];
+
+  it("forgets every cached basis and embedding of the image, of every model version and kind; nobody else's", async () => {
+    const { tenant } = await testKey();
+    const neighbour = await createKey('retention-neighbour', { scopes: ['explain'] });
+    const all = [...cached(tenant, mine), ...cached(tenant, other), ...cached(neighbour.tenant, mine)];
+    for (const key of all) await env.DATA.put(key, new Uint8Array([1, 2, 3]));
+    expect((await call(`/v1/images/${mine}`, { method: 'DELETE' })).status).toBe(204);
+    const left = [...(await keys(`t/${tenant}/bases/`)), ...(await keys(`t/${tenant}/embeddings/`))];
+    expect(left.filter((k) => k.includes(mine))).toEqual([]);
+    expect(left.filter((k) => k.includes(other))).toHaveLength(4);
+    expect(await keys(`t/${neighbour.tenant}/`)).toHaveLength(4);
+    await expectProblem(await call(`/v1/images/${mine}`, { method: 'DELETE' }), 404, 'not-found');
+    await expectProblem(await call('/v1/images/../results', { method: 'DELETE' }), 404, 'not-found');
+    await expectProblem(await callAs(neighbour, `/v1/images/${'0'.repeat(63)}`, { method: 'DELETE' }), 404, 'not-found');
+    const verifyOnly = await createKey('retention-neighbour', { scopes: ['verify'] });
+    await expectProblem(await callAs(verifyOnly, `/v1/images/${other}`, { method: 'DELETE' }), 403, 'forbidden');
   });
 });
 
