@@ -84,12 +84,18 @@ async function main() {
       body: new Uint8Array(body),
       signal,
     });
-  const wasmHeapMB = async () =>
-    ((
-      (await (await fetch(`${server.url}/v1/models`, { headers: server.auth, signal: AbortSignal.timeout(DEADLINE_MS) })).json()) as {
-        runtime: { wasmHeapBytes: number | null };
+  // After an overloaded phase the isolate may take a while to answer again: try for 3 minutes.
+  const wasmHeapMB = async () => {
+    for (let attempt = 0; attempt < 6; attempt++) {
+      try {
+        const res = await fetch(`${server.url}/v1/models`, { headers: server.auth, signal: AbortSignal.timeout(30_000) });
+        if (res.ok) return (((await res.json()) as { runtime: { wasmHeapBytes: number | null } }).runtime.wasmHeapBytes ?? 0) / MB;
+      } catch {
+        /* not answering yet */
       }
-    ).runtime.wasmHeapBytes ?? 0) / MB;
+    }
+    return Number.NaN;
+  };
   const rssMB = () =>
     server
       .workerdPids()
@@ -132,13 +138,19 @@ async function main() {
         const t = performance.now();
         try {
           const res = await next(counter++);
-          await res.arrayBuffer();
+          if (res.status !== 503) await res.arrayBuffer();
           latencies.push(performance.now() - t);
           statuses[res.status] = (statuses[res.status] ?? 0) + 1;
           if (res.status === 503) {
-            const type = res.headers.get('content-type') ?? '';
-            busy++;
-            if (Number(res.headers.get('retry-after')) > 0 && type.startsWith('application/problem+json')) busyWithRetryAfter++;
+            // Ours: a `busy` problem. Anything else answering 503 (wrangler dev's "Your
+            // worker restarted mid-request") is an error.
+            const problem = (res.headers.get('content-type') ?? '').startsWith('application/problem+json')
+              ? ((await res.json()) as { type?: string })
+              : undefined;
+            if (problem?.type === '/problems/busy') {
+              busy++;
+              if (Number(res.headers.get('retry-after')) > 0) busyWithRetryAfter++;
+            } else statuses['503 other'] = (statuses['503 other'] ?? 0) + 1;
           }
         } catch (e) {
           if ((e as Error).name === 'TimeoutError') hangs++;
@@ -169,6 +181,7 @@ async function main() {
       busy,
       busyWithRetryAfter,
       otherErrors: latencies.length - ok - busy + (statuses.network ?? 0),
+      // (4xx answers count as errors too: every request of a phase is valid.)
       hangs,
       memory: {
         peakIsolateMB: (peak.js + peak.buffers) / MB + wasm,
