@@ -69,10 +69,26 @@ export interface paths {
                                     images: {
                                         running: number;
                                         waiting: number;
+                                        /** @description The most running at once since this isolate started */
+                                        peakRunning: number;
+                                        /** @description The most waiting at once since this isolate started */
+                                        peakWaiting: number;
+                                    };
+                                    photos: {
+                                        running: number;
+                                        waiting: number;
+                                        /** @description The most running at once since this isolate started */
+                                        peakRunning: number;
+                                        /** @description The most waiting at once since this isolate started */
+                                        peakWaiting: number;
                                     };
                                     gradient: {
                                         running: number;
                                         waiting: number;
+                                        /** @description The most running at once since this isolate started */
+                                        peakRunning: number;
+                                        /** @description The most waiting at once since this isolate started */
+                                        peakWaiting: number;
                                     };
                                 };
                             };

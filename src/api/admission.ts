@@ -4,7 +4,8 @@
  * memory (docs/explanations.md, memory). Requests that carry images (/v1/verify,
  * /v1/explain) take one of IMAGE_CONCURRENCY slots (default 4) before their body is read;
  * up to IMAGE_QUEUE more wait (default 64), each for at most IMAGE_QUEUE_SECONDS (default
- * 20). Work on the gradient graph (new bases, baselines) runs one explanation at a time, outside those slots, with up to GRADIENT_QUEUE
+ * 20). Photos are decoded and searched for faces PHOTO_CONCURRENCY at a time (default 1)
+ * within those slots. Work on the gradient graph (new bases, baselines) runs one explanation at a time, outside those slots, with up to GRADIENT_QUEUE
  * waiting (default 4). Beyond a queue: 503 `busy` with Retry-After.
  */
 import type { Context, MiddlewareHandler } from 'hono';
@@ -13,7 +14,13 @@ import { ProblemError } from './problem.js';
 import type { AppEnv } from './types.js';
 import { intVar } from './vars.js';
 
-export const ADMISSION_DEFAULTS = { imageConcurrency: 4, imageQueue: 64, imageQueueSeconds: 20, gradientQueue: 4 } as const;
+export const ADMISSION_DEFAULTS = {
+  imageConcurrency: 4,
+  imageQueue: 64,
+  imageQueueSeconds: 20,
+  photoConcurrency: 1,
+  gradientQueue: 4,
+} as const;
 
 // One gate per configuration (the vars are the same for every request of a deployment).
 const gates = new Map<string, Gate>();
@@ -27,14 +34,25 @@ function gate(name: string, limit: number, maxQueued: number, maxHoldMs: number,
   return g;
 }
 
-/** This isolate's gates: requests running and waiting in each (summed over configurations). */
-export function admissionLoad(): Record<'images' | 'gradient', { running: number; waiting: number }> {
-  const load = { images: { running: 0, waiting: 0 }, gradient: { running: 0, waiting: 0 } };
+/** One gate's load now, and the most it held at once since the isolate started. */
+export interface GateLoad {
+  running: number;
+  waiting: number;
+  peakRunning: number;
+  peakWaiting: number;
+}
+
+/** This isolate's gates (summed over configurations; peaks: the largest of any one). */
+export function admissionLoad(): Record<'images' | 'photos' | 'gradient', GateLoad> {
+  const empty = (): GateLoad => ({ running: 0, waiting: 0, peakRunning: 0, peakWaiting: 0 });
+  const load = { images: empty(), photos: empty(), gradient: empty() };
   for (const g of gates.values()) {
     const slot = load[g.name as keyof typeof load];
     if (!slot) continue;
     slot.running += g.load.running;
     slot.waiting += g.load.waiting;
+    slot.peakRunning = Math.max(slot.peakRunning, g.peak.running);
+    slot.peakWaiting = Math.max(slot.peakWaiting, g.peak.waiting);
   }
   return load;
 }
@@ -45,7 +63,12 @@ async function acquireOrBusy(g: Gate, retryAfterSeconds: number): Promise<() => 
     return await g.acquire();
   } catch (e) {
     if (!(e instanceof GateFullError)) throw e;
-    const what = e.gate === 'gradient' ? 'explanations computing new gradient bases' : 'requests with images';
+    const what =
+      e.gate === 'gradient'
+        ? 'explanations computing new gradient bases'
+        : e.gate === 'photos'
+          ? 'photos being prepared'
+          : 'requests with images';
     throw new ProblemError(
       'busy',
       e.waitedMs === undefined
@@ -85,6 +108,29 @@ export function gradientWorkFreeingImageSlot(c: Context<AppEnv>) {
   return async <T>(task: () => Promise<T>): Promise<T> => {
     c.get('releaseImageSlot')?.();
     const release = await acquireOrBusy(g, 10);
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
+}
+
+/**
+ * The photo gate: a photo's decode, detection and alignment (synchronous work and a
+ * decoded image in memory) run PHOTO_CONCURRENCY at a time in the isolate (default 1),
+ * inside the request's image slot; waiting is bounded like the image queue.
+ */
+export function photoWork(env: Env) {
+  const g = gate(
+    'photos',
+    intVar(env.PHOTO_CONCURRENCY, ADMISSION_DEFAULTS.photoConcurrency),
+    intVar(env.IMAGE_QUEUE, ADMISSION_DEFAULTS.imageQueue, { min: 0 }) + intVar(env.IMAGE_CONCURRENCY, ADMISSION_DEFAULTS.imageConcurrency),
+    60_000,
+    1000 * intVar(env.IMAGE_QUEUE_SECONDS, ADMISSION_DEFAULTS.imageQueueSeconds),
+  );
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    const release = await acquireOrBusy(g, 2);
     try {
       return await task();
     } finally {

@@ -9,7 +9,12 @@ import { admissionLoad } from './admission.js';
 import { problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
 
-const GateLoad = z.object({ running: z.number().int(), waiting: z.number().int() });
+const GateLoad = z.object({
+  running: z.number().int(),
+  waiting: z.number().int(),
+  peakRunning: z.number().int().openapi({ description: 'The most running at once since this isolate started' }),
+  peakWaiting: z.number().int().openapi({ description: 'The most waiting at once since this isolate started' }),
+});
 
 const Health = z.object({ status: z.literal('ok'), service: z.string() }).openapi('Health');
 
@@ -85,7 +90,7 @@ export function registerMeta(app: OpenAPIHono<AppEnv>, heapBytes: () => number |
                     .number()
                     .nullable()
                     .openapi({ description: "Size of this isolate's onnxruntime wasm heap (it only grows)" }),
-                  admission: z.object({ images: GateLoad, gradient: GateLoad }).openapi({
+                  admission: z.object({ images: GateLoad, photos: GateLoad, gradient: GateLoad }).openapi({
                     description: "This isolate's admission gates now (README, API): requests holding a slot and waiting for one",
                   }),
                 }),

@@ -66,8 +66,16 @@ export class Gate {
     this.timing = { staleMs: 10_000, maxHoldMs: 120_000, maxWaitMs: Number.POSITIVE_INFINITY, pollMs: 2, now: () => Date.now(), ...timing };
   }
 
+  /** The most tasks ever running and waiting at once in this gate (since the isolate started). */
+  readonly peak = { running: 0, waiting: 0 };
+
   get load(): { running: number; waiting: number } {
     return { running: this.leases.size, waiting: this.waiting.length };
+  }
+
+  private notePeak(): void {
+    this.peak.running = Math.max(this.peak.running, this.leases.size);
+    this.peak.waiting = Math.max(this.peak.waiting, this.waiting.length);
   }
 
   /**
@@ -81,10 +89,12 @@ export class Gate {
     if (this.leases.size < this.limit && this.waiting.length === 0) {
       lease = { since: now() };
       this.leases.add(lease);
+      this.notePeak();
     } else if (this.waiting.length < this.maxQueued) {
       const ticket: Ticket = { seen: now() };
       const queued = ticket.seen;
       this.waiting.push(ticket);
+      this.notePeak();
       while (!ticket.lease) {
         await sleep(pollMs);
         ticket.seen = now();
@@ -135,6 +145,7 @@ export class Gate {
       const next = this.waiting.shift()!;
       next.lease = { since: this.timing.now() };
       this.leases.add(next.lease);
+      this.notePeak();
     }
   }
 }

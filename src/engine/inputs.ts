@@ -48,6 +48,11 @@ export interface ImageLimits {
   maxDecodePixels: number;
   /** How images over `maxDecodePixels` are scaled down before decoding. */
   shrink?: ImageShrinker | undefined;
+  /**
+   * Runs one photo's decode, detection and alignment; the Worker bounds how many run at
+   * once in an isolate (api/admission, PHOTO_CONCURRENCY). Absent: at once.
+   */
+  photoWork?: (<T>(task: () => Promise<T>) => Promise<T>) | undefined;
 }
 
 /** Longer side images over the decode limit are shrunk to: detection runs at 512, the chip is 150. */
@@ -178,8 +183,14 @@ const faceReport = (f: FoundFace, scale: number): FaceReport => ({
   keyPoints: f.keyPoints.map((p) => ({ x: round(p.x * scale), y: round(p.y * scale) })),
 });
 
-/** One encoded image → model input, by the request's input kind. */
-export async function prepareInput(
+/** One encoded image → model input, by the request's input kind (photos in a photo slot). */
+export function prepareInput(engine: Engine, field: string, source: ImageSource, options: PrepareOptions): Promise<PreparedImage> {
+  const { photoWork } = options.limits;
+  if ((options.input ?? 'photo') === 'photo' && photoWork) return photoWork(() => prepare(engine, field, source, options));
+  return prepare(engine, field, source, options);
+}
+
+async function prepare(
   engine: Engine,
   field: string,
   source: ImageSource,

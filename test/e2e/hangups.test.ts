@@ -61,7 +61,9 @@ function cutUpload(signal: AbortSignal): Promise<unknown> {
 
 async function admission(): Promise<{ running: number; waiting: number }> {
   const res = await fetch(`${server.url}/v1/models`, { headers: server.auth, signal: AbortSignal.timeout(30_000) });
-  return ((await res.json()) as { runtime: { admission: { images: { running: number; waiting: number } } } }).runtime.admission.images;
+  const { running, waiting } = ((await res.json()) as { runtime: { admission: { images: { running: number; waiting: number } } } }).runtime
+    .admission.images;
+  return { running, waiting };
 }
 
 describe('client hang-ups', () => {

@@ -7,6 +7,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { admissionLoad } from '../../src/api/admission.js';
 import worker from '../../src/index.js';
 import { call, fixture, cropForm, form, seedModels, testKey } from './fixtures.js';
 
@@ -46,6 +47,27 @@ describe('admission control', () => {
     const bad = await send(vars, '/v1/verify', cropForm({ a: new Uint8Array([1, 2, 3]), b: faces['raj/raj2']! }));
     expect(bad.status).toBe(415);
     expect((await send(vars, '/v1/verify', pair())).status).toBe(200);
+  });
+
+  it('prepares PHOTO_CONCURRENCY photos at a time inside the image slots; all are answered', async () => {
+    // 3 MP photos: each goes out to the image service (real I/O), so without the photo gate
+    // the four requests' preparations overlap. Each configuration has gates (and peaks) of
+    // its own, not shared with other tests.
+    const big = await fixture('phone/2000x1500.jpg/photos/single/harington_1.jpg');
+    const run = async (photoConcurrency: string) => {
+      const vars = { IMAGE_CONCURRENCY: '4', IMAGE_QUEUE: '3', PHOTO_CONCURRENCY: photoConcurrency };
+      const answers = await Promise.all([0, 1, 2, 3].map(() => send(vars, '/v1/verify', form({ a: big, b: photoB }))));
+      expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      return admissionLoad();
+    };
+    const gated = await run('1');
+    // Four requests held image slots at once, but one photo was prepared at a time.
+    expect(gated.images.peakRunning).toBe(4);
+    expect(gated.photos.peakRunning).toBe(1);
+    expect(gated.photos.peakWaiting).toBeGreaterThanOrEqual(1);
+    expect(gated.photos).toMatchObject({ running: 0, waiting: 0 });
+    // With a wider gate the same requests prepare their photos side by side.
+    expect((await run('4')).photos.peakRunning).toBeGreaterThanOrEqual(2);
   });
 
   it('serves requests that wait in the queue (each in its own request context)', async () => {
