@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { REPO_ROOT } from '../../eval/lib/faces.js';
+import { prng } from '../lib/prng.js';
+
+export { prng };
 
 /** Stands for the id of a result stored before the run (bench/fuzz/run replaces it). */
 export const RESULT = '{result}';
@@ -25,18 +28,6 @@ export interface FuzzCase {
   path: string;
   headers?: Record<string, string>;
   body?: Uint8Array | string;
-}
-
-/** mulberry32: a small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const enc = new TextEncoder();
@@ -110,7 +101,8 @@ function pngChunk(type: string, data: Uint8Array): Uint8Array {
   return concat(head, data, crc);
 }
 
-function pngOf(width: number, height: number, idat: Uint8Array, extra: Uint8Array[] = []): Uint8Array {
+/** A PNG with an RGB8 header of `width`×`height` and `idat` as its (compressed) image data. */
+export function pngOf(width: number, height: number, idat: Uint8Array, extra: Uint8Array[] = []): Uint8Array {
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
   v.setUint32(0, width);

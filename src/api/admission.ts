@@ -5,8 +5,9 @@
  * /v1/explain) take one of IMAGE_CONCURRENCY slots (default 4) before their body is read;
  * up to IMAGE_QUEUE more wait (default 64), each for at most IMAGE_QUEUE_SECONDS (default
  * 20). Photos are decoded and searched for faces PHOTO_CONCURRENCY at a time (default 1)
- * within those slots. Work on the gradient graph (new bases, baselines) runs one explanation at a time, outside those slots, with up to GRADIENT_QUEUE
- * waiting (default 4). Beyond a queue: 503 `busy` with Retry-After.
+ * within those slots. Work on the gradient graph (new bases, baselines) runs one
+ * explanation at a time, outside those slots, with up to GRADIENT_QUEUE waiting (default
+ * 4). Beyond a queue, or past the wait: 503 `busy` with Retry-After.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { Gate, GateFullError } from '../engine/gate.js';
@@ -98,22 +99,28 @@ export const imageAdmission: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
 };
 
-/**
- * The wrapper for this request's gradient-graph work: it frees the request's image slot
- * first (a basis takes seconds; cached pairs should not wait behind it), then queues for
- * the graph.
- */
-export function gradientWorkFreeingImageSlot(c: Context<AppEnv>) {
-  const g = gate('gradient', 1, intVar(c.env.GRADIENT_QUEUE, ADMISSION_DEFAULTS.gradientQueue, { min: 0 }), 120_000);
+/** Run tasks in a slot of `g` (503 `busy` asking to retry after `retryAfterSeconds` when none comes), after `before`. */
+function inSlot(g: Gate, retryAfterSeconds: number, before?: () => void) {
   return async <T>(task: () => Promise<T>): Promise<T> => {
-    c.get('releaseImageSlot')?.();
-    const release = await acquireOrBusy(g, 10);
+    before?.();
+    const release = await acquireOrBusy(g, retryAfterSeconds);
     try {
       return await task();
     } finally {
       release();
     }
   };
+}
+
+const gradientGate = (env: Env) => gate('gradient', 1, intVar(env.GRADIENT_QUEUE, ADMISSION_DEFAULTS.gradientQueue, { min: 0 }), 120_000);
+
+/**
+ * The wrapper for this request's gradient-graph work: it frees the request's image slot
+ * first (a basis takes seconds; cached pairs should not wait behind it), then queues for
+ * the graph.
+ */
+export function gradientWorkFreeingImageSlot(c: Context<AppEnv>) {
+  return inSlot(gradientGate(c.env), 10, c.get('releaseImageSlot'));
 }
 
 /**
@@ -129,25 +136,10 @@ export function photoWork(env: Env) {
     60_000,
     1000 * intVar(env.IMAGE_QUEUE_SECONDS, ADMISSION_DEFAULTS.imageQueueSeconds),
   );
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    const release = await acquireOrBusy(g, 2);
-    try {
-      return await task();
-    } finally {
-      release();
-    }
-  };
+  return inSlot(g, 2);
 }
 
 /** The same gradient gate for work outside a request (a job's Workflow step): no image slot to free. */
 export function gradientWorkOutsideRequests(env: Env) {
-  const g = gate('gradient', 1, intVar(env.GRADIENT_QUEUE, ADMISSION_DEFAULTS.gradientQueue, { min: 0 }), 120_000);
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    const release = await acquireOrBusy(g, 10);
-    try {
-      return await task();
-    } finally {
-      release();
-    }
-  };
+  return inSlot(gradientGate(env), 10);
 }

@@ -151,7 +151,7 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
     const side = Math.min(SHRUNK_SIDE, Math.floor(Math.sqrt((limits.maxDecodePixels * long) / short)));
     const target = header.width >= header.height ? { width: side } : { height: side };
     // (+ side: the service may round the short side up by a row.)
-    const small = decodeImage(await limits.shrink(source, target), { maxPixels: limits.maxDecodePixels + side, minSide: 1 });
+    const small = decodeImage(await limits.shrink(source, target), { maxPixels: limits.maxDecodePixels + side, minSide: 1, trusted: true });
     // A service that already applied the EXIF orientation returns the sides swapped.
     const turned = swapsSides(orientation) && small.width > small.height !== header.width > header.height;
     const image = turned ? small : orientUpright(small, orientation);

@@ -2,12 +2,16 @@
  * Decoding (PNG grey/RGB/RGBA/16-bit/palette, JPEG), size caps before decoding, and
  * preprocessing against face-api's own toBatchTensor (pad to square + TF bilinear).
  */
+import { deflateSync } from 'node:zlib';
 import { encode as encodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ImageError, decodeImage, readDimensions, toModelInput } from '../../src/image/index.js';
 import { FACE_SPEC } from '../../eval/lib/faces.js';
 import { loadFaceApiOracle } from '../oracle/faceapi.js';
+import { pngDataBytes, pngDataExcess } from '../../src/image/png-guard.js';
+import { pngOf } from '../../bench/fuzz/cases.js';
 
 function pattern(w: number, h: number, channels: number, max = 255): number[] {
   const out: number[] = [];
@@ -68,6 +72,44 @@ describe('decodeImage', () => {
     expect(() => decodeImage(jpg.subarray(0, jpg.length / 2))).toThrow(ImageError);
     expect(() => decodeImage(new TextEncoder().encode('GIF89a....'))).toThrow(expect.objectContaining({ kind: 'unsupported' }));
     expect(() => decodeImage(png(1, 1, 3))).toThrow(expect.objectContaining({ kind: 'too-small' }));
+  });
+});
+
+describe('PNG deflate bombs', () => {
+  it('refuses image data that inflates past what the header declares, before the decoder inflates it', () => {
+    // 1400×1400 RGB needs 1400 × (1 + 4200) bytes; 64 MiB of zeros compress to ~65 KB.
+    const bomb = pngOf(1400, 1400, deflateSync(new Uint8Array(64 * 1024 * 1024), { level: 9 }));
+    expect(bomb.length).toBeLessThan(100_000);
+    expect(pngDataExcess(bomb)).toMatch(/inflates to more than the 5881400 bytes/);
+    expect(() => decodeImage(bomb)).toThrow(/inflates to more than/);
+    // Exactly the declared size is a valid (black) image.
+    const exact = pngOf(40, 30, deflateSync(new Uint8Array(30 * (1 + 120))));
+    expect(pngDataExcess(exact)).toBeUndefined();
+    expect(decodeImage(exact).data.every((v) => v === 0)).toBe(true);
+    expect(pngDataExcess(pngOf(40, 30, deflateSync(new Uint8Array(30 * (1 + 120) + 1))))).toMatch(/inflates/);
+  });
+
+  it('counts interlaced (Adam7) image data right: real interlaced PNGs pass and decode', async () => {
+    for (const [w, h] of [
+      [17, 16],
+      [33, 29],
+      [150, 150],
+    ] as const) {
+      const raw = Uint8Array.from(pattern(w, h, 3));
+      const interlaced = new Uint8Array(
+        await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+          .png({ progressive: true })
+          .toBuffer(),
+      );
+      expect(interlaced[28]).toBe(1);
+      expect(pngDataExcess(interlaced)).toBeUndefined();
+      expect([...decodeImage(interlaced).data]).toEqual([...raw]);
+    }
+    // 1×1 RGB8, interlaced: only pass 1 holds a pixel (1 filter byte + 3).
+    expect(pngDataBytes(1, 1, 24, true)).toBe(4);
+    // 8×8: the seven passes are 1×1, 1×1, 2×1, 2×2, 4×2, 4×4 and 8×4 pixels, each row with its filter byte.
+    expect(pngDataBytes(8, 8, 24, true)).toBe(4 + 4 + 7 + 2 * 7 + 2 * 13 + 4 * 13 + 4 * 25);
+    expect(pngDataBytes(8, 8, 24, false)).toBe(8 * 25);
   });
 });
 

@@ -6,6 +6,8 @@
  * dropped mid-upload would. Counts of what it injected are kept in `injected`.
  */
 
+import { prng } from '../../bench/lib/prng.js';
+
 export interface Faults {
   /** Share (0…1) of calls of each kind that throw. */
   fail?: Partial<Record<'get' | 'head' | 'put' | 'list' | 'delete', number>>;
@@ -22,18 +24,6 @@ export interface Faults {
 }
 
 export type FaultyBucket = R2Bucket & { injected: Record<string, number> };
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A stream of `bytes` that errors once half of them have been read. */
 function cutStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
@@ -78,7 +68,7 @@ async function cutObject(object: R2ObjectBody): Promise<R2ObjectBody> {
 }
 
 export function faultyBucket(bucket: R2Bucket, faults: Faults): FaultyBucket {
-  const random = generator(faults.seed ?? 1);
+  const random = prng(faults.seed ?? 1);
   const injected: Record<string, number> = {};
   const count = (what: string) => (injected[what] = (injected[what] ?? 0) + 1);
   const before = async (op: keyof NonNullable<Faults['fail']>, key?: string) => {
