@@ -27,18 +27,25 @@ export interface RetentionDays {
 
 const DAY_MS = 24 * 3600_000;
 
-/** Delete every object under a prefix (R2 deletes up to 1000 keys per call); how many went. */
-export async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<number> {
+/**
+ * Delete, page by page (R2 lists and deletes up to 1000 keys per call), the objects under
+ * `prefix` that `doomed` picks (all by default); how many went.
+ */
+async function deleteListed(bucket: R2Bucket, prefix: string, doomed: (object: R2Object) => boolean = () => true): Promise<number> {
   let deleted = 0;
   let cursor: string | undefined;
   do {
     const page = await bucket.list({ prefix, cursor, limit: 1000 });
-    if (page.objects.length) await bucket.delete(page.objects.map((o) => o.key));
-    deleted += page.objects.length;
+    const keys = page.objects.filter(doomed).map((o) => o.key);
+    if (keys.length) await bucket.delete(keys);
+    deleted += keys.length;
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   return deleted;
 }
+
+/** Delete every object under a prefix; how many went. */
+export const deletePrefix = (bucket: R2Bucket, prefix: string): Promise<number> => deleteListed(bucket, prefix);
 
 /** Delete a stored result and its rendered files; false when there was none. */
 export async function deleteResult(bucket: R2Bucket, tenant: string, resultId: string): Promise<boolean> {
@@ -51,17 +58,9 @@ export async function deleteResult(bucket: R2Bucket, tenant: string, resultId: s
  * in the id, so the tenant's bases and embeddings are listed and matched; how many went.
  */
 export async function deleteImage(bucket: R2Bucket, tenant: string, imageId: string): Promise<number> {
+  const isImage = (o: R2Object) => o.key.slice(o.key.lastIndexOf('/') + 1).startsWith(`${imageId}.`);
   let deleted = 0;
-  for (const area of ['bases', 'embeddings']) {
-    let cursor: string | undefined;
-    do {
-      const page = await bucket.list({ prefix: `${tenantPrefix(tenant)}${area}/`, cursor, limit: 1000 });
-      const mine = page.objects.map((o) => o.key).filter((key) => key.slice(key.lastIndexOf('/') + 1).startsWith(`${imageId}.`));
-      if (mine.length) await bucket.delete(mine);
-      deleted += mine.length;
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
-  }
+  for (const area of ['bases', 'embeddings']) deleted += await deleteListed(bucket, `${tenantPrefix(tenant)}${area}/`, isImage);
   return deleted;
 }
 
@@ -78,25 +77,16 @@ export function retentionOf(key: string, days: RetentionDays): number | undefine
  */
 export async function purgeExpired(bucket: R2Bucket, now: number, days: RetentionDays): Promise<{ scanned: number; deleted: number }> {
   let scanned = 0;
-  let deleted = 0;
-  let cursor: string | undefined;
   const expiredResults = new Set<string>();
-  do {
-    const page = await bucket.list({ prefix: 't/', cursor, limit: 1000 });
-    const doomed: string[] = [];
-    for (const object of page.objects) {
-      scanned++;
-      const retention = retentionOf(object.key, days);
-      if (retention === undefined) continue;
-      const resultDir = /^(t\/[^/]+\/results\/[^/]+\/)/.exec(object.key)?.[1];
-      const expired = now - object.uploaded.getTime() > retention * DAY_MS;
-      if (expired && resultDir && object.key.endsWith('/result.bin')) expiredResults.add(resultDir);
-      if (expired || (resultDir && expiredResults.has(resultDir))) doomed.push(object.key);
-    }
-    if (doomed.length) await bucket.delete(doomed);
-    deleted += doomed.length;
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
+  let deleted = await deleteListed(bucket, 't/', (object) => {
+    scanned++;
+    const retention = retentionOf(object.key, days);
+    if (retention === undefined) return false;
+    const resultDir = /^(t\/[^/]+\/results\/[^/]+\/)/.exec(object.key)?.[1];
+    const expired = now - object.uploaded.getTime() > retention * DAY_MS;
+    if (expired && resultDir && object.key.endsWith('/result.bin')) expiredResults.add(resultDir);
+    return expired || (resultDir !== undefined && expiredResults.has(resultDir));
+  });
   // Rendered files listed before their result.bin (keys sort a/… before result.bin).
   for (const dir of expiredResults) deleted += await deletePrefix(bucket, dir);
   return { scanned, deleted };
