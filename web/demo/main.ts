@@ -7,7 +7,15 @@
  * P and Q (S(θ) = P − (θ/N)·Q) with the engine's own display code (blur, min–max, overlay),
  * without a call. All requests go through @xfv/client.
  */
-import { type ExplainResult, type VerifyResult, type XfvClient, XfvProblem, createXfvClient } from '@xfv/client';
+import {
+  type ExplainOptions,
+  type ExplainResult,
+  type Job,
+  type VerifyResult,
+  type XfvClient,
+  XfvProblem,
+  createXfvClient,
+} from '@xfv/client';
 import { overlayRgb } from '../../src/image/overlay.js';
 import { gaussianBlur, minMax } from '../../src/xfv/display.js';
 import { affineMap, splitSigned } from '../../src/xfv/fggb.js';
@@ -138,6 +146,26 @@ async function compare(): Promise<void> {
   }
 }
 
+/**
+ * An explanation run as a job (the queue retries it while the service is busy), polled
+ * until done; a key without the jobs scope explains in one call instead.
+ */
+async function explainAsJob(
+  api: XfvClient,
+  a: File,
+  b: File,
+  options: ExplainOptions,
+  onProgress: (job: Job) => void,
+): Promise<ExplainResult> {
+  try {
+    const job = await api.createJob(a, b, options);
+    return await api.waitForJob(job.id, { intervalMs: 1000, onProgress });
+  } catch (e) {
+    if (!(e instanceof XfvProblem && e.kind === 'forbidden')) throw e;
+    return api.explain(a, b, options);
+  }
+}
+
 async function explain(api: XfvClient, a: File, b: File, warnings: string[]): Promise<void> {
   const started = Date.now();
   const note = warnings.length ? ` (${warnings.join('; ')})` : '';
@@ -149,23 +177,13 @@ async function explain(api: XfvClient, a: File, b: File, warnings: string[]): Pr
   tick();
   const timer = setInterval(() => tick(), 1000);
   try {
-    let result: ExplainResult;
-    try {
-      const job = await api.createJob(a, b);
-      result = await api.waitForJob(job.id, {
-        intervalMs: 1000,
-        onProgress: (j) =>
-          tick(
-            j.status === 'running'
-              ? 'Explaining: computing the maps (a new face takes a while once; then it is cached)'
-              : `Explaining: ${j.status}`,
-          ),
-      });
-    } catch (e) {
-      // A key without the jobs scope: explain in one call instead.
-      if (!(e instanceof XfvProblem && e.kind === 'forbidden')) throw e;
-      result = await api.explain(a, b);
-    }
+    const result = await explainAsJob(api, a, b, {}, (j) =>
+      tick(
+        j.status === 'running'
+          ? 'Explaining: computing the maps (a new face takes a while once; then it is cached)'
+          : `Explaining: ${j.status}`,
+      ),
+    );
     tick('Loading the maps');
     state.explanation = result;
     state.offset = result.explanation.threshold - result.threshold;
@@ -305,7 +323,12 @@ async function compareMethods(): Promise<void> {
     const cards: HTMLElement[] = [];
     for (const { label, method, figures } of METHODS) {
       status(`Explaining with ${label}…`, true);
-      const result = method === 'fggb' ? base : await api.explain(a, b, { method, maps: ['a.similarity', 'b.similarity'] });
+      const result =
+        method === 'fggb'
+          ? base
+          : await explainAsJob(api, a, b, { method, maps: ['a.similarity', 'b.similarity'] }, (j) =>
+              status(`Explaining with ${label}: ${j.status}…`, true),
+            );
       const figure = document.createElement('figure');
       figure.dataset.method = method;
       const faces = document.createElement('div');
