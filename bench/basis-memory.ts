@@ -4,7 +4,8 @@
  * chunk K set the onnxruntime-web heap (the bulk of the Worker isolate's memory) and the
  * time of a full 128-row basis. Each configuration runs in its own Node process (a wasm
  * heap never shrinks), loading the int8 model first as the Worker does. Baseline in the
- * same run: the previous build (gradient graph as one file, weight prepacking on, K = 16).
+ * same run: the previous build (gradient graph as one file, weight prepacking on, memory
+ * pattern on, K = 16).
  * Writes bench/results/basis-memory.json and its table in docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,8 @@ interface Config {
   label: string;
   external: boolean;
   prepack: boolean;
+  /** onnxruntime's memory pattern (one planned block per input shape, kept by the session). */
+  memPattern: boolean;
   k: number;
 }
 const MB = 2 ** 20;
@@ -32,17 +35,18 @@ const RUNS = 3;
 async function child(config: Config) {
   const heap = probeWasmHeap();
   const manifest = JSON.parse(readFileSync(join(DIST_DIR, 'manifest.json'), 'utf8')) as ModelManifest;
-  const int8 = await webSession(readFileSync(join(DIST_DIR, manifest.files.int8.path)));
+  const pattern = { enableMemPattern: config.memPattern };
+  const int8 = await webSession(readFileSync(join(DIST_DIR, manifest.files.int8.path)), pattern);
   const x = loadModelInput(join(FACES_DIR, 'bbt', 'amy', 'amy1.png'));
   await int8.run({ x: new ortWeb.Tensor('float32', x, [1, 3, 150, 150]) });
   const afterInt8 = heap();
   const split = distGradient(DIST_DIR);
   const prepack = config.prepack ? { extra: {} } : {};
   const session = config.external
-    ? await webSession(split.graph, { ...split.options, ...prepack })
+    ? await webSession(split.graph, { ...split.options, ...prepack, ...pattern })
     : await webSession(
         await compileGradient(readFileSync(join(DIST_DIR, manifest.files.fp32.path)), { name: manifest.id, shareWeights: true }),
-        config.prepack ? {} : { extra: split.options.extra },
+        { ...(config.prepack ? {} : { extra: split.options.extra }), ...pattern },
       );
   const afterLoad = heap();
   const runner = gradientRunner(ortWeb as unknown as OrtModule, session, gradientShape(manifest, config.k));
@@ -57,9 +61,16 @@ async function child(config: Config) {
 
 async function main() {
   const configs: Config[] = [
-    { label: 'one-file graph, prepacking on (previous build)', external: false, prepack: true, k: 16 },
-    { label: 'external weights, prepacking on', external: true, prepack: true, k: 16 },
-    ...[4, 8, 12, 16, 32].map((k) => ({ label: 'external weights, prepacking off', external: true, prepack: false, k })),
+    { label: 'one-file graph, prepacking on (previous build)', external: false, prepack: true, memPattern: true, k: 16 },
+    { label: 'external weights, prepacking on', external: true, prepack: true, memPattern: true, k: 16 },
+    ...[4, 8, 12, 16, 32].map((k) => ({ label: 'external weights, prepacking off', external: true, prepack: false, memPattern: true, k })),
+    ...[8, 12, 16].map((k) => ({
+      label: 'external weights, prepacking off, memory pattern off',
+      external: true,
+      prepack: false,
+      memPattern: false,
+      k,
+    })),
   ];
   const rows: (Config & { afterInt8: number; afterLoad: number; afterBasis: number; basisMs: number })[] = [];
   for (const config of configs) {
@@ -86,7 +97,7 @@ async function main() {
       'time vs previous',
     ],
     rows.map((r) => [
-      r.label + (r.external && !r.prepack && r.k === BASIS_CHUNK ? ' **(served)**' : ''),
+      r.label + (r.external && !r.prepack && !r.memPattern && r.k === BASIS_CHUNK ? ' **(served)**' : ''),
       r.k,
       (r.afterInt8 / MB).toFixed(1),
       (r.afterLoad / MB).toFixed(1),

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
+import { SESSION_OPTIONS } from '../../src/engine/embed.js';
 import { externalWeights } from '../../src/engine/gradient.js';
 import type { ModelManifest } from '../../src/xfv/manifest.js';
 
@@ -16,8 +17,9 @@ ortWeb.env.logLevel = 'error';
 
 export { ortNode, ortWeb };
 
+/** An onnxruntime-web session with the Worker's session options (engine/embed SESSION_OPTIONS). */
 export function webSession(model: Uint8Array, options: ortWeb.InferenceSession.SessionOptions = {}) {
-  return ortWeb.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', ...options });
+  return ortWeb.InferenceSession.create(model, { ...SESSION_OPTIONS, ...options });
 }
 
 /** The built gradient graph and the session options that attach its external weights. */

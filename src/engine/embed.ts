@@ -8,6 +8,16 @@ import type * as Ort from 'onnxruntime-web';
 export type OrtModule = typeof Ort;
 export type OrtSession = Ort.InferenceSession;
 
+/**
+ * Options for every session the engine creates. The memory pattern is off: with it,
+ * onnxruntime plans one block per input shape for all of a run's intermediate tensors and
+ * keeps it, so each session holds its largest run's activations in the wasm heap (which
+ * never shrinks); without it, a run's tensors go back to the heap's allocator and the next
+ * session reuses them (17 MB less heap for a photo explanation, at no measured cost:
+ * `npm run bench:basis-memory`, docs/benchmarks.md).
+ */
+export const SESSION_OPTIONS = { executionProviders: ['wasm'], graphOptimizationLevel: 'all', enableMemPattern: false } as const;
+
 /** Raw embeddings for a batch of [3,S,S] inputs, in one run. */
 export async function embedBatch(ort: OrtModule, session: OrtSession, inputs: Float32Array[], size: number): Promise<Float32Array[]> {
   if (inputs.length === 0) return [];

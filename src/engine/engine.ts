@@ -8,7 +8,7 @@
  */
 import type { ModelFile, ModelManifest } from '../xfv/manifest.js';
 import { ModelUnavailableError, r2ModelSource } from '../store/models.js';
-import { type OrtModule, type OrtSession, embedBatch } from './embed.js';
+import { type OrtModule, type OrtSession, SESSION_OPTIONS, embedBatch } from './embed.js';
 import { releaseBuffer } from '../release.js';
 import { Gate } from './gate.js';
 import { SharedLoad } from './shared-wait.js';
@@ -53,7 +53,7 @@ export async function createEngine(loadOrt: () => Promise<OrtModule>, models: Mo
   let session: OrtSession;
   try {
     ort = await loadOrt();
-    session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    session = await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS });
     // onnxruntime copied the model into its heap: the file's bytes are not needed any more.
     releaseBuffer(bytes);
   } catch (e) {
@@ -90,10 +90,9 @@ export async function createEngine(loadOrt: () => Promise<OrtModule>, models: Mo
       models.file(landmarks),
     ]);
     try {
-      const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' } as const;
       const sessions = {
-        detector: await ort.InferenceSession.create(detectorBytes, options),
-        landmarks: await ort.InferenceSession.create(landmarkBytes, options),
+        detector: await ort.InferenceSession.create(detectorBytes, { ...SESSION_OPTIONS }),
+        landmarks: await ort.InferenceSession.create(landmarkBytes, { ...SESSION_OPTIONS }),
       };
       return photoRunner(ort, sessions, new Float32Array(priorBytes.slice().buffer), manifest.photo, (task) => queue.run(task));
     } catch (e) {

@@ -4,7 +4,8 @@
  * its square input (padded bottom/right, as face-api does), SSD decoding and NMS
  * (src/face/ssd), 68 landmarks per face on its box padded to a square (as face-api crops it),
  * the five template points, and the similarity warp onto dlib's 150×150 chip (src/face/align,
- * anti-aliased when shrinking: src/image/warp).
+ * anti-aliased when shrinking: src/image/warp). Landmarks can be found again for a face on
+ * a sharper copy of the photo (engine/inputs: the two-stage decode of large photos).
  */
 import { type Point, type Similarity, chipTemplate, fitSimilarity, fivePoints, invertSimilarity } from '../face/align.js';
 import { type ScoredBox, decodeSsd, nonMaxSuppression } from '../face/ssd.js';
@@ -52,13 +53,21 @@ export async function findFaces(runner: PhotoRunner, img: RgbImage): Promise<Fou
     return { x, y, width: Math.min(x1!, img.width) - x, height: Math.min(y1!, img.height) - y, score: scores[i]! };
   });
   found.sort((a, b) => b.width * b.height - a.width * a.height);
-  const withLandmarks = found.slice(0, MAX_FACES).filter((b) => b.width >= 1 && b.height >= 1);
+  return faceLandmarks(
+    runner,
+    img,
+    found.slice(0, MAX_FACES).filter((b) => b.width >= 1 && b.height >= 1),
+  );
+}
+
+/** The 68 landmarks (and five key points) of each box in `img`, in one batch. */
+export async function faceLandmarks(runner: PhotoRunner, img: RgbImage, boxes: ScoredBox[]): Promise<FoundFace[]> {
   const l = runner.models.landmarks.size;
-  const squares = withLandmarks.map((b) => {
+  const squares = boxes.map((b) => {
     const sq = Math.max(b.width, b.height);
     return { x: b.x - (sq - b.width) / 2, y: b.y - (sq - b.height) / 2, side: sq };
   });
-  const inputs = withLandmarks.map((b, i) => {
+  const inputs = boxes.map((b, i) => {
     const sq = squares[i]!;
     const m = sq.side / l;
     const face = warpAffine(img, [m, 0, sq.x, 0, m, sq.y], l, l);
@@ -71,7 +80,7 @@ export async function findFaces(runner: PhotoRunner, img: RgbImage): Promise<Fou
     return toPlanar(face);
   });
   const relative = await runner.landmarks(inputs);
-  return withLandmarks.map((b, i) => {
+  return boxes.map((b, i) => {
     const sq = squares[i]!;
     const r = relative[i]!;
     const landmarks = Array.from({ length: r.length / 2 }, (_, j) => ({

@@ -4,7 +4,7 @@
  * fp32 embedding, VJP rows for given cotangents, and the per-image FGGB basis in chunks
  * of K identity rows (K bounds the memory: see docs/explanations.md).
  */
-import type { OrtModule, OrtSession } from './embed.js';
+import { type OrtModule, type OrtSession, SESSION_OPTIONS } from './embed.js';
 import { releaseBuffer } from '../release.js';
 import type { BasisDtype } from '../store/basis.js';
 import { HALF_TABLE, toHalf } from '../store/float16.js';
@@ -147,13 +147,12 @@ export async function loadGradientRunner(
   files: { graph: Uint8Array; weights: Uint8Array },
   {
     serialise,
-    sessionOptions = { executionProviders: ['wasm'] },
+    sessionOptions = SESSION_OPTIONS,
   }: { serialise?: <T>(task: () => Promise<T>) => Promise<T>; sessionOptions?: Record<string, unknown> } = {},
 ): Promise<GradientRunner> {
   const weightsPath = manifest.files.gradWeights?.path;
   if (!weightsPath) throw new Error('the manifest lists no gradient weights (files.gradWeights)');
   const session = await ort.InferenceSession.create(files.graph, {
-    graphOptimizationLevel: 'all',
     ...sessionOptions,
     ...externalWeights(weightsPath, files.weights),
   });

@@ -6,14 +6,14 @@
  * model's face chip. `aligned-crop`: the image already is a face crop (padded to a square
  * and resized, as face-api.js feeds the net). Errors are ImageErrors naming the input.
  */
-import type { Point, Similarity } from '../face/align.js';
+import { type Point, type Similarity, chipTemplate, fitSimilarity, similarityScale } from '../face/align.js';
 import { ImageError, type RgbImage, decodeImage, readHeader, toModelInput } from '../image/index.js';
 import { exifOrientation, orientUpright } from '../image/orientation.js';
 import type { ModelManifest } from '../xfv/manifest.js';
 import { inputSpec } from '../xfv/manifest.js';
 import type { Engine } from './engine.js';
 import { warpAffine } from '../image/warp.js';
-import { type FoundFace, alignFace, faceWarnings, findFaces } from './faces.js';
+import { type FoundFace, alignFace, faceLandmarks, faceWarnings, findFaces } from './faces.js';
 
 export const INPUT_KINDS = ['photo', 'aligned-crop'] as const;
 export type InputKind = (typeof INPUT_KINDS)[number];
@@ -57,6 +57,16 @@ export interface ImageLimits {
 
 /** Longer side images over the decode limit are shrunk to: detection runs at 512, the chip is 150. */
 export const SHRUNK_SIDE = 1600;
+
+/**
+ * Photos are first decoded at this longer side at most (scaled down by the image service)
+ * to find the faces: the detector's input is 512. A face that the chip would enlarge from
+ * there by more than SHRINK_MARGIN is decoded again, only as sharp as the chip needs.
+ */
+export const DETECT_SIDE = 640;
+
+/** An image is only scaled down first when that shrinks its longer side by more than this factor. */
+const SHRINK_MARGIN = 1.25;
 
 export interface FaceReport {
   box: { x: number; y: number; width: number; height: number };
@@ -124,10 +134,12 @@ const swapsSides = (orientation: number) => orientation >= 5 && orientation <= 8
 
 /**
  * Decode an image upright (photos: by their EXIF orientation). Headers over `maxPixels`
- * are refused before anything else; images over `maxDecodePixels` go through `shrink`
- * and are decoded scaled down, never whole.
+ * are refused before anything else. An image is decoded whole when it is within
+ * `maxDecodePixels` and not much larger than `wantSide` (its longer side); otherwise, with
+ * a `shrink`, it is scaled down to `wantSide` (at most SHRUNK_SIDE and the decode limit)
+ * before decoding, never whole.
  */
-async function decode(field: string, source: ImageSource, limits: ImageLimits, upright: boolean): Promise<Decoded> {
+async function decode(field: string, source: ImageSource, limits: ImageLimits, upright: boolean, wantSide = Infinity): Promise<Decoded> {
   const size = source instanceof Blob ? source.size : source.length;
   if (size === 0) throw new ImageError('undecodable', `image ${field} is empty`, field);
   try {
@@ -136,7 +148,9 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
     const orientation = upright ? exifOrientation(head) : 1;
     const [width, height] = swapsSides(orientation) ? [header.height, header.width] : [header.width, header.height];
     const pixels = header.width * header.height;
-    if (pixels <= limits.maxDecodePixels) {
+    const [long, short] = [Math.max(header.width, header.height), Math.min(header.width, header.height)];
+    const worthShrinking = limits.shrink !== undefined && long > wantSide * SHRINK_MARGIN;
+    if (pixels <= limits.maxDecodePixels && !worthShrinking) {
       const bytes = source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : source;
       const image = orientUpright(decodeImage(bytes, { maxPixels: limits.maxPixels }), orientation);
       return { image, width, height, orientation };
@@ -147,8 +161,7 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
         `image is ${header.width}×${header.height} (${pixels} pixels); images over ${limits.maxDecodePixels} pixels need an image service to scale them down, and none is configured`,
       );
     }
-    const [long, short] = [Math.max(header.width, header.height), Math.min(header.width, header.height)];
-    const side = Math.min(SHRUNK_SIDE, Math.floor(Math.sqrt((limits.maxDecodePixels * long) / short)));
+    const side = Math.round(Math.min(wantSide, SHRUNK_SIDE, Math.floor(Math.sqrt((limits.maxDecodePixels * long) / short))));
     const target = header.width >= header.height ? { width: side } : { height: side };
     // (+ side: the service may round the short side up by a row.)
     const small = decodeImage(await limits.shrink(source, target), { maxPixels: limits.maxDecodePixels + side, minSide: 1, trusted: true });
@@ -199,7 +212,7 @@ async function prepare(
   const { manifest } = engine;
   const spec = inputSpec(manifest);
   const t0 = performance.now();
-  const decoded = await decode(field, source, limits, input === 'photo');
+  const decoded = await decode(field, source, limits, input === 'photo', input === 'photo' ? DETECT_SIDE : Infinity);
   const { image: img, orientation } = decoded;
   const scale = decoded.width / img.width;
   const t1 = performance.now();
@@ -208,34 +221,55 @@ async function prepare(
     const report: InputReport = { input, width: decoded.width, height: decoded.height, orientation, scale, warnings: [] };
     return { input: x, report, decodeMs: t1 - t0, detectMs: 0, preprocessMs: performance.now() - t1 };
   }
-  const faces = await findFaces(await engine.photo(), img);
+  const runner = await engine.photo();
+  const { chip: chipSpec } = photoModels(manifest);
+  const faces = await findFaces(runner, img);
   const t2 = performance.now();
   if (faces.length === 0)
     throw new ImageError('no-face', `image ${field}: no face found (score ≥ ${photoModels(manifest).detector.minScore})`, field);
   const chosen = choose(field, faces, face, scale);
-  const aligned = alignFace(img, faces[chosen]!.keyPoints, spec.size, photoModels(manifest).chip.padding);
+  // Stage two: a photo found scaled down whose face the chip would enlarge is decoded again
+  // as sharp as the chip needs, and the face's landmarks found again there.
+  let sharp = { img, scale, face: faces[chosen]! };
+  const template = chipTemplate(spec.size, chipSpec.padding);
+  const enlarge = similarityScale(fitSimilarity(sharp.face.keyPoints, template));
+  const photoSide = Math.max(decoded.width, decoded.height);
+  const side = Math.max(img.width, img.height);
+  if (enlarge > SHRINK_MARGIN && photoSide > side * SHRINK_MARGIN) {
+    const finer = await decode(field, source, limits, true, Math.ceil(side * enlarge));
+    const k = img.width / finer.image.width;
+    if (k < 1 / SHRINK_MARGIN) {
+      const b = sharp.face;
+      const box = { x: b.x / k, y: b.y / k, width: b.width / k, height: b.height / k, score: b.score };
+      const [again] = await faceLandmarks(runner, finer.image, [box]);
+      sharp = { img: finer.image, scale: decoded.width / finer.image.width, face: again! };
+    }
+  }
+  const t3 = performance.now();
+  const aligned = alignFace(sharp.img, sharp.face.keyPoints, spec.size, chipSpec.padding);
   const x = toModelInput(aligned.chip, spec);
   const { a, b, tx, ty } = aligned.toPhoto;
+  const s2 = sharp.scale;
   const report: InputReport = {
     input,
     width: decoded.width,
     height: decoded.height,
     orientation,
-    scale,
+    scale: s2,
     faces: faces.map((f) => faceReport(f, scale)),
     face: chosen,
-    chipToPhoto: { a: a * scale, b: b * scale, tx: tx * scale, ty: ty * scale },
+    chipToPhoto: { a: a * s2, b: b * s2, tx: tx * s2, ty: ty * s2 },
     warnings: faceWarnings(faces[chosen]!),
   };
-  const prepared: PreparedImage = { input: x, report, decodeMs: t1 - t0, detectMs: t2 - t1, preprocessMs: 0 };
+  const prepared: PreparedImage = { input: x, report, decodeMs: t1 - t0 + (t3 - t2), detectMs: t2 - t1, preprocessMs: 0 };
   if (keepPreview) {
-    const k = Math.max(1, Math.max(img.width, img.height) / PREVIEW_SIDE);
+    const k = Math.max(1, Math.max(sharp.img.width, sharp.img.height) / PREVIEW_SIDE);
     prepared.preview = {
-      image: warpAffine(img, [k, 0, 0, 0, k, 0], Math.round(img.width / k), Math.round(img.height / k)),
+      image: warpAffine(sharp.img, [k, 0, 0, 0, k, 0], Math.round(sharp.img.width / k), Math.round(sharp.img.height / k)),
       chipToPreview: { a: a / k, b: b / k, tx: tx / k, ty: ty / k },
     };
   }
-  prepared.preprocessMs = performance.now() - t2;
+  prepared.preprocessMs = performance.now() - t3;
   return prepared;
 }
 

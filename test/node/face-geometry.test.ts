@@ -102,6 +102,29 @@ describe('warpAffine', () => {
     const out = warpAffine({ width: n, height: n, data }, [4, 0, 0, 0, 4, 0], 16, 16);
     for (const v of out.data) expect(Math.abs(v - 127.5)).toBeLessThanOrEqual(1);
   });
+
+  it('shrinks axis-aligned by area: an integer factor gives block means, a fractional one follows a ramp, outside counts as black', () => {
+    const src = gradient(40, 30);
+    const half = warpAffine(src, [2, 0, 0, 0, 2, 0], 20, 15);
+    // Block (2u, 2u+1) × (2v, 2v+1) of values x·2, y·2: means 4u + 1, 4v + 1.
+    for (const [u, v] of [
+      [0, 0],
+      [19, 14],
+      [7, 3],
+    ] as const)
+      expect([...half.data.subarray((v * 20 + u) * 3, (v * 20 + u) * 3 + 3)]).toEqual([4 * u + 1, 4 * v + 1, 100]);
+    // 2.5× with a fractional offset: the mean of a ramp over the footprint [2.5u + 1.25, 2.5u + 3.75).
+    const fractional = warpAffine(src, [2.5, 0, 1.25, 0, 2.5, 0], 12, 10);
+    for (let u = 0; u < 12; u++) {
+      const [lo, hi] = [2.5 * u + 1.25, 2.5 * u + 3.75];
+      let sum = 0;
+      for (let i = Math.floor(lo); i < Math.ceil(hi); i++) sum += (Math.min(hi, i + 1) - Math.max(lo, i)) * i * 2;
+      expect(Math.abs(fractional.data[u * 3]! - sum / 2.5)).toBeLessThanOrEqual(0.5);
+    }
+    // The right half of the footprint lies outside a 40-wide source: half the value.
+    const edge = warpAffine(src, [4, 0, 38, 0, 4, 0], 1, 1);
+    expect(edge.data[2]).toBe(50);
+  });
 });
 
 /** A minimal JPEG prefix: SOI, an APP1 Exif segment with one Orientation entry, then EOI. */

@@ -10,7 +10,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { distEngine } from '../../src/cli/dist-engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { findFaces } from '../../src/engine/faces.js';
-import { type ImageShrinker, SHRUNK_SIDE, prepareInput } from '../../src/engine/inputs.js';
+import { DETECT_SIDE, type ImageShrinker, prepareInput } from '../../src/engine/inputs.js';
 import { verifyPair } from '../../src/engine/verify.js';
 import { LOCAL_LIMITS, sharpShrinker } from '../../src/cli/shrink.js';
 import sharp from 'sharp';
@@ -126,12 +126,13 @@ describeWithFaces('photo path', () => {
       return sharpShrinker(b, target);
     };
     const shrunk = await prepareInput(engine, 'a', bytes, { limits: { ...LIMITS, shrink: counting } });
-    // 4000×5000: the long side (the height) is fitted, to SHRUNK_SIDE or less so that the decoded image fits the decode limit.
-    expect(sides).toHaveLength(1);
-    const side = (sides[0] as { height: number }).height;
-    expect(side).toBeLessThanOrEqual(SHRUNK_SIDE);
-    expect(side * Math.round((side * 4000) / 5000)).toBeLessThanOrEqual(LIMITS.maxDecodePixels + side);
-    const whole = await prepareInput(engine, 'a', bytes, { limits: { ...LIMITS, maxDecodePixels: Number.POSITIVE_INFINITY } });
+    // 4000×5000: the long side (the height) is fitted to DETECT_SIDE to find the face; this
+    // face is large, so the chip needs nothing sharper.
+    expect(sides).toEqual([{ height: DETECT_SIDE }]);
+    const side = DETECT_SIDE;
+    const whole = await prepareInput(engine, 'a', bytes, {
+      limits: { ...LIMITS, maxDecodePixels: Number.POSITIVE_INFINITY, shrink: undefined },
+    });
     expect(whole.report.scale).toBe(1);
     const { report } = shrunk;
     expect([report.width, report.height]).toEqual([whole.report.width, whole.report.height]);
@@ -149,6 +150,33 @@ describeWithFaces('photo path', () => {
     await expect(prepareInput(engine, 'a', bytes, { limits: { ...LIMITS, shrink: undefined } })).rejects.toMatchObject({
       kind: 'too-large',
     });
+  });
+
+  it("decodes a small face again as sharp as its chip needs (two stages), and its chip matches the whole photo's", async () => {
+    const bytes = read('group/obama_and_biden.jpg');
+    const whole = { ...LIMITS, maxDecodePixels: Number.POSITIVE_INFINITY, shrink: undefined };
+    const full = await prepareInput(engine, 'a', bytes, { limits: whole });
+    const faces = full.report.faces!;
+    for (const [i, f] of faces.entries()) {
+      const sides: ({ width: number } | { height: number })[] = [];
+      const counting: ImageShrinker = (b, target) => {
+        sides.push(target);
+        return sharpShrinker(b, target);
+      };
+      const centre = { x: f.box.x + f.box.width / 2, y: f.box.y + f.box.height / 2 };
+      const [two, one] = await Promise.all([
+        prepareInput(engine, 'a', bytes, { limits: { ...LIMITS, shrink: counting }, face: { point: centre } }),
+        prepareInput(engine, 'b', bytes, { limits: whole, face: { point: centre } }),
+      ]);
+      // 2000×1428: found at DETECT_SIDE; a face the chip would enlarge more than 1.25× from there is decoded again, wider.
+      expect(sides[0], `face ${i}`).toEqual({ width: DETECT_SIDE });
+      // Chip pixels per pixel at DETECT_SIDE: photo pixels per DETECT_SIDE pixel over photo pixels per chip pixel.
+      const enlarge = 2000 / DETECT_SIDE / Math.hypot(one.report.chipToPhoto!.a, one.report.chipToPhoto!.b);
+      expect(sides.length, `face ${i}: the chip enlarges ${enlarge.toFixed(2)}× at ${DETECT_SIDE}`).toBe(enlarge > 1.25 ? 2 : 1);
+      if (sides.length === 2) expect((sides[1] as { width: number }).width).toBeGreaterThan(DETECT_SIDE * 1.25);
+      const [et, eo] = await engine.embed([two.input, one.input]);
+      expect(cosine(et!, eo!), `face ${i}`).toBeGreaterThan(0.98);
+    }
   });
 
   it('turns a shrunk photo upright once, whether or not the image service applied its EXIF orientation', async () => {
