@@ -12,6 +12,7 @@ import { exifOrientation, orientUpright } from '../image/orientation.js';
 import type { ModelManifest } from '../xfv/manifest.js';
 import { inputSpec } from '../xfv/manifest.js';
 import type { Engine } from './engine.js';
+import type { PhotoRunner } from './photo.js';
 import { warpAffine } from '../image/warp.js';
 import { type FoundFace, alignFace, faceLandmarks, faceWarnings, findFaces } from './faces.js';
 
@@ -222,29 +223,12 @@ async function prepare(
     return { input: x, report, decodeMs: t1 - t0, detectMs: 0, preprocessMs: performance.now() - t1 };
   }
   const runner = await engine.photo();
-  const { chip: chipSpec } = photoModels(manifest);
+  const { chip: chipSpec, detector: detectorSpec } = photoModels(manifest);
   const faces = await findFaces(runner, img);
   const t2 = performance.now();
-  if (faces.length === 0)
-    throw new ImageError('no-face', `image ${field}: no face found (score ≥ ${photoModels(manifest).detector.minScore})`, field);
+  if (faces.length === 0) throw new ImageError('no-face', `image ${field}: no face found (score ≥ ${detectorSpec.minScore})`, field);
   const chosen = choose(field, faces, face, scale);
-  // Stage two: a photo found scaled down whose face the chip would enlarge is decoded again
-  // as sharp as the chip needs, and the face's landmarks found again there.
-  let sharp = { img, scale, face: faces[chosen]! };
-  const template = chipTemplate(spec.size, chipSpec.padding);
-  const enlarge = similarityScale(fitSimilarity(sharp.face.keyPoints, template));
-  const photoSide = Math.max(decoded.width, decoded.height);
-  const side = Math.max(img.width, img.height);
-  if (enlarge > SHRINK_MARGIN && photoSide > side * SHRINK_MARGIN) {
-    const finer = await decode(field, source, limits, true, Math.ceil(side * enlarge));
-    const k = img.width / finer.image.width;
-    if (k < 1 / SHRINK_MARGIN) {
-      const b = sharp.face;
-      const box = { x: b.x / k, y: b.y / k, width: b.width / k, height: b.height / k, score: b.score };
-      const [again] = await faceLandmarks(runner, finer.image, [box]);
-      sharp = { img: finer.image, scale: decoded.width / finer.image.width, face: again! };
-    }
-  }
+  const sharp = await sharperFace(runner, field, source, limits, decoded, faces[chosen]!, chipTemplate(spec.size, chipSpec.padding));
   const t3 = performance.now();
   const aligned = alignFace(sharp.img, sharp.face.keyPoints, spec.size, chipSpec.padding);
   const x = toModelInput(aligned.chip, spec);
@@ -271,6 +255,34 @@ async function prepare(
   }
   prepared.preprocessMs = performance.now() - t3;
   return prepared;
+}
+
+/**
+ * Stage two of a photo: when it was found scaled down and the chip would enlarge the chosen
+ * face by more than SHRINK_MARGIN, it is decoded again as sharp as the chip needs and the
+ * face's landmarks are found again there. Returns the image to cut the chip from, its
+ * scale (photo pixels per pixel) and the face in its pixels.
+ */
+async function sharperFace(
+  runner: PhotoRunner,
+  field: string,
+  source: ImageSource,
+  limits: ImageLimits,
+  found: Decoded,
+  face: FoundFace,
+  template: Point[],
+): Promise<{ img: RgbImage; scale: number; face: FoundFace }> {
+  const { image: img } = found;
+  const enlarge = similarityScale(fitSimilarity(face.keyPoints, template));
+  const side = Math.max(img.width, img.height);
+  const stageOne = { img, scale: found.width / img.width, face };
+  if (enlarge <= SHRINK_MARGIN || Math.max(found.width, found.height) <= side * SHRINK_MARGIN) return stageOne;
+  const finer = await decode(field, source, limits, true, Math.ceil(side * enlarge));
+  const k = img.width / finer.image.width;
+  if (k >= 1 / SHRINK_MARGIN) return stageOne;
+  const box = { x: face.x / k, y: face.y / k, width: face.width / k, height: face.height / k, score: face.score };
+  const [again] = await faceLandmarks(runner, finer.image, [box]);
+  return { img: finer.image, scale: found.width / finer.image.width, face: again! };
 }
 
 function photoModels(manifest: ModelManifest) {
