@@ -245,8 +245,17 @@ async function main() {
     const phone = phonePaths ? await sampleWhile(() => postFiles(phonePaths, 'photo')) : undefined;
     if (phone) console.log(`wrangler dev phone-size photo pair: ${fmt(phone.result.ms)} ms; isolate peak ${phone.peakMB.toFixed(1)} MB`);
 
+    // The photo-models Worker's own wasm heap (the detector and landmark net run there).
+    const photoModelsWasmHeapMB =
+      (
+        (await (await fetch(`${server.url}/v1/models`, { headers: server.auth })).json()) as {
+          runtime: { photoModelsWasmHeapBytes: number | null };
+        }
+      ).runtime.photoModelsWasmHeapBytes ?? null;
+
     // After ~100 more requests: what the isolate keeps (live, after a full GC).
     const memory = {
+      photoModelsWasmHeapMB: photoModelsWasmHeapMB === null ? null : photoModelsWasmHeapMB / MB,
       ...freshMemory,
       afterNewPairsLiveMB,
       concurrentCached: { requests: burstDone.length / 4, ...burstMemory, live: burstLive },
@@ -349,7 +358,7 @@ async function main() {
         ...(memory.newPhotoPair
           ? [
               [
-                `isolate peak while explaining a new pair of photos (${memory.newPhotoPair.files.join(', ')}; photo models load, detection, 2 bases; same reading; ${memory.newPhotoPair.samples} samples)`,
+                `isolate peak while explaining a new pair of photos (${memory.newPhotoPair.files.join(', ')}; decoding and alignment here, detection and landmarks in the photo-models Worker, 2 bases; same reading; ${memory.newPhotoPair.samples} samples)`,
                 `${mb(memory.newPhotoPair.peakMB)} ${split(memory.newPhotoPair.atPeak)}, ${fmt(memory.newPhotoPair.ms)} ms`,
               ],
             ]
@@ -361,6 +370,9 @@ async function main() {
                 `${mb(memory.phoneSizePair.peakMB)} ${split(memory.phoneSizePair.atPeak)}, ${fmt(memory.phoneSizePair.ms)} ms`,
               ],
             ]
+          : []),
+        ...(memory.photoModelsWasmHeapMB !== null
+          ? [["the photo-models Worker's wasm heap after the photo pairs (its own isolate; /v1/models)", mb(memory.photoModelsWasmHeapMB)]]
           : []),
       ],
     );
@@ -375,6 +387,9 @@ async function main() {
       }\` (${result.machine.date.slice(0, 10)}). Basis chunk K = ${BASIS_CHUNK}. Memory comes from the isolate itself: V8's heap figures over wrangler dev's inspector, sampled every 25 ms from the first request on (the models load during the first explanation), and the ORT wasm heap from \`/v1/models\` (it never shrinks: its final size is its peak). The isolate answers between gradient chunks, so a short spike inside one chunk can be missed. Model files and gradient outputs are released (detached) as soon as they are used, so garbage barely adds to the peak._`,
     );
     console.log(`\n${table}`);
+  } catch (e) {
+    console.error(`wrangler dev's stderr (tail):\n${server.stderr().slice(-4000)}`);
+    throw e;
   } finally {
     inspector.close();
     await server.stop();

@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../eval/lib/faces.js';
 
+/** The API Worker and the photo-models Worker it binds to, as `npm start` runs them. */
+export const WORKER_CONFIGS = ['wrangler.toml', 'wrangler.photo-models.toml'];
+
 export interface DevServer {
   url: string;
   /** The development tenant's API key in this server's state. */
@@ -44,10 +47,26 @@ export async function startWranglerDev(
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const child: ChildProcess = spawn(
     bin('wrangler'),
-    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--persist-to', state, ...inspector, ...vars],
+    [
+      'dev',
+      ...WORKER_CONFIGS.flatMap((c) => ['-c', c]),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--log-level',
+      'error',
+      '--persist-to',
+      state,
+      ...inspector,
+      ...vars,
+    ],
     {
       cwd: REPO_ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+      // A dev registry of its own: both Workers run in this one session, and another
+      // session's registry entries for the same Worker names would make wrangler reload
+      // this one (answering requests in flight with "Your worker restarted mid-request").
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_REGISTRY_PATH: join(state, 'registry') },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
     },

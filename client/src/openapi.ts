@@ -64,6 +64,8 @@ export interface paths {
                             runtime: {
                                 /** @description Size of this isolate's onnxruntime wasm heap (it only grows) */
                                 wasmHeapBytes: number | null;
+                                /** @description Size of the photo-models Worker's onnxruntime wasm heap (the face detector and landmark net run there); null when it has not run yet, is not bound, or does not answer */
+                                photoModelsWasmHeapBytes: number | null;
                                 /** @description This isolate's admission gates now (README, API): requests holding a slot and waiting for one */
                                 admission: {
                                     images: {
@@ -1583,7 +1585,8 @@ export interface components {
          *       },
          *       "timing": {
          *         "decodeMs": 41,
-         *         "detectMs": 180,
+         *         "detectMs": 160,
+         *         "landmarksMs": 20,
          *         "preprocessMs": 3,
          *         "inferenceMs": 38,
          *         "totalMs": 265
@@ -1655,9 +1658,12 @@ export interface components {
         };
         /** @description Server-side time per stage (also in the Server-Timing header). workerd only advances its clock on I/O, so deployed Workers report coarse values. */
         Timing: {
+            /** @description Decoding (photos: both stages, and the steps between the nets) */
             decodeMs: number;
-            /** @description Face detection and landmarks (photos) */
+            /** @description The face detector (photos) */
             detectMs: number;
+            /** @description The 68-point landmark net (photos) */
+            landmarksMs: number;
             preprocessMs: number;
             inferenceMs: number;
             totalMs: number;
@@ -1846,7 +1852,8 @@ export interface components {
          *       },
          *       "timing": {
          *         "decodeMs": 41,
-         *         "detectMs": 180,
+         *         "detectMs": 160,
+         *         "landmarksMs": 20,
          *         "preprocessMs": 3,
          *         "inferenceMs": 38,
          *         "totalMs": 24420,

@@ -1,12 +1,14 @@
 /**
  * @module api/limits
  * The image limits of this deployment, from its Worker vars (wrangler.toml), with the
- * Images binding as the shrinker for photos over the decode limit, and the isolate's photo
- * gate. Requests and jobs use the same limits.
+ * Images binding as the shrinker for photos over the decode limit (called from the
+ * photo-models Worker when it is bound, so the upload streams there), and the isolate's
+ * photo gate. Requests and jobs use the same limits.
  */
 import { DEFAULT_LIMITS, type ImageLimits } from '../engine/verify.js';
 import { photoWork } from './admission.js';
-import { imagesShrinker } from './image-service.js';
+import { type ShrinkAttempt, imagesShrinker, shrinkOnce } from './image-service.js';
+import { photoModelsService } from './photo-models.js';
 import { intVar } from './vars.js';
 
 export function imageLimits(env: Env): ImageLimits {
@@ -14,7 +16,15 @@ export function imageLimits(env: Env): ImageLimits {
     maxImageBytes: intVar(env.MAX_IMAGE_BYTES, DEFAULT_LIMITS.maxImageBytes),
     maxPixels: intVar(env.MAX_IMAGE_PIXELS, DEFAULT_LIMITS.maxPixels),
     maxDecodePixels: intVar(env.MAX_DECODE_PIXELS, DEFAULT_LIMITS.maxDecodePixels),
-    shrink: imagesShrinker(env.IMAGES),
+    shrink: imagesShrinker(shrinkAttempt(env)),
     photoWork: photoWork(env),
   };
+}
+
+/** Where photos are scaled down: the photo-models Worker's Images binding, else this Worker's. */
+function shrinkAttempt(env: Env): ShrinkAttempt | undefined {
+  const remote = photoModelsService(env);
+  if (remote) return (image, target) => remote.shrink(image, target);
+  const images = env.IMAGES;
+  return images ? (image, target) => shrinkOnce(images, image, target) : undefined;
 }

@@ -6,6 +6,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { type ModelManifest, modelRef } from '../xfv/manifest.js';
 import { admissionLoad } from './admission.js';
+import { photoModelsHeapBytes } from './photo-models.js';
 import { problemResponses } from './schemas.js';
 import type { AppEnv } from './types.js';
 
@@ -90,6 +91,10 @@ export function registerMeta(app: OpenAPIHono<AppEnv>, heapBytes: () => number |
                     .number()
                     .nullable()
                     .openapi({ description: "Size of this isolate's onnxruntime wasm heap (it only grows)" }),
+                  photoModelsWasmHeapBytes: z.number().nullable().openapi({
+                    description:
+                      "Size of the photo-models Worker's onnxruntime wasm heap (the face detector and landmark net run there); null when it has not run yet, is not bound, or does not answer",
+                  }),
                   admission: z.object({ images: GateLoad, photos: GateLoad, gradient: GateLoad }).openapi({
                     description: "This isolate's admission gates now (README, API): requests holding a slot and waiting for one",
                   }),
@@ -103,10 +108,12 @@ export function registerMeta(app: OpenAPIHono<AppEnv>, heapBytes: () => number |
     }),
     async (c) => {
       const engine = await c.get('engine')();
-      return c.json(
-        { models: [publicModelInfo(engine.manifest)], runtime: { wasmHeapBytes: heapBytes() ?? null, admission: admissionLoad() } },
-        200,
-      );
+      const runtime = {
+        wasmHeapBytes: heapBytes() ?? null,
+        photoModelsWasmHeapBytes: await photoModelsHeapBytes(c.env),
+        admission: admissionLoad(),
+      };
+      return c.json({ models: [publicModelInfo(engine.manifest)], runtime }, 200);
     },
   );
 }

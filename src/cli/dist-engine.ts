@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { type Engine, type ModelSource, createEngine } from '../engine/engine.js';
 import type { OrtModule } from '../engine/embed.js';
+import type { PhotoNets } from '../engine/photo.js';
 import { checkModelFile } from '../store/models.js';
 import type { ModelManifest } from '../xfv/manifest.js';
 
@@ -22,12 +23,19 @@ export function distModelSource(dir = DIST): ModelSource {
   };
 }
 
-/** The engine over models/dist with onnxruntime-web in this process. */
-export function distEngine(dir = DIST): Promise<Engine> {
-  return createEngine(async () => {
-    ort.env.wasm.numThreads = 1;
-    ort.env.wasm.proxy = false;
-    ort.env.logLevel = 'error';
-    return ort as unknown as OrtModule;
-  }, distModelSource(dir));
+/**
+ * The engine over models/dist with onnxruntime-web in this process (the photo models too,
+ * unless `photoModels` runs them elsewhere).
+ */
+export function distEngine(dir = DIST, photoModels?: PhotoNets): Promise<Engine> {
+  return createEngine(
+    async () => {
+      ort.env.wasm.numThreads = 1;
+      ort.env.wasm.proxy = false;
+      ort.env.logLevel = 'error';
+      return ort as unknown as OrtModule;
+    },
+    distModelSource(dir),
+    photoModels,
+  );
 }

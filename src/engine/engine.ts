@@ -13,7 +13,7 @@ import { releaseBuffer } from '../release.js';
 import { Gate } from './gate.js';
 import { SharedLoad } from './shared-wait.js';
 import { type GradientRunner, loadGradientRunner } from './gradient.js';
-import { type PhotoRunner, photoRunner } from './photo.js';
+import { type PhotoNets, type PhotoRunner, loadPhotoRunner, loadPriors, remotePhotoRunner } from './photo.js';
 
 export interface Engine {
   manifest: ModelManifest;
@@ -34,6 +34,8 @@ export interface ModelSource {
 export interface EngineSource {
   loadOrt: () => Promise<OrtModule>;
   bucket: R2Bucket;
+  /** The photo-models Worker (service binding); absent: the photo models run in this isolate. */
+  photoModels?: PhotoNets | undefined;
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -44,8 +46,11 @@ let ortFailure: Error | undefined;
 // held for 30 s belongs to a cancelled request).
 const queue = new Gate('wasm', 1, Infinity, { maxHoldMs: 30_000 });
 
-/** An engine over a model source, not cached (Node scripts and the CLI; the Worker uses getEngine). */
-export async function createEngine(loadOrt: () => Promise<OrtModule>, models: ModelSource): Promise<Engine> {
+/**
+ * An engine over a model source, not cached (Node scripts and the CLI; the Worker uses
+ * getEngine). With `photoModels` the detector and landmark net run there, not here.
+ */
+export async function createEngine(loadOrt: () => Promise<OrtModule>, models: ModelSource, photoModels?: PhotoNets): Promise<Engine> {
   let ort: OrtModule;
   if (ortFailure) throw ortFailure;
   const manifest = await models.manifest();
@@ -77,30 +82,12 @@ export async function createEngine(loadOrt: () => Promise<OrtModule>, models: Mo
       releaseBuffer(weights);
     }
   });
-  const photo = new SharedLoad(async (): Promise<PhotoRunner> => {
-    const { detector, priors, landmarks } = manifest.files;
-    if (!detector || !priors || !landmarks || !manifest.photo) {
-      throw new ModelUnavailableError(
-        'the manifest lists no photo models (files.detector, priors, landmarks): rebuild and reseed the models',
-      );
-    }
-    const [detectorBytes, priorBytes, landmarkBytes] = await Promise.all([
-      models.file(detector),
-      models.file(priors),
-      models.file(landmarks),
-    ]);
-    try {
-      const sessions = {
-        detector: await ort.InferenceSession.create(detectorBytes, { ...SESSION_OPTIONS }),
-        landmarks: await ort.InferenceSession.create(landmarkBytes, { ...SESSION_OPTIONS }),
-      };
-      return photoRunner(ort, sessions, new Float32Array(priorBytes.slice().buffer), manifest.photo, (task) => queue.run(task));
-    } catch (e) {
-      throw new ModelUnavailableError(`the photo models could not be loaded: ${errorText(e)}`, { cause: e });
-    } finally {
-      for (const bytes of [detectorBytes, landmarkBytes]) releaseBuffer(bytes);
-    }
-  });
+  const photo = new SharedLoad(
+    async (): Promise<PhotoRunner> =>
+      photoModels
+        ? remotePhotoRunner(photoModels, manifest, await loadPriors(manifest, models))
+        : loadPhotoRunner(ort, manifest, models, (task) => queue.run(task)),
+  );
   return {
     manifest,
     embed: (inputs) => queue.run(() => embedBatch(ort, session, inputs, manifest.input.size)),
@@ -110,7 +97,7 @@ export async function createEngine(loadOrt: () => Promise<OrtModule>, models: Mo
 }
 
 /** The isolate's engine over the models bucket, created on first call. */
-export function getEngine({ loadOrt, bucket }: EngineSource): Promise<Engine> {
-  engine ??= new SharedLoad(() => createEngine(loadOrt, r2ModelSource(bucket)));
+export function getEngine({ loadOrt, bucket, photoModels }: EngineSource): Promise<Engine> {
+  engine ??= new SharedLoad(() => createEngine(loadOrt, r2ModelSource(bucket), photoModels));
   return engine.get();
 }

@@ -12,6 +12,7 @@ import { type ScoredBox, decodeSsd, nonMaxSuppression } from '../face/ssd.js';
 import type { RgbImage } from '../image/decode.js';
 import { type Affine, warpAffine } from '../image/warp.js';
 import type { PhotoRunner } from './photo.js';
+import { releaseBuffer } from '../release.js';
 
 export interface FoundFace extends ScoredBox {
   /** The five template points (eye corners, nose), photo pixels. */
@@ -41,7 +42,8 @@ export function detectorInput(img: RgbImage, s: number): Float32Array {
 export async function findFaces(runner: PhotoRunner, img: RgbImage): Promise<FoundFace[]> {
   const { size: s, minScore } = runner.models.detector;
   const side = Math.max(img.width, img.height);
-  const raw = await runner.detect(detectorInput(img, s));
+  const x = detectorInput(img, s);
+  const raw = await runner.detect(x).finally(() => releaseBuffer(x));
   const { boxes, scores } = decodeSsd(raw.boxes, raw.classes, runner.priors);
   const kept = nonMaxSuppression(boxes, scores, { minScore });
   const found: ScoredBox[] = kept.map((i) => {

@@ -41,7 +41,7 @@ export interface GradientRunner {
 }
 
 /** Rows per basis run: the heap grows with it (docs/explanations.md: `npm run bench:basis-memory`). */
-export const BASIS_CHUNK = 12;
+export const BASIS_CHUNK = 8;
 
 /**
  * Session options for a model with external weights (the gradient graph), for any onnxruntime: weights from the

@@ -12,8 +12,9 @@ import { exifOrientation, orientUpright } from '../image/orientation.js';
 import type { ModelManifest } from '../xfv/manifest.js';
 import { inputSpec } from '../xfv/manifest.js';
 import type { Engine } from './engine.js';
-import type { PhotoRunner } from './photo.js';
+import { type NetTimes, type PhotoRunner, timedRunner } from './photo.js';
 import { warpAffine } from '../image/warp.js';
+import { releaseBuffer } from '../release.js';
 import { type FoundFace, alignFace, faceLandmarks, faceWarnings, findFaces } from './faces.js';
 
 export const INPUT_KINDS = ['photo', 'aligned-crop'] as const;
@@ -109,8 +110,13 @@ export interface PreparedImage {
   report: InputReport;
   /** Photo inputs: the photo to lay maps on. */
   preview?: PhotoPreview;
+  /** Decoding (both stages) and the steps between the nets (box decoding, crops). */
   decodeMs: number;
+  /** The face detector's runs. */
   detectMs: number;
+  /** The landmark net's runs (both stages). */
+  landmarksMs: number;
+  /** Alignment and the model tensor (photos), or padding and resizing (crops). */
   preprocessMs: number;
 }
 
@@ -153,7 +159,9 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
     const worthShrinking = limits.shrink !== undefined && long > wantSide * SHRINK_MARGIN;
     if (pixels <= limits.maxDecodePixels && !worthShrinking) {
       const bytes = source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : source;
-      const image = orientUpright(decodeImage(bytes, { maxPixels: limits.maxPixels }), orientation);
+      const stored = decodeImage(bytes, { maxPixels: limits.maxPixels });
+      const image = orientUpright(stored, orientation);
+      if (image.data !== stored.data) releaseBuffer(stored.data);
       return { image, width, height, orientation };
     }
     if (!limits.shrink) {
@@ -169,6 +177,7 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
     // A service that already applied the EXIF orientation returns the sides swapped.
     const turned = swapsSides(orientation) && small.width > small.height !== header.width > header.height;
     const image = turned ? small : orientUpright(small, orientation);
+    if (image.data !== small.data) releaseBuffer(small.data);
     return { image, width, height, orientation };
   } catch (e) {
     if (e instanceof ImageError) throw new ImageError(e.kind, `image ${field}: ${e.message}`, field, { cause: e });
@@ -220,12 +229,12 @@ async function prepare(
   if (input === 'aligned-crop') {
     const x = toModelInput(img, spec);
     const report: InputReport = { input, width: decoded.width, height: decoded.height, orientation, scale, warnings: [] };
-    return { input: x, report, decodeMs: t1 - t0, detectMs: 0, preprocessMs: performance.now() - t1 };
+    return { input: x, report, decodeMs: t1 - t0, detectMs: 0, landmarksMs: 0, preprocessMs: performance.now() - t1 };
   }
-  const runner = await engine.photo();
+  const nets: NetTimes = { detectMs: 0, landmarksMs: 0 };
+  const runner = timedRunner(await engine.photo(), nets);
   const { chip: chipSpec, detector: detectorSpec } = photoModels(manifest);
   const faces = await findFaces(runner, img);
-  const t2 = performance.now();
   if (faces.length === 0) throw new ImageError('no-face', `image ${field}: no face found (score ≥ ${detectorSpec.minScore})`, field);
   const chosen = choose(field, faces, face, scale);
   const sharp = await sharperFace(runner, field, source, limits, decoded, faces[chosen]!, chipTemplate(spec.size, chipSpec.padding));
@@ -245,7 +254,7 @@ async function prepare(
     chipToPhoto: { a: a * s2, b: b * s2, tx: tx * s2, ty: ty * s2 },
     warnings: faceWarnings(faces[chosen]!),
   };
-  const prepared: PreparedImage = { input: x, report, decodeMs: t1 - t0 + (t3 - t2), detectMs: t2 - t1, preprocessMs: 0 };
+  const prepared: PreparedImage = { input: x, report, decodeMs: t3 - t0 - nets.detectMs - nets.landmarksMs, ...nets, preprocessMs: 0 };
   if (keepPreview) {
     const k = Math.max(1, Math.max(sharp.img.width, sharp.img.height) / PREVIEW_SIDE);
     prepared.preview = {
@@ -253,6 +262,8 @@ async function prepare(
       chipToPreview: { a: a / k, b: b / k, tx: tx / k, ty: ty / k },
     };
   }
+  // The decoded photo (one or two stages) is not needed past its chip and preview.
+  for (const pixels of new Set([img.data, sharp.img.data])) releaseBuffer(pixels);
   prepared.preprocessMs = performance.now() - t3;
   return prepared;
 }

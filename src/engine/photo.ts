@@ -1,21 +1,33 @@
 /**
  * @module engine/photo
  * The photo models in onnxruntime: the face detector (raw SSD outputs) and the 68-point
- * landmark net, run through the engine's serialised wasm queue. Pure decoding lives in
- * src/face; the photo → aligned chip steps in engine/faces.
+ * landmark net, run through the engine's serialised wasm queue, in this isolate
+ * (`loadPhotoRunner`) or in the photo-models Worker behind a service binding
+ * (`remotePhotoRunner`, src/photo-models.ts), which keeps their wasm heap out of the isolate
+ * that computes gradients. Pure decoding lives in src/face; the photo → aligned chip steps
+ * in engine/faces.
  */
-import type { PhotoModels } from '../xfv/manifest.js';
-import type { OrtModule, OrtSession } from './embed.js';
+import { ModelUnavailableError } from '../store/models.js';
+import { releaseBuffer } from '../release.js';
+import type { ModelManifest, PhotoModels } from '../xfv/manifest.js';
+import type { ModelSource } from './engine.js';
+import { type OrtModule, type OrtSession, SESSION_OPTIONS } from './embed.js';
 
-export interface PhotoRunner {
-  models: PhotoModels;
-  /** The detector's priors (ymin, xmin, ymax, xmax, normalised), in prediction order. */
-  priors: Float32Array;
+/** Raw outputs of the two photo models: what runs in onnxruntime. */
+export interface PhotoNets {
   /** Raw SSD outputs for one [3,S,S] input of pixel values 0…255. */
   detect(x: Float32Array): Promise<{ boxes: Float32Array; classes: Float32Array }>;
   /** 136 relative coordinates per [3,S,S] face input (pixel values 0…255). */
   landmarks(inputs: Float32Array[]): Promise<Float32Array[]>;
 }
+
+export interface PhotoRunner extends PhotoNets {
+  models: PhotoModels;
+  /** The detector's priors (ymin, xmin, ymax, xmax, normalised), in prediction order. */
+  priors: Float32Array;
+}
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export function photoRunner(
   ort: OrtModule,
@@ -44,5 +56,92 @@ export function photoRunner(
         const n = models.landmarks.points * 2;
         return inputs.map((_, i) => data.slice(i * n, (i + 1) * n));
       }),
+  };
+}
+
+function photoFiles(manifest: ModelManifest) {
+  const { detector, priors, landmarks } = manifest.files;
+  if (!detector || !priors || !landmarks || !manifest.photo) {
+    throw new ModelUnavailableError(
+      'the manifest lists no photo models (files.detector, priors, landmarks): rebuild and reseed the models',
+    );
+  }
+  return { detector, priors, landmarks, models: manifest.photo };
+}
+
+/** The detector's priors, read and checked against the manifest. */
+export async function loadPriors(manifest: ModelManifest, source: ModelSource): Promise<Float32Array> {
+  const bytes = await source.file(photoFiles(manifest).priors);
+  return new Float32Array(bytes.slice().buffer);
+}
+
+/** The photo models loaded into this isolate's onnxruntime. */
+export async function loadPhotoRunner(
+  ort: OrtModule,
+  manifest: ModelManifest,
+  source: ModelSource,
+  serialise: <T>(task: () => Promise<T>) => Promise<T>,
+): Promise<PhotoRunner> {
+  const { detector, landmarks, models } = photoFiles(manifest);
+  const [detectorBytes, priors, landmarkBytes] = await Promise.all([
+    source.file(detector),
+    loadPriors(manifest, source),
+    source.file(landmarks),
+  ]);
+  try {
+    const sessions = {
+      detector: await ort.InferenceSession.create(detectorBytes, { ...SESSION_OPTIONS }),
+      landmarks: await ort.InferenceSession.create(landmarkBytes, { ...SESSION_OPTIONS }),
+    };
+    return photoRunner(ort, sessions, priors, models, serialise);
+  } catch (e) {
+    throw new ModelUnavailableError(`the photo models could not be loaded: ${errorText(e)}`, { cause: e });
+  } finally {
+    for (const bytes of [detectorBytes, landmarkBytes]) releaseBuffer(bytes);
+  }
+}
+
+/** Milliseconds spent in each photo net, summed over the runs of one photo. */
+export interface NetTimes {
+  detectMs: number;
+  landmarksMs: number;
+}
+
+/** The runner, timing its two nets into `times` (one photo's preparation). */
+export function timedRunner(runner: PhotoRunner, times: NetTimes): PhotoRunner {
+  const timed = async <T>(key: keyof NetTimes, run: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await run();
+    } finally {
+      times[key] += performance.now() - t;
+    }
+  };
+  return {
+    ...runner,
+    detect: (x) => timed('detectMs', () => runner.detect(x)),
+    landmarks: (inputs) => timed('landmarksMs', () => runner.landmarks(inputs)),
+  };
+}
+
+/**
+ * The photo models run by another Worker (a service binding to src/photo-models.ts): only
+ * the detector's input (3 MB) and the landmark crops travel; decoding, box decoding and
+ * alignment stay here. A failed call is the photo models being unavailable (503).
+ */
+export function remotePhotoRunner(service: PhotoNets, manifest: ModelManifest, priors: Float32Array): PhotoRunner {
+  const { models } = photoFiles(manifest);
+  const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (e) {
+      throw new ModelUnavailableError(`the photo models service failed (${what}): ${errorText(e)}`, { cause: e });
+    }
+  };
+  return {
+    models,
+    priors,
+    detect: (x) => call('detect', () => service.detect(x)),
+    landmarks: (inputs) => call('landmarks', () => service.landmarks(inputs)),
   };
 }

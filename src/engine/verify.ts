@@ -51,7 +51,7 @@ export type VerifyResult = Decision & {
   model: ModelRef;
   /** Per image: what was done to it (faces found, the one used, warnings). */
   images: { a: InputReport; b: InputReport };
-  timing: { decodeMs: number; detectMs: number; preprocessMs: number; inferenceMs: number; totalMs: number };
+  timing: { decodeMs: number; detectMs: number; landmarksMs: number; preprocessMs: number; inferenceMs: number; totalMs: number };
 };
 
 export interface Verified {
@@ -86,6 +86,7 @@ export async function verifyPair(
   const timing = {
     decodeMs: a.decodeMs + b.decodeMs,
     detectMs: a.detectMs + b.detectMs,
+    landmarksMs: a.landmarksMs + b.landmarksMs,
     preprocessMs: a.preprocessMs + b.preprocessMs,
     inferenceMs,
     totalMs: performance.now() - t0,

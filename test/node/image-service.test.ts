@@ -1,10 +1,11 @@
 /**
  * The Images binding adapter (src/api/image-service): an input the service rejects is the
- * client's 422; the service failing is retried once, then a 503 with Retry-After.
+ * client's 422; the service failing (or the Worker that calls it unreachable) is retried
+ * once, then a 503 with Retry-After.
  */
 import { encode as encodePng } from 'fast-png';
 import { describe, expect, it } from 'vitest';
-import { imagesShrinker } from '../../src/api/image-service.js';
+import { type ShrinkAttempt, imagesShrinker, shrinkOnce } from '../../src/api/image-service.js';
 import { ProblemError } from '../../src/api/problem.js';
 import { ImageError } from '../../src/image/index.js';
 
@@ -24,8 +25,14 @@ function binding(failures: Error[]) {
       }),
     }),
   } as unknown as ImagesBinding;
-  return { images, calls: () => calls };
+  return { images: attempts(images), calls: () => calls };
 }
+
+/** Attempts with a binding here, as the API Worker (or the photo-models Worker) makes them. */
+const attempts =
+  (images: ImagesBinding): ShrinkAttempt =>
+  (stream, target) =>
+    shrinkOnce(images, stream, target);
 
 const rejected = Object.assign(new Error('IMAGES_TRANSFORM_ERROR 9412: bad input'), { code: 9412 });
 
@@ -49,9 +56,18 @@ describe('imagesShrinker', () => {
     const e = await imagesShrinker(b.images)!(new Uint8Array([1, 2, 3]), { width: 2 }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ImageError);
     expect(b.calls()).toBe(1);
+    // An attempt that cannot be made at all (the photo-models Worker unreachable) is the service failing.
+    let tries = 0;
+    const unreachable: ShrinkAttempt = () => {
+      tries++;
+      return Promise.reject(new Error('service binding: connection refused'));
+    };
+    const down = await imagesShrinker(unreachable)!(new Uint8Array([1]), { width: 2 }).catch((x: unknown) => x);
+    expect((down as ProblemError).kind).toBe('image-service-unavailable');
+    expect(tries).toBe(2);
     const empty = {
       input: () => ({ transform: () => ({ output: async () => ({ response: () => new Response(''), contentType: () => 'image/png' }) }) }),
     } as unknown as ImagesBinding;
-    expect(await imagesShrinker(empty)!(new Uint8Array([1]), { width: 2 }).catch((x: unknown) => x)).toBeInstanceOf(ImageError);
+    expect(await imagesShrinker(attempts(empty))!(new Uint8Array([1]), { width: 2 }).catch((x: unknown) => x)).toBeInstanceOf(ImageError);
   });
 });

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { distEngine } from '../../src/cli/dist-engine.js';
 import type { Engine } from '../../src/engine/engine.js';
+import type { PhotoNets } from '../../src/engine/photo.js';
+import { ModelUnavailableError } from '../../src/store/models.js';
 import { findFaces } from '../../src/engine/faces.js';
 import { DETECT_SIDE, type ImageShrinker, prepareInput } from '../../src/engine/inputs.js';
 import { verifyPair } from '../../src/engine/verify.js';
@@ -177,6 +179,36 @@ describeWithFaces('photo path', () => {
       const [et, eo] = await engine.embed([two.input, one.input]);
       expect(cosine(et!, eo!), `face ${i}`).toBeGreaterThan(0.98);
     }
+  });
+
+  it('runs the photo models behind a service (the photo-models Worker) with the same result; a failing service is ModelUnavailableError', async () => {
+    const local = await engine.photo();
+    const calls: string[] = [];
+    // What crosses a service binding: structured clones of the arguments and the results.
+    const service: PhotoNets = {
+      detect: async (x) => {
+        calls.push('detect');
+        return structuredClone(await local.detect(structuredClone(x)));
+      },
+      landmarks: async (inputs) => {
+        calls.push('landmarks');
+        return structuredClone(await local.landmarks(structuredClone(inputs)));
+      },
+    };
+    const remote = await distEngine(undefined, service);
+    const bytes = read('group/obama_and_biden.jpg');
+    const options = { limits: LIMITS, face: { index: 1 } };
+    const [here, there] = [await prepareInput(engine, 'a', bytes, options), await prepareInput(remote, 'a', bytes, options)];
+    expect(calls).toEqual(['detect', 'landmarks', 'landmarks']);
+    expect(there.report).toEqual(here.report);
+    expect(there.input).toEqual(here.input);
+    const failing = await distEngine(undefined, {
+      detect: () => Promise.reject(new Error('the service is down')),
+      landmarks: () => Promise.reject(new Error('the service is down')),
+    });
+    const refused = prepareInput(failing, 'a', bytes, options);
+    await expect(refused).rejects.toBeInstanceOf(ModelUnavailableError);
+    await expect(refused).rejects.toThrow(/photo models service failed \(detect\): the service is down/);
   });
 
   it('turns a shrunk photo upright once, whether or not the image service applied its EXIF orientation', async () => {

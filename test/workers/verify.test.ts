@@ -105,6 +105,9 @@ describe('POST /v1/verify', () => {
       await fixtureResponse('engine/verify?a=photos/single/obama_1.jpg&b=photos/group/obama_and_biden.jpg&input=photo')
     ).json<{ similarity: number }>();
     expect(Math.abs(body.similarity - ref.similarity)).toBeLessThanOrEqual(1e-6);
+    // The detector and landmark net ran in the photo-models Worker (PHOTO_MODELS), not here.
+    const models = await (await call('/v1/models')).json<{ runtime: { photoModelsWasmHeapBytes: number | null } }>();
+    expect(models.runtime.photoModelsWasmHeapBytes).toBeGreaterThan(4 * 1024 * 1024);
   });
 
   it('answers a photo without a face, or a face that does not exist, with 422 no-face', async () => {

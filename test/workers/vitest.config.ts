@@ -1,8 +1,10 @@
 // The `workers` project: tests run inside workerd with the Worker's own wrangler.toml
-// bindings (miniflare R2, D1, the accounts Durable Object, the Images binding). A Node-side FIXTURES service hands the built
+// bindings (miniflare R2, D1, the accounts Durable Object, the Images binding, and the
+// photo-models Worker behind PHOTO_MODELS, bundled here by wrangler as it is deployed). A Node-side FIXTURES service hands the built
 // model files, the test faces and phone-size images made from them to the tests, which
 // seed them into R2 (workerd cannot read the disk).
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
@@ -45,6 +47,35 @@ function phoneImage(spec: string, photo: string): Promise<Uint8Array<ArrayBuffer
     );
   }
   return phoneImages.get(key);
+}
+
+/**
+ * The photo-models Worker (wrangler.photo-models.toml) as miniflare runs it beside the tests:
+ * bundled by `wrangler deploy --dry-run` (as deployed), sharing the models bucket.
+ */
+function photoModelsWorker() {
+  const config = join(root, 'wrangler.photo-models.toml');
+  const outdir = join(root, '.tmp', 'photo-models');
+  rmSync(outdir, { recursive: true, force: true });
+  execFileSync(join(root, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '-c', config, '--outdir', outdir], {
+    cwd: root,
+    stdio: 'ignore',
+  });
+  const toml = readFileSync(config, 'utf8');
+  const field = (name: string) => new RegExp(`^${name} = "([^"]+)"`, 'm').exec(toml)?.[1] ?? '';
+  // Listed, not collected from the script: onnxruntime's bundle has dynamic imports.
+  const wasm = readdirSync(outdir).filter((f) => f.endsWith('.wasm'));
+  return {
+    name: field('name'),
+    modulesRoot: outdir,
+    modules: [
+      { type: 'ESModule' as const, path: join(outdir, 'photo-models.js') },
+      ...wasm.map((f) => ({ type: 'CompiledWasm' as const, path: join(outdir, f) })),
+    ],
+    compatibilityDate: field('compatibility_date'),
+    r2Buckets: { MODELS: 'xfv-models' },
+    images: { binding: 'IMAGES' },
+  };
 }
 
 // Applied to the miniflare D1 database by test/workers/setup.ts before each test file.
@@ -101,6 +132,7 @@ export default defineProject({
         // The secret `npm start` writes to .dev.vars; the tests use their own.
         bindings: { URL_SIGNING_SECRET: 'test-only-url-signing-secret-0123456789abcdef', TEST_MIGRATIONS: migrations },
         outboundService: webhookReceiver,
+        workers: [photoModelsWorker()],
         serviceBindings: {
           FIXTURES: async (request: Request) => {
             const url = new URL(request.url);

@@ -1,0 +1,37 @@
+/**
+ * @module api/photo-models
+ * The PHOTO_MODELS service binding (the photo-models Worker, src/photo-models.ts): the
+ * engine's photo nets and the image service's shrink run there; unbound, the engine runs
+ * the photo models in this isolate and the shrink uses this Worker's Images binding.
+ */
+import type { PhotoNets } from '../engine/photo.js';
+import type { ShrinkOutcome, ShrinkTarget } from './image-service.js';
+
+/** What the photo-models Worker answers over RPC (src/photo-models.ts). */
+export interface PhotoModelsService extends PhotoNets {
+  shrink(image: ReadableStream<Uint8Array>, target: ShrinkTarget): Promise<ShrinkOutcome>;
+  heapBytes(): Promise<number | null>;
+}
+
+/** The binding, or undefined where the Worker has none. */
+export const photoModelsService = (env: Pick<Env, 'PHOTO_MODELS'>) =>
+  (env.PHOTO_MODELS as unknown as PhotoModelsService | undefined) ?? undefined;
+
+export function photoModelsBinding(env: Pick<Env, 'PHOTO_MODELS'>): PhotoNets | undefined {
+  return photoModelsService(env);
+}
+
+/** The photo-models Worker's wasm heap in bytes; null when unbound, not started or not answering (within 2 s). */
+export async function photoModelsHeapBytes(env: Pick<Env, 'PHOTO_MODELS'>): Promise<number | null> {
+  const photoModels = photoModelsService(env);
+  if (!photoModels) return null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 2000)));
+  try {
+    return await Promise.race([photoModels.heapBytes(), timeout]);
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
