@@ -388,7 +388,7 @@ async function main() {
     );
     console.log(`\n${table}`);
   } catch (e) {
-    console.error(`wrangler dev's stderr (tail):\n${server.stderr().slice(-4000)}`);
+    console.error(`wrangler dev's stderr (tail):\n${server.stderr().slice(-12000)}`);
     throw e;
   } finally {
     inspector.close();
