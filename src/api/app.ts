@@ -11,7 +11,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { type EngineSource, getEngine } from '../engine/engine.js';
-import { photoModelsBinding } from './photo-models.js';
+import { photoModelsService } from './photo-models.js';
 import { ModelUnavailableError } from '../store/models.js';
 import { guardBucket, StorageUnavailableError } from '../store/guarded-bucket.js';
 import { problemPage, problemTable } from './docs.js';
@@ -134,7 +134,7 @@ export function createApp({ loadOrt, heapBytes }: AppOptions) {
   app.use('*', async (c, next) => {
     // Every route sees the data bucket through the guard: storage failures become 503s.
     if (c.env?.DATA) c.env = { ...c.env, DATA: guardBucket(c.env.DATA) };
-    c.set('engine', () => getEngine({ loadOrt, bucket: c.env.MODELS, photoModels: photoModelsBinding(c.env) }));
+    c.set('engine', () => getEngine({ loadOrt, bucket: c.env.MODELS, photoModels: photoModelsService(c.env) }));
     c.set('limits', imageLimits(c.env));
     await next();
   });

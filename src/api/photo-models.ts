@@ -17,10 +17,6 @@ export interface PhotoModelsService extends PhotoNets {
 export const photoModelsService = (env: Pick<Env, 'PHOTO_MODELS'>) =>
   (env.PHOTO_MODELS as unknown as PhotoModelsService | undefined) ?? undefined;
 
-export function photoModelsBinding(env: Pick<Env, 'PHOTO_MODELS'>): PhotoNets | undefined {
-  return photoModelsService(env);
-}
-
 /** The photo-models Worker's wasm heap in bytes; null when unbound, not started or not answering (within 2 s). */
 export async function photoModelsHeapBytes(env: Pick<Env, 'PHOTO_MODELS'>): Promise<number | null> {
   const photoModels = photoModelsService(env);

@@ -12,7 +12,7 @@ import { imageProblem } from '../api/images.js';
 import { imageLimits } from '../api/limits.js';
 import { ProblemError, PROBLEMS } from '../api/problem.js';
 import { getEngine } from '../engine/engine.js';
-import { photoModelsBinding } from '../api/photo-models.js';
+import { photoModelsService } from '../api/photo-models.js';
 import { explainImages } from '../engine/explain.js';
 import { loadOrt } from '../engine/ort-workerd.js';
 import { ImageError } from '../image/index.js';
@@ -32,7 +32,7 @@ export async function runJobExplanation(
     const [a, b] = await Promise.all(
       (['a', 'b'] as const).map((image) => jobImage(env, tenantId, jobId, image, request.images[image], limits.maxImageBytes)),
     );
-    const engine = await getEngine({ loadOrt, bucket: env.MODELS, photoModels: photoModelsBinding(env) });
+    const engine = await getEngine({ loadOrt, bucket: env.MODELS, photoModels: photoModelsService(env) });
     const { manifest } = engine;
     const outcome = await explainImages(
       engine,
