@@ -63,9 +63,9 @@ export async function startWranglerDev(
     ],
     {
       cwd: REPO_ROOT,
-      // A dev registry of its own: both Workers run in this one session, and another
-      // session's registry entries for the same Worker names would make wrangler reload
-      // this one (answering requests in flight with "Your worker restarted mid-request").
+      // A dev registry of its own: both Workers run in this one session, so it needs no
+      // other, and a concurrent session (npm start, another test) registering the same
+      // Worker names in the shared one (~/.config/.wrangler/registry) cannot reach it.
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_REGISTRY_PATH: join(state, 'registry') },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
