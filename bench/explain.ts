@@ -96,12 +96,14 @@ async function main() {
   const inspector = await connectInspector(inspectorPort);
   try {
     const MB = 2 ** 20;
-    const wasmHeap = async () =>
+    // The runtime's own figures (/v1/models): this isolate's wasm heap and the photo-models Worker's.
+    const runtime = async () =>
       (
         (await (await fetch(`${server.url}/v1/models`, { headers: server.auth, signal: AbortSignal.timeout(120_000) })).json()) as {
-          runtime: { wasmHeapBytes: number | null };
+          runtime: { wasmHeapBytes: number | null; photoModelsWasmHeapBytes: number | null };
         }
-      ).runtime.wasmHeapBytes ?? 0;
+      ).runtime;
+    const wasmHeap = async () => (await runtime()).wasmHeapBytes ?? 0;
     const postFiles = async ([a, b]: [string, string], input: 'photo' | 'aligned-crop', extra: Record<string, string> = {}) => {
       const fd = new FormData();
       fd.append('a', new Blob([readFileSync(a)]), basename(a));
@@ -246,16 +248,11 @@ async function main() {
     if (phone) console.log(`wrangler dev phone-size photo pair: ${fmt(phone.result.ms)} ms; isolate peak ${phone.peakMB.toFixed(1)} MB`);
 
     // The photo-models Worker's own wasm heap (the detector and landmark net run there).
-    const photoModelsWasmHeapMB =
-      (
-        (await (await fetch(`${server.url}/v1/models`, { headers: server.auth })).json()) as {
-          runtime: { photoModelsWasmHeapBytes: number | null };
-        }
-      ).runtime.photoModelsWasmHeapBytes ?? null;
+    const photoModelsHeapBytes = (await runtime()).photoModelsWasmHeapBytes;
 
     // After ~100 more requests: what the isolate keeps (live, after a full GC).
     const memory = {
-      photoModelsWasmHeapMB: photoModelsWasmHeapMB === null ? null : photoModelsWasmHeapMB / MB,
+      photoModelsWasmHeapMB: photoModelsHeapBytes === null ? null : photoModelsHeapBytes / MB,
       ...freshMemory,
       afterNewPairsLiveMB,
       concurrentCached: { requests: burstDone.length / 4, ...burstMemory, live: burstLive },
