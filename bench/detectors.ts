@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { readDetectorCalibration } from '../models/build.js';
 import { loadWeights } from '../models/facenet/weights.js';
 import { externaliseWeights } from '../models/onnx/external.js';
-import { SSD_MANIFEST, buildSsd, ssdPriors } from '../models/photo/ssd.js';
+import { SSD_MANIFEST, buildSsd, shippedSsdPriors } from '../models/photo/ssd.js';
 import { TINY_ANCHORS, TINY_MANIFEST, buildTinyDetector, decodeTiny } from '../models/photo/tiny.js';
 import { decodeSsd, nonMaxSuppression } from '../src/face/ssd.js';
 import { detectorInput } from '../src/engine/faces.js';
@@ -65,7 +65,7 @@ async function measure(config: string): Promise<Measured> {
       const split = externaliseWeights(buildSsd(weights), 'd.weights');
       session = await ort.InferenceSession.create(split.graph, { ...options, ...externalWeights('d.weights', split.data) });
     }
-    const priors = ssdPriors(weights);
+    const priors = shippedSsdPriors(weights);
     decode = (out) => decodeSsd(out.boxes!.data as Float32Array, out.classes!.data as Float32Array, priors);
     iou = 0.5;
   } else {

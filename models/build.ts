@@ -13,7 +13,8 @@ import type { Calibration, ModelFile, ModelManifest } from '../src/xfv/manifest.
 import { GRAD_INPUTS, GRAD_OUTPUTS, compileGradient } from './compiler/compile.js';
 import { externaliseWeights } from './onnx/external.js';
 import { LANDMARKS_MANIFEST, LANDMARKS_SIZE, buildLandmarks } from './photo/landmarks.js';
-import { SSD_MANIFEST, SSD_PRIORS, SSD_SIZE, buildSsd, ssdPriors } from './photo/ssd.js';
+import { SSD_MANIFEST, SSD_PRIORS, SSD_QUICK_SIZE, SSD_SIZE, buildSsd, shippedSsdPriors } from './photo/ssd.js';
+import { ssdGrids, ssdPriorCount } from '../src/face/ssd.js';
 import {
   EMBEDDING_SIZE,
   INPUT_SIZE,
@@ -45,10 +46,14 @@ function sourceFiles(dir: string): string[] {
     .sort();
 }
 
+/** Sources outside models/ that the build runs: the SSD's prior counts. */
+const SHARED_SOURCES = [fileURLToPath(new URL('../src/face/ssd.ts', import.meta.url))];
+
 /** Hash of every input of the build: toolchain sources, calibration, weights. */
 export function buildKey(weightsDir = defaultWeightsDir()): string {
   const h = createHash('sha256');
   for (const f of sourceFiles(MODELS_DIR)) h.update(relative(MODELS_DIR, f)).update(readFileSync(f));
+  for (const f of SHARED_SOURCES) h.update(relative(MODELS_DIR, f)).update(readFileSync(f));
   for (const f of [
     MANIFEST_FILE,
     'face_recognition_model.bin',
@@ -113,11 +118,13 @@ export async function buildModels(
   const gradWeightsPath = `${MODEL_ID}.grad.weights`;
   const gradSplit = externaliseWeights(grad, gradWeightsPath);
   const ssdWeights = loadWeights(weightsDir, SSD_MANIFEST);
-  const priors = ssdPriors(ssdWeights);
+  const priors = shippedSsdPriors(ssdWeights);
   // The detector in QDQ int8 (activation ranges measured on real photos by `npm run
   // calibrate:detector`): its activations take 27 MB less wasm heap than fp32 (docs/photos.md).
   const detectorRanges = readDetectorCalibration(options.detectorCalibrationFile);
   const detector = buildSsd(ssdWeights, { ranges: detectorRanges });
+  // The quick first pass: the same net and ranges on a 320 px input (docs/photos.md).
+  const quickDetector = buildSsd(ssdWeights, { ranges: detectorRanges }, SSD_QUICK_SIZE);
   const manifest: ModelManifest = {
     id: MODEL_ID,
     description: MODEL_DOC,
@@ -149,11 +156,20 @@ export async function buildModels(
       grad: fileEntry(dir, `${MODEL_ID}.grad.onnx`, gradSplit.graph),
       gradWeights: fileEntry(dir, gradWeightsPath, gradSplit.data),
       detector: fileEntry(dir, 'face-detector.int8.onnx', detector),
+      quickDetector: fileEntry(dir, `face-detector-${SSD_QUICK_SIZE}.int8.onnx`, quickDetector),
       priors: fileEntry(dir, 'face-detector.priors.f32', new Uint8Array(priors.buffer, priors.byteOffset, priors.byteLength)),
       landmarks: fileEntry(dir, 'face-landmarks.onnx', buildLandmarks(loadWeights(weightsDir, LANDMARKS_MANIFEST))),
     },
     photo: {
       detector: { size: SSD_SIZE, priors: SSD_PRIORS, minScore: 0.5 },
+      quickDetector: {
+        size: SSD_QUICK_SIZE,
+        priors: ssdPriorCount(ssdGrids(SSD_QUICK_SIZE)),
+        minScore: 0.5,
+        trustScore: 0.8,
+        // Its smallest anchor: 0.1 of 512 px, in 320 px.
+        minFaceRatio: (0.1 * SSD_SIZE) / SSD_QUICK_SIZE,
+      },
       landmarks: { size: LANDMARKS_SIZE, points: 68 },
       chip: { padding: 0.25 },
     },

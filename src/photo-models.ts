@@ -13,7 +13,7 @@ import { WorkerEntrypoint } from 'cloudflare:workers';
 import { type ShrinkOutcome, type ShrinkTarget, shrinkOnce } from './api/image-service.js';
 import { Gate } from './engine/gate.js';
 import { loadOrt, ortHeapBytes } from './engine/ort-workerd.js';
-import { type PhotoNets, type PhotoRunner, loadPhotoRunner } from './engine/photo.js';
+import { type DetectPass, type PhotoNets, type PhotoRunner, loadPhotoRunner } from './engine/photo.js';
 import { SharedLoad } from './engine/shared-wait.js';
 import { r2ModelSource } from './store/models.js';
 
@@ -36,8 +36,8 @@ function photoRunner(bucket: R2Bucket): Promise<PhotoRunner> {
 
 /** The RPC surface the API Worker binds to (entrypoint "PhotoModels"). */
 export class PhotoModels extends WorkerEntrypoint<PhotoModelsEnv> implements PhotoNets {
-  async detect(x: Float32Array): Promise<{ boxes: Float32Array; classes: Float32Array }> {
-    return (await photoRunner(this.env.MODELS)).detect(x);
+  async detect(x: Float32Array, pass?: DetectPass): Promise<{ boxes: Float32Array; classes: Float32Array }> {
+    return (await photoRunner(this.env.MODELS)).detect(x, pass);
   }
 
   async landmarks(inputs: Float32Array[]): Promise<Float32Array[]> {

@@ -12,26 +12,29 @@ import { GraphBuilder } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
 import type { WeightMap } from '../facenet/weights.js';
 import { type Quantisation, TfLayers } from './layers.js';
+import { ssdPriorCount } from '../../src/face/ssd.js';
 
 export const SSD_MANIFEST = 'ssd_mobilenetv1_model-weights_manifest.json';
 export const SSD_SIZE = 512;
 export const SSD_PRIORS = 5118;
+/** The quick first pass's input (docs/photos.md: 2.4× fewer pixels, same faces on the development photos). */
+export const SSD_QUICK_SIZE = 320;
 const BN_EPS = 0.0010000000474974513;
 
 /** The graph's input size after layer `idx` of MobileNetV1 (strides 2 at 0, 2, 4, 6, 12). */
 const STRIDE2 = new Set([2, 4, 6, 12]);
 
 /** The SSD graph: fp32, or with `quant` its probe or QDQ int8 form (models/photo/layers). */
-export function ssdGraph(weights: WeightMap, quant?: Quantisation): { graph: GraphBuilder; points: string[] } {
+export function ssdGraph(weights: WeightMap, quant?: Quantisation, inputSize = SSD_SIZE): { graph: GraphBuilder; points: string[] } {
   const g = new GraphBuilder('ssd_mobilenetv1');
   const L = new TfLayers(g, weights, SSD_MANIFEST, quant);
-  const x = g.input('x', DataType.FLOAT, [1, 3, SSD_SIZE, SSD_SIZE]);
+  const x = g.input('x', DataType.FLOAT, [1, 3, inputSize, inputSize]);
   let t = g.op('Sub', [
     g.op('Div', [x, g.constant('half_range', new Float32Array([127.5]), [])]),
     g.constant('one', new Float32Array([1]), []),
   ]);
   t = L.point(t, 'x');
-  let size = SSD_SIZE;
+  let size = inputSize;
 
   const pointwise = (input: string, n: number, prefix: string, idx: number, stride: number) => {
     const filters = `${prefix}/Conv2d_${idx}_pointwise/weights`;
@@ -86,18 +89,22 @@ export function ssdGraph(weights: WeightMap, quant?: Quantisation): { graph: Gra
   });
   g.node('Concat', boxes, { axis: 1 }, ['boxes']);
   g.node('Concat', classes, { axis: 1 }, ['classes']);
-  g.output('boxes', DataType.FLOAT, [1, SSD_PRIORS, 4]);
-  g.output('classes', DataType.FLOAT, [1, SSD_PRIORS, 3]);
+  const priors = ssdPriorCount(features.map((f) => f.size));
+  g.output('boxes', DataType.FLOAT, [1, priors, 4]);
+  g.output('classes', DataType.FLOAT, [1, priors, 3]);
   return { graph: g, points: L.points };
 }
 
-export const buildSsd = (weights: WeightMap, quant?: Quantisation): Uint8Array =>
-  ssdGraph(weights, quant).graph.serialize({
+export const buildSsd = (weights: WeightMap, quant?: Quantisation, inputSize = SSD_SIZE): Uint8Array =>
+  ssdGraph(weights, quant, inputSize).graph.serialize({
     doc: `face-api.js SSD MobileNetV1 face detector (raw box encodings and class logits)${quant && 'ranges' in quant ? '; QDQ int8' : ''}`,
   });
 
-/** The 5118 priors (ymin, xmin, ymax, xmax, normalised), float32 LE, in prediction order. */
-export function ssdPriors(weights: WeightMap): Float32Array {
+/**
+ * The 5118 priors shipped with the weights for 512 px (ymin, xmin, ymax, xmax, normalised),
+ * in prediction order; src/face/ssd `ssdPriors` generates them for any input size.
+ */
+export function shippedSsdPriors(weights: WeightMap): Float32Array {
   const L = new TfLayers(new GraphBuilder('priors'), weights, SSD_MANIFEST);
   return L.weight('Output/extra_dim', [1, SSD_PRIORS, 4]).slice();
 }

@@ -1,7 +1,8 @@
 /**
  * @module engine/faces
  * From an upright photo to an aligned face chip: the detector on the photo scaled to fit
- * its square input (padded bottom/right, as face-api does), SSD decoding and NMS
+ * its square input (padded bottom/right, as face-api does) — a quick pass on a small input
+ * first, the full one when the quick pass's faces cannot stand — SSD decoding and NMS
  * (src/face/ssd), 68 landmarks per face on its box padded to a square (as face-api crops it),
  * the five template points, and the similarity warp onto dlib's 150×150 chip (src/face/align,
  * anti-aliased when shrinking: src/image/warp). Landmarks can be found again for a face on
@@ -11,7 +12,7 @@ import { type Point, type Similarity, chipTemplate, fitSimilarity, fivePoints, i
 import { type ScoredBox, decodeSsd, nonMaxSuppression } from '../face/ssd.js';
 import type { RgbImage } from '../image/decode.js';
 import { type Affine, warpAffine } from '../image/warp.js';
-import type { PhotoRunner } from './photo.js';
+import type { DetectPass, PhotoRunner } from './photo.js';
 import { releaseBuffer } from '../release.js';
 
 export interface FoundFace extends ScoredBox {
@@ -38,13 +39,44 @@ export function detectorInput(img: RgbImage, s: number): Float32Array {
   return toPlanar(warpAffine(img, [k, 0, 0, 0, k, 0], s, s));
 }
 
-/** Faces in `img`, largest first, each with its landmarks. */
-export async function findFaces(runner: PhotoRunner, img: RgbImage): Promise<FoundFace[]> {
-  const { size: s, minScore } = runner.models.detector;
+export interface FoundFaces {
+  /** Largest first, each with its landmarks. */
+  faces: FoundFace[];
+  /** The detector input the faces were found at (the quick pass's, or the full one's). */
+  detectorSize: number;
+}
+
+/**
+ * Faces in `img`. With a quick detector, it runs first and its faces stand when there is at
+ * least one, each scores ≥ its trustScore and is at least minFaceRatio of the photo's longer
+ * side (no smaller than its smallest anchor), and `enough` (the caller's face choice) is met
+ * by them; otherwise the full detector runs. A face smaller than that beside large, confident
+ * ones may thus go unlisted: the price of the quick pass (docs/photos.md).
+ */
+export async function findFaces(
+  runner: PhotoRunner,
+  img: RgbImage,
+  enough: (faces: ScoredBox[]) => boolean = () => true,
+): Promise<FoundFaces> {
+  const quick = runner.models.quickDetector;
+  if (quick && runner.quickPriors) {
+    const side = Math.max(img.width, img.height);
+    const found = await detectFaces(runner, img, 'quick');
+    const trusted = found.every((f) => f.score >= quick.trustScore && Math.max(f.width, f.height) >= quick.minFaceRatio * side);
+    if (found.length > 0 && trusted && enough(found)) return { faces: await faceLandmarks(runner, img, found), detectorSize: quick.size };
+  }
+  const found = await detectFaces(runner, img, 'full');
+  return { faces: await faceLandmarks(runner, img, found), detectorSize: runner.models.detector.size };
+}
+
+/** One detector pass: boxes in `img` pixels scoring ≥ its minScore, largest first, at most MAX_FACES. */
+async function detectFaces(runner: PhotoRunner, img: RgbImage, pass: DetectPass): Promise<ScoredBox[]> {
+  const { size: s, minScore } = pass === 'quick' && runner.models.quickDetector ? runner.models.quickDetector : runner.models.detector;
+  const priors = pass === 'quick' && runner.quickPriors ? runner.quickPriors : runner.priors;
   const side = Math.max(img.width, img.height);
   const x = detectorInput(img, s);
-  const raw = await runner.detect(x).finally(() => releaseBuffer(x));
-  const { boxes, scores } = decodeSsd(raw.boxes, raw.classes, runner.priors);
+  const raw = await runner.detect(x, pass).finally(() => releaseBuffer(x));
+  const { boxes, scores } = decodeSsd(raw.boxes, raw.classes, priors);
   const kept = nonMaxSuppression(boxes, scores, { minScore });
   const found: ScoredBox[] = kept.map((i) => {
     const [y0, x0, y1, x1] = [boxes[4 * i]!, boxes[4 * i + 1]!, boxes[4 * i + 2]!, boxes[4 * i + 3]!].map(
@@ -55,11 +87,7 @@ export async function findFaces(runner: PhotoRunner, img: RgbImage): Promise<Fou
     return { x, y, width: Math.min(x1!, img.width) - x, height: Math.min(y1!, img.height) - y, score: scores[i]! };
   });
   found.sort((a, b) => b.width * b.height - a.width * a.height);
-  return faceLandmarks(
-    runner,
-    img,
-    found.slice(0, MAX_FACES).filter((b) => b.width >= 1 && b.height >= 1),
-  );
+  return found.slice(0, MAX_FACES).filter((b) => b.width >= 1 && b.height >= 1);
 }
 
 /** The 68 landmarks (and five key points) of each box in `img`, in one batch. */

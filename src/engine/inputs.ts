@@ -15,6 +15,7 @@ import type { Engine } from './engine.js';
 import { type NetTimes, type PhotoRunner, timedRunner } from './photo.js';
 import { warpAffine } from '../image/warp.js';
 import { releaseBuffer } from '../release.js';
+import type { Box } from '../face/ssd.js';
 import { type FoundFace, alignFace, faceLandmarks, faceWarnings, findFaces } from './faces.js';
 
 export const INPUT_KINDS = ['photo', 'aligned-crop'] as const;
@@ -93,6 +94,8 @@ export interface InputReport {
   face?: number;
   /** Chip pixel → photo pixel: x = a·u − b·v + tx, y = b·u + a·v + ty. */
   chipToPhoto?: Similarity;
+  /** The detector input side the faces were found at: the quick pass's (320) or the full one's (512). */
+  detectorSize?: number;
   warnings: string[];
 }
 
@@ -185,17 +188,21 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
   }
 }
 
-function choose(field: string, faces: FoundFace[], choice: FaceChoice | undefined, scale: number): number {
-  if (!choice) return 0;
-  if ('index' in choice) {
-    if (choice.index < faces.length) return choice.index;
-    throw new ImageError('no-face', `image ${field} has ${faces.length} face(s); face index ${choice.index} does not exist`, field);
-  }
+/** The chosen face's index in `faces`, or −1 when the choice names none of them. */
+function chosenIndex(faces: Box[], choice: FaceChoice | undefined, scale: number): number {
+  if (!choice) return faces.length > 0 ? 0 : -1;
+  if ('index' in choice) return choice.index < faces.length ? choice.index : -1;
   const [x, y] = [choice.point.x / scale, choice.point.y / scale];
-  const i = faces.findIndex((f) => x >= f.x && x <= f.x + f.width && y >= f.y && y <= f.y + f.height);
-  if (i < 0)
-    throw new ImageError('no-face', `image ${field}: no detected face contains the point (${choice.point.x}, ${choice.point.y})`, field);
-  return i;
+  return faces.findIndex((f) => x >= f.x && x <= f.x + f.width && y >= f.y && y <= f.y + f.height);
+}
+
+function choose(field: string, faces: FoundFace[], choice: FaceChoice | undefined, scale: number): number {
+  const i = chosenIndex(faces, choice, scale);
+  if (i >= 0) return i;
+  if (choice && 'index' in choice)
+    throw new ImageError('no-face', `image ${field} has ${faces.length} face(s); face index ${choice.index} does not exist`, field);
+  const point = choice ? `${choice.point.x}, ${choice.point.y}` : '';
+  throw new ImageError('no-face', `image ${field}: no detected face contains the point (${point})`, field);
 }
 
 const round = (v: number) => Math.round(v * 10) / 10;
@@ -234,7 +241,8 @@ async function prepare(
   const nets: NetTimes = { detectMs: 0, landmarksMs: 0 };
   const runner = timedRunner(await engine.photo(), nets);
   const { chip: chipSpec, detector: detectorSpec } = photoModels(manifest);
-  const faces = await findFaces(runner, img);
+  // The quick detector's faces stand only if they hold the face the request asks for.
+  const { faces, detectorSize } = await findFaces(runner, img, (found) => chosenIndex(found, face, scale) >= 0);
   if (faces.length === 0) throw new ImageError('no-face', `image ${field}: no face found (score ≥ ${detectorSpec.minScore})`, field);
   const chosen = choose(field, faces, face, scale);
   const sharp = await sharperFace(runner, field, source, limits, decoded, faces[chosen]!, chipTemplate(spec.size, chipSpec.padding));
@@ -252,6 +260,7 @@ async function prepare(
     faces: faces.map((f) => faceReport(f, scale)),
     face: chosen,
     chipToPhoto: { a: a * s2, b: b * s2, tx: tx * s2, ty: ty * s2 },
+    detectorSize,
     warnings: faceWarnings(faces[chosen]!),
   };
   const prepared: PreparedImage = { input: x, report, decodeMs: t3 - t0 - nets.detectMs - nets.landmarksMs, ...nets, preprocessMs: 0 };

@@ -7,16 +7,20 @@
  * that computes gradients. Pure decoding lives in src/face; the photo → aligned chip steps
  * in engine/faces.
  */
+import { ssdPriors } from '../face/ssd.js';
 import { ModelUnavailableError } from '../store/models.js';
 import { releaseBuffer } from '../release.js';
 import type { ModelManifest, PhotoModels } from '../xfv/manifest.js';
 import type { ModelSource } from './engine.js';
 import { type OrtModule, type OrtSession, SESSION_OPTIONS } from './embed.js';
 
+/** Which detector: the quick pass on a small input, or the full one (PhotoModels). */
+export type DetectPass = 'quick' | 'full';
+
 /** Raw outputs of the two photo models: what runs in onnxruntime. */
 export interface PhotoNets {
-  /** Raw SSD outputs for one [3,S,S] input of pixel values 0…255. */
-  detect(x: Float32Array): Promise<{ boxes: Float32Array; classes: Float32Array }>;
+  /** Raw SSD outputs for one [3,S,S] input of pixel values 0…255 (S: the pass's size). */
+  detect(x: Float32Array, pass?: DetectPass): Promise<{ boxes: Float32Array; classes: Float32Array }>;
   /** 136 relative coordinates per [3,S,S] face input (pixel values 0…255). */
   landmarks(inputs: Float32Array[]): Promise<Float32Array[]>;
 }
@@ -25,25 +29,32 @@ export interface PhotoRunner extends PhotoNets {
   models: PhotoModels;
   /** The detector's priors (ymin, xmin, ymax, xmax, normalised), in prediction order. */
   priors: Float32Array;
+  /** The quick pass's priors, when the manifest has one (generated for its size). */
+  quickPriors?: Float32Array | undefined;
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export function photoRunner(
   ort: OrtModule,
-  sessions: { detector: OrtSession; landmarks: OrtSession },
+  sessions: { detector: OrtSession; quickDetector?: OrtSession | undefined; landmarks: OrtSession },
   priors: Float32Array,
   models: PhotoModels,
   serialise: <T>(task: () => Promise<T>) => Promise<T> = (t) => t(),
 ): PhotoRunner {
-  const d = models.detector.size;
   const l = models.landmarks.size;
+  const quick = sessions.quickDetector && models.quickDetector;
   return {
-    models,
+    models: quick ? models : { ...models, quickDetector: undefined },
     priors,
-    detect: (x) =>
+    quickPriors: quick ? ssdPriors(quick.size) : undefined,
+    detect: (x, pass = 'full') =>
       serialise(async () => {
-        const out = await sessions.detector.run({ x: new ort.Tensor('float32', x, [1, 3, d, d]) });
+        const [session, d] =
+          pass === 'quick' && sessions.quickDetector && quick
+            ? [sessions.quickDetector, quick.size]
+            : [sessions.detector, models.detector.size];
+        const out = await session.run({ x: new ort.Tensor('float32', x, [1, 3, d, d]) });
         return { boxes: out.boxes!.data as Float32Array, classes: out.classes!.data as Float32Array };
       }),
     landmarks: (inputs) =>
@@ -60,13 +71,15 @@ export function photoRunner(
 }
 
 function photoFiles(manifest: ModelManifest) {
-  const { detector, priors, landmarks } = manifest.files;
+  const { detector, quickDetector, priors, landmarks } = manifest.files;
   if (!detector || !priors || !landmarks || !manifest.photo) {
     throw new ModelUnavailableError(
       'the manifest lists no photo models (files.detector, priors, landmarks): rebuild and reseed the models',
     );
   }
-  return { detector, priors, landmarks, models: manifest.photo };
+  // A manifest without the quick pass (or its file) runs the full detector only.
+  const models = quickDetector ? manifest.photo : { ...manifest.photo, quickDetector: undefined };
+  return { detector, quickDetector: models.quickDetector && quickDetector, priors, landmarks, models };
 }
 
 /** The detector's priors, read and checked against the manifest. */
@@ -82,22 +95,24 @@ export async function loadPhotoRunner(
   source: ModelSource,
   serialise: <T>(task: () => Promise<T>) => Promise<T>,
 ): Promise<PhotoRunner> {
-  const { detector, landmarks, models } = photoFiles(manifest);
-  const [detectorBytes, priors, landmarkBytes] = await Promise.all([
+  const { detector, quickDetector, landmarks, models } = photoFiles(manifest);
+  const [detectorBytes, quickBytes, priors, landmarkBytes] = await Promise.all([
     source.file(detector),
+    quickDetector ? source.file(quickDetector) : undefined,
     loadPriors(manifest, source),
     source.file(landmarks),
   ]);
   try {
     const sessions = {
       detector: await ort.InferenceSession.create(detectorBytes, { ...SESSION_OPTIONS }),
+      quickDetector: quickBytes && (await ort.InferenceSession.create(quickBytes, { ...SESSION_OPTIONS })),
       landmarks: await ort.InferenceSession.create(landmarkBytes, { ...SESSION_OPTIONS }),
     };
     return photoRunner(ort, sessions, priors, models, serialise);
   } catch (e) {
     throw new ModelUnavailableError(`the photo models could not be loaded: ${errorText(e)}`, { cause: e });
   } finally {
-    for (const bytes of [detectorBytes, landmarkBytes]) releaseBuffer(bytes);
+    for (const bytes of [detectorBytes, quickBytes, landmarkBytes]) if (bytes) releaseBuffer(bytes);
   }
 }
 
@@ -119,7 +134,7 @@ export function timedRunner(runner: PhotoRunner, times: NetTimes): PhotoRunner {
   };
   return {
     ...runner,
-    detect: (x) => timed('detectMs', () => runner.detect(x)),
+    detect: (x, pass) => timed('detectMs', () => runner.detect(x, pass)),
     landmarks: (inputs) => timed('landmarksMs', () => runner.landmarks(inputs)),
   };
 }
@@ -141,7 +156,8 @@ export function remotePhotoRunner(service: PhotoNets, manifest: ModelManifest, p
   return {
     models,
     priors,
-    detect: (x) => call('detect', () => service.detect(x)),
+    quickPriors: models.quickDetector && ssdPriors(models.quickDetector.size),
+    detect: (x, pass) => call('detect', () => service.detect(x, pass)),
     landmarks: (inputs) => call('landmarks', () => service.landmarks(inputs)),
   };
 }

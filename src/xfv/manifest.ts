@@ -31,6 +31,13 @@ export interface Calibration {
 export interface PhotoModels {
   /** SSD MobileNetV1 (QDQ int8): input x[1,3,S,S] pixels 0…255, outputs boxes[1,P,4] encodings and classes[1,P,3] logits. */
   detector: { size: number; priors: number; minScore: number };
+  /**
+   * The same SSD on a smaller input (files.quickDetector; priors generated, src/face/ssd), run
+   * first: its faces stand when there is one or more, each scores ≥ trustScore and is at
+   * least minFaceRatio of the photo's longer side (its smallest anchor); otherwise the photo
+   * is detected again with `detector`.
+   */
+  quickDetector?: { size: number; priors: number; minScore: number; trustScore: number; minFaceRatio: number };
   /** 68-point landmarks: input x[B,3,S,S] pixels 0…255 (box padded to a square), output landmarks[B,136] in 0…1. */
   landmarks: { size: number; points: number };
   /** The aligned chip: dlib's 5-point template with this padding, at the embedding model's input size. */
@@ -81,6 +88,7 @@ export interface ModelManifest {
     grad?: ModelFile;
     gradWeights?: ModelFile;
     detector?: ModelFile;
+    quickDetector?: ModelFile;
     priors?: ModelFile;
     landmarks?: ModelFile;
   };

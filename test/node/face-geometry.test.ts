@@ -1,7 +1,8 @@
 /**
  * Pure face geometry and image steps of the photo path: the similarity fit recovers known
  * transforms, the template maps onto itself, the warp reproduces an image through a known
- * map, EXIF orientation tags are read and undone, SSD decoding and NMS behave.
+ * map, EXIF orientation tags are read and undone, SSD decoding and NMS behave, and the SSD
+ * priors generated for any input size reproduce the ones shipped with the weights at 512.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,7 +14,9 @@ import {
   similarityDegrees,
   similarityScale,
 } from '../../src/face/align.js';
-import { decodeSsd, nonMaxSuppression } from '../../src/face/ssd.js';
+import { decodeSsd, nonMaxSuppression, ssdGrids, ssdPriorCount, ssdPriors } from '../../src/face/ssd.js';
+import { loadWeights } from '../../models/facenet/weights.js';
+import { SSD_MANIFEST, shippedSsdPriors } from '../../models/photo/ssd.js';
 import { exifOrientation, orientUpright } from '../../src/image/orientation.js';
 import { warpAffine } from '../../src/image/warp.js';
 
@@ -202,5 +205,28 @@ describe('SSD decoding', () => {
     expect(scores[0]).toBeCloseTo(1 / (1 + Math.exp(-2)), 6);
     expect(nonMaxSuppression(boxes, scores, { minScore: 0.01 })).toEqual([0, 2]);
     expect(nonMaxSuppression(boxes, scores, { minScore: 0.5 })).toEqual([0]);
+  });
+
+  it('generates the 5118 priors shipped with the weights at 512 px, and at 320 px keeps their pixel sizes and spacing', () => {
+    const shipped = shippedSsdPriors(loadWeights(undefined, SSD_MANIFEST));
+    const generated = ssdPriors(512);
+    expect(generated.length).toBe(shipped.length);
+    let worst = 0;
+    for (let i = 0; i < shipped.length; i++) worst = Math.max(worst, Math.abs(generated[i]! - shipped[i]!));
+    expect(worst).toBeLessThan(1e-6);
+    expect(ssdGrids(320)).toEqual([20, 10, 5, 3, 2, 1]);
+    const quick = ssdPriors(320);
+    expect(quick.length).toBe(4 * ssdPriorCount(ssdGrids(320)));
+    // The first prior of each map, in pixels: the same centre and size at 320 as at 512.
+    let [a, b] = [0, 0];
+    ssdGrids(512).forEach((g512, layer) => {
+      const g320 = ssdGrids(320)[layer]!;
+      const pixels = (p: Float32Array, k: number, size: number) => [...p.slice(4 * k, 4 * k + 4)].map((v) => v * size);
+      const [p512, p320] = [pixels(generated, a, 512), pixels(quick, b, 320)];
+      p320.forEach((v, j) => expect(v, `map ${layer}`).toBeCloseTo(p512[j]!, 3));
+      const per = layer === 0 ? 3 : 6;
+      a += g512 * g512 * per;
+      b += g320 * g320 * per;
+    });
   });
 });

@@ -62,7 +62,7 @@ describeWithFaces('photo path', () => {
       expect(box, p).toBeLessThanOrEqual(1);
       expect(score, p).toBeLessThanOrEqual(1e-4);
       // Landmarks on the first detected face's 112×112 input, fed to both nets.
-      const face = (await findFaces(runner, img))[0]!;
+      const face = (await findFaces(runner, img)).faces[0]!;
       const side = Math.max(face.width, face.height);
       const rgb112 = new Float32Array(112 * 112 * 3);
       for (let v = 0; v < 112; v++)
@@ -84,8 +84,10 @@ describeWithFaces('photo path', () => {
   it('the served int8 detector finds the faces the fp32 one finds, with key points within 2 % of the face size, and every face of the group photos', async () => {
     const runner = await engine.photo();
     const fp32 = await webSession(buildSsd(loadWeights(undefined, SSD_MANIFEST)));
+    // The fp32 net at 512 only (no quick pass) is the reference for what is served.
     const reference = {
       ...runner,
+      models: { ...runner.models, quickDetector: undefined },
       detect: async (x: Float32Array) => {
         const out = await fp32.run({ x: new ortWeb.Tensor('float32', x, [1, 3, 512, 512]) });
         return { boxes: out.boxes!.data as Float32Array, classes: out.classes!.data as Float32Array };
@@ -93,7 +95,7 @@ describeWithFaces('photo path', () => {
     };
     for (const file of readdirSync(join(PHOTOS, 'single'))) {
       const img = upright(`single/${file}`);
-      const [served, exact] = [await findFaces(runner, img), await findFaces(reference, img)];
+      const [served, exact] = [(await findFaces(runner, img)).faces, (await findFaces(reference, img)).faces];
       expect(served.length, file).toBe(exact.length);
       for (const [i, face] of served.entries()) {
         const other = exact[i]!;
@@ -106,7 +108,7 @@ describeWithFaces('photo path', () => {
       }
     }
     for (const [file, count] of Object.entries(GROUP_FACE_COUNTS))
-      expect((await findFaces(runner, upright(`group/${file}`))).length, file).toBe(count);
+      expect((await findFaces(runner, upright(`group/${file}`))).faces.length, file).toBe(count);
   });
 
   it('verifies the EXIF-rotated and phone-size stress files like their originals', async () => {
@@ -181,14 +183,49 @@ describeWithFaces('photo path', () => {
     }
   });
 
+  it('keeps the quick detector pass when its faces are confident and large, and runs the full one when they are not or the request asks for a face it lacks', async () => {
+    const local = await engine.photo();
+    const passes: (string | undefined)[] = [];
+    const counting = {
+      ...local,
+      detect: (x: Float32Array, pass?: 'quick' | 'full') => {
+        passes.push(pass);
+        return local.detect(x, pass);
+      },
+    };
+    const counted = { ...engine, photo: async () => counting };
+    // A portrait: the quick pass (320) stands and gives the face the full pass (512) gives.
+    const portrait = read('single/obama_1.jpg');
+    const quick = await prepareInput(counted, 'a', portrait, { limits: LIMITS });
+    expect(passes).toEqual(['quick']);
+    expect(quick.report.detectorSize).toBe(320);
+    const fullOnly = { ...engine, photo: async () => ({ ...local, models: { ...local.models, quickDetector: undefined } }) };
+    const full = await prepareInput(fullOnly, 'a', portrait, { limits: LIMITS });
+    expect(full.report.detectorSize).toBe(512);
+    const [eq, ef] = await engine.embed([quick.input, full.input]);
+    expect(cosine(eq!, ef!)).toBeGreaterThan(0.98);
+    // Asking for a second face: the quick pass has one, so the full one runs (and has none either).
+    passes.length = 0;
+    await expect(prepareInput(counted, 'a', portrait, { limits: LIMITS, face: { index: 1 } })).rejects.toThrow(
+      /face index 1 does not exist/,
+    );
+    expect(passes).toEqual(['quick', 'full']);
+    // Six small faces: the quick pass's are under its smallest anchor; the full pass finds all six.
+    passes.length = 0;
+    const group = await prepareInput(counted, 'a', read('group/multiface.jpg'), { limits: LIMITS });
+    expect(passes).toEqual(['quick', 'full']);
+    expect(group.report.faces).toHaveLength(6);
+    expect(group.report.detectorSize).toBe(512);
+  });
+
   it('runs the photo models behind a service (the photo-models Worker) with the same result; a failing service is ModelUnavailableError', async () => {
     const local = await engine.photo();
     const calls: string[] = [];
     // What crosses a service binding: structured clones of the arguments and the results.
     const service: PhotoNets = {
-      detect: async (x) => {
-        calls.push('detect');
-        return structuredClone(await local.detect(structuredClone(x)));
+      detect: async (x, pass) => {
+        calls.push(`detect:${pass}`);
+        return structuredClone(await local.detect(structuredClone(x), pass));
       },
       landmarks: async (inputs) => {
         calls.push('landmarks');
@@ -199,7 +236,8 @@ describeWithFaces('photo path', () => {
     const bytes = read('group/obama_and_biden.jpg');
     const options = { limits: LIMITS, face: { index: 1 } };
     const [here, there] = [await prepareInput(engine, 'a', bytes, options), await prepareInput(remote, 'a', bytes, options)];
-    expect(calls).toEqual(['detect', 'landmarks', 'landmarks']);
+    // Faces of 15 % of the side: the quick pass does not stand and the full one runs.
+    expect(calls).toEqual(['detect:quick', 'detect:full', 'landmarks', 'landmarks']);
     expect(there.report).toEqual(here.report);
     expect(there.input).toEqual(here.input);
     const failing = await distEngine(undefined, {
