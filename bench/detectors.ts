@@ -5,8 +5,10 @@
  * (../shared/faces/photos: single/ and group/): faces found per photo against the truth
  * (one per single photo; the group counts), median detector latency, and the wasm heap
  * after loading the detector and running it (each configuration in its own process, after
- * the int8 embedding model, as in the Worker). SSD MobileNetV1 at 512 in QDQ int8 (served)
- * and fp32 (weights as external data) vs Tiny Face Detector at 416 / 512 / 608.
+ * the int8 embedding model, as in the Worker). SSD MobileNetV1 in QDQ int8 at 512 (served,
+ * the full pass) and 320 (served, the quick pass; priors generated for its size) and 256, in
+ * fp32 at 512 (weights as external data), vs Tiny Face Detector at 416 / 512 / 608. Each row
+ * runs alone (no cascade): how the served cascade splits the photos is `npm run eval:photos`.
  * Writes bench/results/detectors.json and its table in docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { readDetectorCalibration } from '../models/build.js';
 import { loadWeights } from '../models/facenet/weights.js';
 import { externaliseWeights } from '../models/onnx/external.js';
-import { SSD_MANIFEST, buildSsd, shippedSsdPriors } from '../models/photo/ssd.js';
+import { SSD_MANIFEST, buildSsd } from '../models/photo/ssd.js';
 import { TINY_ANCHORS, TINY_MANIFEST, buildTinyDetector, decodeTiny } from '../models/photo/tiny.js';
-import { decodeSsd, nonMaxSuppression } from '../src/face/ssd.js';
+import { decodeSsd, nonMaxSuppression, ssdPriors } from '../src/face/ssd.js';
 import { detectorInput } from '../src/engine/faces.js';
 import { externalWeights } from '../src/engine/gradient.js';
 import { decodeImage } from '../src/image/index.js';
@@ -28,7 +30,7 @@ import { probeWasmHeap } from './lib/wasm-heap.js';
 import { machine, markdownTable, median, spliceBenchmarks, writeResults } from './lib/report.js';
 
 const PHOTOS = PHOTOS_DIR;
-const CONFIGS = ['ssd-int8:512', 'ssd:512', 'tiny:416', 'tiny:512', 'tiny:608'];
+const CONFIGS = ['ssd-int8:512', 'ssd-int8:320', 'ssd-int8:256', 'ssd:512', 'tiny:416', 'tiny:512', 'tiny:608'];
 
 interface Measured {
   config: string;
@@ -60,12 +62,13 @@ async function measure(config: string): Promise<Measured> {
   if (kind === 'ssd' || kind === 'ssd-int8') {
     const weights = loadWeights(undefined, SSD_MANIFEST);
     const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' } as const;
-    if (kind === 'ssd-int8') session = await ort.InferenceSession.create(buildSsd(weights, { ranges: readDetectorCalibration() }), options);
+    if (kind === 'ssd-int8')
+      session = await ort.InferenceSession.create(buildSsd(weights, { ranges: readDetectorCalibration() }, size), options);
     else {
-      const split = externaliseWeights(buildSsd(weights), 'd.weights');
+      const split = externaliseWeights(buildSsd(weights, undefined, size), 'd.weights');
       session = await ort.InferenceSession.create(split.graph, { ...options, ...externalWeights('d.weights', split.data) });
     }
-    const priors = shippedSsdPriors(weights);
+    const priors = ssdPriors(size);
     decode = (out) => decodeSsd(out.boxes!.data as Float32Array, out.classes!.data as Float32Array, priors);
     iou = 0.5;
   } else {
@@ -126,13 +129,13 @@ async function main() {
       'faces missed',
       'extra faces',
       'median ms / photo',
-      'vs served',
+      'vs the full pass',
       'wasm heap after int8 model (MB)',
       '… after detector loaded and run (MB)',
     ],
     rows.map((r) => [
       r.config.startsWith('ssd-int8')
-        ? `SSD MobileNetV1 int8 (${r.config.slice(9)}) **served**`
+        ? `SSD MobileNetV1 int8 (${r.config.slice(9)})${r.config === 'ssd-int8:512' ? ' **served: full pass**' : r.config === 'ssd-int8:320' ? ' **served: quick pass**' : ''}`
         : r.config.startsWith('ssd')
           ? `SSD MobileNetV1 fp32 (${r.config.slice(4)})`
           : `Tiny Face Detector (${r.config.slice(5)})`,

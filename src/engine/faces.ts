@@ -46,12 +46,20 @@ export interface FoundFaces {
   detectorSize: number;
 }
 
+/** The share of the smaller box that two boxes have in common. */
+function overlapOfSmaller(a: ScoredBox, b: ScoredBox): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  return w <= 0 || h <= 0 ? 0 : (w * h) / Math.min(a.width * a.height, b.width * b.height);
+}
+
 /**
  * Faces in `img`. With a quick detector, it runs first and its faces stand when there is at
  * least one, each scores ≥ its trustScore and is at least minFaceRatio of the photo's longer
- * side (no smaller than its smallest anchor), and `enough` (the caller's face choice) is met
- * by them; otherwise the full detector runs. A face smaller than that beside large, confident
- * ones may thus go unlisted: the price of the quick pass (docs/photos.md).
+ * side (no smaller than its smallest anchor), no two of them share more than half of the
+ * smaller (two boxes on one face: a face filling the frame), and `enough` (the caller's face
+ * choice) is met by them; otherwise the full detector runs. A face smaller than that beside
+ * large, confident ones may thus go unlisted: the price of the quick pass (docs/photos.md).
  */
 export async function findFaces(
   runner: PhotoRunner,
@@ -62,7 +70,9 @@ export async function findFaces(
   if (quick && runner.quickPriors) {
     const side = Math.max(img.width, img.height);
     const found = await detectFaces(runner, img, 'quick');
-    const trusted = found.every((f) => f.score >= quick.trustScore && Math.max(f.width, f.height) >= quick.minFaceRatio * side);
+    const trusted =
+      found.every((f) => f.score >= quick.trustScore && Math.max(f.width, f.height) >= quick.minFaceRatio * side) &&
+      found.every((f, i) => found.slice(i + 1).every((g) => overlapOfSmaller(f, g) <= 0.5));
     if (found.length > 0 && trusted && enough(found)) return { faces: await faceLandmarks(runner, img, found), detectorSize: quick.size };
   }
   const found = await detectFaces(runner, img, 'full');

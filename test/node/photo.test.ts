@@ -20,7 +20,7 @@ import { decodeSsd } from '../../src/face/ssd.js';
 import { decodeImage } from '../../src/image/index.js';
 import { exifOrientation, orientUpright } from '../../src/image/orientation.js';
 import { cosine } from '../../src/xfv/verification.js';
-import { GROUP_FACE_COUNTS, PHOTOS_DIR, STRESS_ORIGINALS } from '../../eval/lib/faces.js';
+import { FACES_DIR, GROUP_FACE_COUNTS, PHOTOS_DIR, STRESS_ORIGINALS } from '../../eval/lib/faces.js';
 import { loadFaceApiPhotoOracle } from '../oracle/faceapi.js';
 import { loadWeights } from '../../models/facenet/weights.js';
 import { SSD_MANIFEST, buildSsd } from '../../models/photo/ssd.js';
@@ -183,7 +183,7 @@ describeWithFaces('photo path', () => {
     }
   });
 
-  it('keeps the quick detector pass when its faces are confident and large, and runs the full one when they are not or the request asks for a face it lacks', async () => {
+  it('keeps the quick detector pass when its faces are confident, large and apart, and runs the full one when they are not or the request asks for a face it lacks', async () => {
     const local = await engine.photo();
     const passes: (string | undefined)[] = [];
     const counting = {
@@ -216,6 +216,12 @@ describeWithFaces('photo path', () => {
     expect(passes).toEqual(['quick', 'full']);
     expect(group.report.faces).toHaveLength(6);
     expect(group.report.detectorSize).toBe(512);
+    // A face crop sent as a photo: the quick pass puts two boxes on its one face, so the full
+    // pass runs (and, its anchors stopping short of a face filling the frame, finds none).
+    passes.length = 0;
+    const crop = new Uint8Array(readFileSync(join(FACES_DIR, 'bbt', 'stuart', 'stuart1.png')));
+    await expect(prepareInput(counted, 'a', crop, { limits: LIMITS })).rejects.toThrow(/no face found/);
+    expect(passes).toEqual(['quick', 'full']);
   });
 
   it('runs the photo models behind a service (the photo-models Worker) with the same result; a failing service is ModelUnavailableError', async () => {

@@ -111,9 +111,13 @@ describe('POST /v1/verify', () => {
   });
 
   it('answers a photo without a face, or a face that does not exist, with 422 no-face', async () => {
-    const crop = await fixture('faces/bbt/stuart/stuart1.png');
+    // A smooth colour gradient: no face for either detector pass.
+    const [w, h] = [320, 240];
+    const pixels = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) pixels.set([x % 256, y, (x + y) % 256], 3 * (y * w + x));
+    const faceless = encodePng({ width: w, height: h, channels: 3, data: pixels });
     const obama1 = await fixture('faces/photos/single/obama_1.jpg');
-    const none = await expectProblem(await call('/v1/verify', { method: 'POST', body: form({ a: obama1, b: crop }) }), 422, 'no-face');
+    const none = await expectProblem(await call('/v1/verify', { method: 'POST', body: form({ a: obama1, b: faceless }) }), 422, 'no-face');
     expect(none.field).toBe('b');
     await expectProblem(await call('/v1/verify', { method: 'POST', body: form({ a: obama1, b: obama1, faceA: '3' }) }), 422, 'no-face');
     await expectProblem(
