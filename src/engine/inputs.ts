@@ -196,13 +196,13 @@ function chosenIndex(faces: Box[], choice: FaceChoice | undefined, scale: number
   return faces.findIndex((f) => x >= f.x && x <= f.x + f.width && y >= f.y && y <= f.y + f.height);
 }
 
+/** The chosen face's index in `faces` (at least one), or 422 no-face naming what was asked. */
 function choose(field: string, faces: FoundFace[], choice: FaceChoice | undefined, scale: number): number {
   const i = chosenIndex(faces, choice, scale);
   if (i >= 0) return i;
-  if (choice && 'index' in choice)
-    throw new ImageError('no-face', `image ${field} has ${faces.length} face(s); face index ${choice.index} does not exist`, field);
-  const point = choice ? `${choice.point.x}, ${choice.point.y}` : '';
-  throw new ImageError('no-face', `image ${field}: no detected face contains the point (${point})`, field);
+  if (choice && 'point' in choice)
+    throw new ImageError('no-face', `image ${field}: no detected face contains the point (${choice.point.x}, ${choice.point.y})`, field);
+  throw new ImageError('no-face', `image ${field} has ${faces.length} face(s); face index ${choice?.index ?? 0} does not exist`, field);
 }
 
 const round = (v: number) => Math.round(v * 10) / 10;
