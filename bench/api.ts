@@ -22,9 +22,12 @@ const WARM = Number(process.env.BENCH_RUNS ?? 200);
 const PHOTO_RUNS = 20;
 const PHOTO_FILES = ['obama_1.jpg', 'obama_3.jpg'];
 
-/** The photo pair, or undefined without ../shared/faces/photos. */
-function photoPair(): { body: Buffer; type: string } | undefined {
-  const paths = PHOTO_FILES.map((f) => join(FACES_DIR, 'photos', 'single', f));
+/** Two group photos: their small faces take the full detector pass after the quick one. */
+const GROUP_FILES = ['multiface.jpg', 'obama_and_biden.jpg'];
+
+/** A pair of development photos, or undefined without ../shared/faces/photos. */
+function photoPair(folder = 'single', files = PHOTO_FILES): { body: Buffer; type: string } | undefined {
+  const paths = files.map((f) => join(FACES_DIR, 'photos', folder, f));
   if (!paths.every(existsSync)) return undefined;
   return multipart(readFileSync(paths[0]!), readFileSync(paths[1]!), 'photo');
 }
@@ -74,6 +77,22 @@ async function main() {
       await verify(photos);
       for (let i = 0; i < PHOTO_RUNS; i++) photoRuns.push(await verify(photos));
     }
+    // The photo-models Worker's wasm heap (its own isolate): after the pair above (both of
+    // its photos stand at the quick detector pass), then after a group pair (the full pass too).
+    const photoModelsHeapMB = async () =>
+      ((
+        (await (await fetch(`${server.url}/v1/models`, { headers: server.auth })).json()) as {
+          runtime: { photoModelsWasmHeapBytes: number | null };
+        }
+      ).runtime.photoModelsWasmHeapBytes ?? 0) /
+      2 ** 20;
+    const group = photoPair('group', GROUP_FILES);
+    let photoModelsHeap: { afterPair: number; afterGroups: number } | null = null;
+    if (photos && group) {
+      const afterPair = await photoModelsHeapMB();
+      await verify(group);
+      photoModelsHeap = { afterPair, afterGroups: await photoModelsHeapMB() };
+    }
     const photoMs = photoRuns.map((r) => r.ms);
     const photoShare = (k: 'decodeMs' | 'detectMs' | 'landmarksMs' | 'preprocessMs' | 'inferenceMs') =>
       median(photoRuns.map((r) => r.timing[k]));
@@ -114,6 +133,7 @@ async function main() {
             landmarksMs: photoShare('landmarksMs'),
             alignMs: photoShare('preprocessMs'),
             inferenceMs: photoShare('inferenceMs'),
+            photoModelsHeapMB: photoModelsHeap,
           }
         : null,
       load: {
@@ -149,6 +169,14 @@ async function main() {
                 '… of which decode / detect / landmarks / align / embed (server medians, both photos)',
                 `${fmt(result.photos.decodeMs)} / ${fmt(result.photos.detectMs)} / ${fmt(result.photos.landmarksMs)} / ${fmt(result.photos.alignMs)} / ${fmt(result.photos.inferenceMs)} ms`,
               ],
+              ...(result.photos.photoModelsHeapMB
+                ? [
+                    [
+                      `photo-models Worker's wasm heap: after those photos (quick detector pass only) / after ${GROUP_FILES.join(' + ')} (full pass too)`,
+                      `${result.photos.photoModelsHeapMB.afterPair.toFixed(1)} / ${result.photos.photoModelsHeapMB.afterGroups.toFixed(1)} MB`,
+                    ],
+                  ]
+                : []),
             ]
           : []),
         [

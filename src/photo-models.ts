@@ -4,7 +4,7 @@
  * net in their own isolate, called over RPC by the API Worker's service binding
  * PHOTO_MODELS (engine/photo `remotePhotoRunner`), and the Images binding's shrink of
  * phone-size uploads (api/image-service `shrinkOnce`). Keeping them out of the API isolate
- * keeps their wasm heap (48.7 MB here after the development photos) and the binding's copy
+ * keeps their wasm heap (57.6 MB here once both detector passes have run) and the binding's copy
  * of each upload away from the gradient graph's, so a phone-size photo pair explains
  * within 128 MB there (docs/photos.md). Models load from the same MODELS
  * bucket on the first call and stay for the isolate's life; runs are serialised.
