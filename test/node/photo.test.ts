@@ -20,7 +20,9 @@ import { decodeSsd } from '../../src/face/ssd.js';
 import { decodeImage } from '../../src/image/index.js';
 import { exifOrientation, orientUpright } from '../../src/image/orientation.js';
 import { cosine } from '../../src/xfv/verification.js';
-import { FACES_DIR, GROUP_FACE_COUNTS, PHOTOS_DIR, STRESS_ORIGINALS } from '../../eval/lib/faces.js';
+import { FACES_DIR, GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT, STRESS_ORIGINALS } from '../../eval/lib/faces.js';
+import { encode as encodePng } from 'fast-png';
+import { warpAffine } from '../../src/image/warp.js';
 import { loadFaceApiPhotoOracle } from '../oracle/faceapi.js';
 import { loadWeights } from '../../models/facenet/weights.js';
 import { SSD_MANIFEST, buildSsd } from '../../models/photo/ssd.js';
@@ -222,6 +224,42 @@ describeWithFaces('photo path', () => {
     const crop = new Uint8Array(readFileSync(join(FACES_DIR, 'bbt', 'stuart', 'stuart1.png')));
     await expect(prepareInput(counted, 'a', crop, { limits: LIMITS })).rejects.toThrow(/no face found/);
     expect(passes).toEqual(['quick', 'full']);
+  });
+
+  it("on photos not used to build it (face-api.js demo photos, and portraits cut from them), the quick pass gives the full pass's faces and embeddings", async () => {
+    const local = await engine.photo();
+    const fullRunner = { ...local, models: { ...local.models, quickDetector: undefined } };
+    const fullEngine = { ...engine, photo: async () => fullRunner };
+    const cosines: number[] = [];
+    let portraits = 0;
+    for (let i = 1; i <= 6; i++) {
+      const bytes = new Uint8Array(readFileSync(join(REPO_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo', `sample${i}.jpg`)));
+      const img = orientUpright(decodeImage(bytes, { maxPixels: LIMITS.maxPixels }), exifOrientation(bytes));
+      // Group photos (3–5 faces of 11–16 % of the side): every face found, as by the full pass.
+      const [served, full] = [await findFaces(local, img), await findFaces(fullRunner, img)];
+      expect(served.faces.length, `sample${i}`).toBe(full.faces.length);
+      // Each face with 1.2 face sizes of margin on every side: a portrait.
+      for (const f of full.faces) {
+        const side = Math.round(Math.max(f.width, f.height) * 2.4);
+        const crop = warpAffine(img, [1, 0, f.x + f.width / 2 - side / 2, 0, 1, f.y + f.height / 2 - side / 2], side, side);
+        const png = encodePng({ width: side, height: side, channels: 3, data: crop.data });
+        const [quick, exact] = [
+          await prepareInput(engine, 'a', png, { limits: LIMITS }),
+          await prepareInput(fullEngine, 'a', png, { limits: LIMITS }),
+        ];
+        portraits++;
+        // Fewer faces at most: a neighbour cut by the frame may go unlisted (2 of 22 measured).
+        expect(quick.report.faces!.length).toBeLessThanOrEqual(exact.report.faces!.length);
+        if (quick.report.detectorSize !== 320) continue;
+        const [eq, ef] = await engine.embed([quick.input, exact.input]);
+        cosines.push(cosine(eq!, ef!));
+      }
+    }
+    expect(portraits).toBe(22);
+    // The quick pass stood for 14 of the 22 (measured); its chips embed like the full pass's
+    // (cosine at least 0.9942 measured; θ is 0.8994).
+    expect(cosines.length).toBeGreaterThanOrEqual(10);
+    for (const c of cosines) expect(c).toBeGreaterThan(0.99);
   });
 
   it('runs the photo models behind a service (the photo-models Worker) with the same result; a failing service is ModelUnavailableError', async () => {
