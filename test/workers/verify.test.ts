@@ -83,14 +83,22 @@ describe('POST /v1/verify', () => {
       similarity: number;
       decision: string;
       images: {
-        a: { input: string; faces: { box: { x: number; width: number } }[]; face: number; chipToPhoto: { a: number } };
-        b: { faces: unknown[]; face: number };
+        a: {
+          input: string;
+          faces: { box: { x: number; width: number } }[];
+          face: number;
+          chipToPhoto: { a: number };
+          detectorSize: number;
+        };
+        b: { faces: unknown[]; face: number; detectorSize: number };
       };
     }>();
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.images.a.input).toBe('photo');
     expect(body.images.a.faces).toHaveLength(1);
     expect(body.images.b.faces).toHaveLength(2);
+    // The portrait's face stands at the quick detector pass; the group's small faces take the full one.
+    expect([body.images.a.detectorSize, body.images.b.detectorSize]).toEqual([320, 512]);
     expect(res.headers.get('server-timing')).toMatch(/detect;dur=/);
     // Each face of the group photo, picked by index: one is Obama (accept), the other not.
     const decisions = [];
