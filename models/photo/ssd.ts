@@ -17,7 +17,7 @@ import { ssdPriorCount } from '../../src/face/ssd.js';
 export const SSD_MANIFEST = 'ssd_mobilenetv1_model-weights_manifest.json';
 export const SSD_SIZE = 512;
 export const SSD_PRIORS = 5118;
-/** The quick first pass's input (docs/photos.md: 2.4× fewer pixels, same faces on the development photos). */
+/** The quick first pass's input (docs/photos.md: 2.6× fewer pixels, the same faces on the development photos). */
 export const SSD_QUICK_SIZE = 320;
 const BN_EPS = 0.0010000000474974513;
 
