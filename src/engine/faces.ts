@@ -81,8 +81,9 @@ export async function findFaces(
 
 /** One detector pass: boxes in `img` pixels scoring ≥ its minScore, largest first, at most MAX_FACES. */
 async function detectFaces(runner: PhotoRunner, img: RgbImage, pass: DetectPass): Promise<ScoredBox[]> {
-  const { size: s, minScore } = pass === 'quick' && runner.models.quickDetector ? runner.models.quickDetector : runner.models.detector;
-  const priors = pass === 'quick' && runner.quickPriors ? runner.quickPriors : runner.priors;
+  const quick = pass === 'quick' && runner.quickPriors ? runner.models.quickDetector : undefined;
+  const { size: s, minScore } = quick ?? runner.models.detector;
+  const priors = quick ? runner.quickPriors! : runner.priors;
   const side = Math.max(img.width, img.height);
   const x = detectorInput(img, s);
   const raw = await runner.detect(x, pass).finally(() => releaseBuffer(x));

@@ -45,13 +45,13 @@ export function photoRunner(
   const l = models.landmarks.size;
   const quick = sessions.quickDetector && models.quickDetector;
   return {
-    models: quick ? models : { ...models, quickDetector: undefined },
+    models,
     priors,
     quickPriors: quick ? ssdPriors(quick.size) : undefined,
     detect: (x, pass = 'full') =>
       serialise(async () => {
         const [session, d] =
-          pass === 'quick' && sessions.quickDetector && quick
+          pass === 'quick' && quick && sessions.quickDetector
             ? [sessions.quickDetector, quick.size]
             : [sessions.detector, models.detector.size];
         const out = await session.run({ x: new ort.Tensor('float32', x, [1, 3, d, d]) });
