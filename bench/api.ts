@@ -172,7 +172,7 @@ async function main() {
               ...(result.photos.photoModelsHeapMB
                 ? [
                     [
-                      `photo-models Worker's wasm heap: after those photos (quick detector pass only) / after ${GROUP_FILES.join(' + ')} (full pass too)`,
+                      `photo-models Worker's wasm heaps (onnxruntime + JPEG decoder): after those photos (quick detector pass only) / after ${GROUP_FILES.join(' + ')} (full pass too)`,
                       `${result.photos.photoModelsHeapMB.afterPair.toFixed(1)} / ${result.photos.photoModelsHeapMB.afterGroups.toFixed(1)} MB`,
                     ],
                   ]

@@ -369,7 +369,12 @@ async function main() {
             ]
           : []),
         ...(memory.photoModelsWasmHeapMB !== null
-          ? [["the photo-models Worker's wasm heap after the photo pairs (its own isolate; /v1/models)", mb(memory.photoModelsWasmHeapMB)]]
+          ? [
+              [
+                "the photo-models Worker's wasm heaps (onnxruntime + JPEG decoder) after the photo pairs (its own isolate; /v1/models)",
+                mb(memory.photoModelsWasmHeapMB),
+              ],
+            ]
           : []),
       ],
     );

@@ -2,19 +2,24 @@
  * @module photo-models
  * The photo-models Worker (wrangler.photo-models.toml): the face detector and the landmark
  * net in their own isolate, called over RPC by the API Worker's service binding
- * PHOTO_MODELS (engine/photo `remotePhotoRunner`), and the Images binding's shrink of
- * phone-size uploads (api/image-service `shrinkOnce`). Keeping them out of the API isolate
- * keeps their wasm heap (57.6 MB here once both detector passes have run) and the binding's copy
- * of each upload away from the gradient graph's, so a phone-size photo pair explains
+ * PHOTO_MODELS (engine/photo `remotePhotoRunner`), and the shrink of large uploads: a
+ * JPEG of up to a few MP by a wasm decoder here (api/image-service `decodeAndShrink`), anything
+ * larger by the Images binding (`shrinkOnce`). Keeping them out of the API isolate keeps
+ * their wasm heaps (57.6 MB of onnxruntime's here once both detector passes have run, up
+ * to 30 MiB of the decoder's while it decodes) and the binding's copy of each upload away from the gradient graph's, so a phone-size photo pair explains
  * within 128 MB there (docs/photos.md). Models load from the same MODELS
  * bucket on the first call and stay for the isolate's life; runs are serialised.
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { type ShrinkOutcome, type ShrinkTarget, shrinkOnce } from './api/image-service.js';
+// wrangler's module collector resolves .wasm imports by path, not through package exports.
+import jpegWasm from '../node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
+import { type ShrinkOutcome, type ShrinkTarget, decodeAndShrink, shrinkOnce } from './api/image-service.js';
 import { Gate } from './engine/gate.js';
 import { loadOrt, ortHeapBytes } from './engine/ort-workerd.js';
 import { type DetectPass, type PhotoNets, type PhotoRunner, loadPhotoRunner } from './engine/photo.js';
 import { SharedLoad } from './engine/shared-wait.js';
+import type { ImageHeader } from './image/index.js';
+import { WasmJpegDecoder, decodesInWasm } from './image/jpeg-wasm.js';
 import { r2ModelSource } from './store/models.js';
 
 export interface PhotoModelsEnv {
@@ -24,6 +29,7 @@ export interface PhotoModelsEnv {
 
 const queue = new Gate('wasm', 1, Infinity, { maxHoldMs: 30_000 });
 let runner: SharedLoad<PhotoRunner> | undefined;
+const jpeg = new WasmJpegDecoder(jpegWasm);
 
 function photoRunner(bucket: R2Bucket): Promise<PhotoRunner> {
   runner ??= new SharedLoad(async () => {
@@ -45,17 +51,20 @@ export class PhotoModels extends WorkerEntrypoint<PhotoModelsEnv> implements Pho
   }
 
   /**
-   * One attempt at scaling an upload down with this Worker's Images binding. The upload
-   * streams here from the API Worker, and the binding's copy of it chunk by chunk is
-   * garbage in this isolate rather than in the one that computes gradients.
+   * One attempt at scaling an upload down: a JPEG the wasm decoder can hold (by its header:
+   * image/jpeg-wasm `decodesInWasm`) is decoded and shrunk here in wasm, anything else goes to this Worker's Images
+   * binding. The upload streams here from the API Worker, and the binding's copy of it
+   * chunk by chunk is garbage in this isolate rather than in the one that computes gradients.
    */
-  async shrink(image: ReadableStream<Uint8Array>, target: ShrinkTarget): Promise<ShrinkOutcome> {
+  async shrink(image: ReadableStream<Uint8Array>, target: ShrinkTarget, header?: ImageHeader): Promise<ShrinkOutcome> {
+    if (header && decodesInWasm(header)) return decodeAndShrink(jpeg, image, target);
     return shrinkOnce(this.env.IMAGES, image, target);
   }
 
-  /** Bytes of this isolate's onnxruntime wasm heap (null before the first call). */
+  /** Bytes of this isolate's wasm heaps, onnxruntime's and the JPEG decoder's (null before either ran). */
   heapBytes(): number | null {
-    return ortHeapBytes() ?? null;
+    const bytes = (ortHeapBytes() ?? 0) + jpeg.heapBytes();
+    return bytes > 0 ? bytes : null;
   }
 }
 

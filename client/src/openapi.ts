@@ -64,7 +64,7 @@ export interface paths {
                             runtime: {
                                 /** @description Size of this isolate's onnxruntime wasm heap (it only grows) */
                                 wasmHeapBytes: number | null;
-                                /** @description Size of the photo-models Worker's onnxruntime wasm heap (the face detector and landmark net run there); null when it has not run yet, is not bound, or does not answer */
+                                /** @description Size of the photo-models Worker's wasm heaps: onnxruntime's (the face detector and landmark net run there) and the JPEG decoder's (photos of a few MP are decoded there); null when neither has run yet, it is not bound, or it does not answer */
                                 photoModelsWasmHeapBytes: number | null;
                                 /** @description This isolate's admission gates now (README, API): requests holding a slot and waiting for one */
                                 admission: {

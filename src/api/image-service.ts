@@ -1,23 +1,30 @@
 /**
  * @module api/image-service
- * The Images binding as the engine's ImageShrinker: a phone-size photo streams to
- * Cloudflare's image service (locally: miniflare's, built on sharp) and comes back as a
- * small PNG, so the isolate never holds the whole decoded image. With the photo-models
- * Worker bound, the call is made there (`shrinkOnce` over RPC): the upload then streams
- * to it natively, and the binding's own chunk-by-chunk copy of the upload is garbage in
- * that isolate, not in this one. What the service cannot read (an ImagesError, with its
- * numeric code) becomes an `undecodable` ImageError (422); the service itself failing (a
- * lost connection, no answer) is tried once more, then a 503 `image-service-unavailable`
- * with Retry-After: the image was not at fault.
+ * Scaling a photo down before this isolate decodes it, as the engine's ImageShrinker. A
+ * phone-size photo streams to Cloudflare's image service (the Images binding; locally
+ * miniflare's, built on sharp) and comes back as a small PNG, so the isolate never holds
+ * the whole decoded image. With the photo-models Worker bound, the call is made there
+ * (`shrinkOnce` over RPC): the upload then streams to it natively, the binding's own
+ * chunk-by-chunk copy of the upload is garbage in that isolate, not in this one, and a JPEG
+ * of up to a few MP is decoded and shrunk there in wasm instead (`decodeAndShrink`: faster
+ * than the service's round trip, no transform to pay for). What cannot be read (an
+ * ImagesError, with its numeric code, or the wasm decoder's refusal) becomes an
+ * `undecodable` ImageError (422); the service itself failing (a lost connection, no
+ * answer) is tried once more, then a 503 `image-service-unavailable` with Retry-After:
+ * the image was not at fault.
  */
 import type { ImageShrinker } from '../engine/inputs.js';
-import { ImageError, sniffFormat } from '../image/index.js';
+import { ImageError, type ImageHeader, type RgbImage, decodeImage, sniffFormat } from '../image/index.js';
+import { type ShrinkTarget, type WasmJpegDecoder, shrinkTo } from '../image/jpeg-wasm.js';
 import { ProblemError } from './problem.js';
 
-export type ShrinkTarget = { width: number } | { height: number };
+export type { ShrinkTarget };
 
-/** One scaling attempt: the PNG, or why not (an input error is the image's fault). */
-export type ShrinkOutcome = { ok: true; bytes: Uint8Array; type: string } | { ok: false; inputError: boolean; reason: string };
+/** One scaling attempt: the service's PNG, or pixels decoded and shrunk in wasm, or why not (an input error is the image's fault). */
+export type ShrinkOutcome =
+  | { ok: true; bytes: Uint8Array; type: string }
+  | { ok: true; image: RgbImage }
+  | { ok: false; inputError: boolean; reason: string };
 
 /** One attempt at scaling an encoded image down with an Images binding. */
 export async function shrinkOnce(images: ImagesBinding, image: ReadableStream<Uint8Array>, target: ShrinkTarget): Promise<ShrinkOutcome> {
@@ -34,16 +41,39 @@ export async function shrinkOnce(images: ImagesBinding, image: ReadableStream<Ui
   }
 }
 
-/** Something that makes one scaling attempt: the Images binding here, or the photo-models Worker. */
-export type ShrinkAttempt = (image: ReadableStream<Uint8Array>, target: ShrinkTarget) => Promise<ShrinkOutcome>;
+/** One attempt by the wasm decoder: the JPEG read whole (image/jpeg-wasm `decodesInWasm` bounds it), decoded, area-averaged down. */
+export async function decodeAndShrink(
+  decoder: WasmJpegDecoder,
+  image: ReadableStream<Uint8Array>,
+  target: ShrinkTarget,
+): Promise<ShrinkOutcome> {
+  try {
+    const bytes = new Uint8Array(await new Response(image).arrayBuffer());
+    return { ok: true, image: shrinkTo(await decoder.decode(bytes), target) };
+  } catch (e) {
+    return { ok: false, inputError: e instanceof ImageError, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
 
-/** An ImageShrinker over scaling attempts (a failed service is tried twice); `undefined` without one. */
-export function imagesShrinker(attempt: ShrinkAttempt | undefined): ImageShrinker | undefined {
+/**
+ * Something that makes one scaling attempt: the Images binding here, or the photo-models
+ * Worker (which also has the wasm decoder; `header` says whether it applies).
+ */
+export type ShrinkAttempt = (image: ReadableStream<Uint8Array>, target: ShrinkTarget, header: ImageHeader) => Promise<ShrinkOutcome>;
+
+/**
+ * An ImageShrinker over scaling attempts (a failed service is tried twice); `undefined`
+ * without one. `decodesWhole`: which images the attempts decode whole anyway (the wasm decoder's).
+ */
+export function imagesShrinker(
+  attempt: ShrinkAttempt | undefined,
+  decodesWhole?: (header: ImageHeader) => boolean,
+): ImageShrinker | undefined {
   if (!attempt) return undefined;
-  return async (image, target) => {
+  const shrink: ImageShrinker = async (image, target, header) => {
     const blob = image instanceof Blob ? image : new Blob([image as Uint8Array<ArrayBuffer>]);
     const once = () =>
-      attempt(blob.stream(), target).catch((e: unknown): ShrinkOutcome => ({ ok: false, inputError: false, reason: String(e) }));
+      attempt(blob.stream(), target, header).catch((e: unknown): ShrinkOutcome => ({ ok: false, inputError: false, reason: String(e) }));
     let out = await once();
     if (!out.ok && !out.inputError) out = await once();
     if (!out.ok) {
@@ -55,8 +85,13 @@ export function imagesShrinker(attempt: ShrinkAttempt | undefined): ImageShrinke
         { 'Retry-After': '2' },
       );
     }
+    if ('image' in out) return out.image;
     if (!sniffFormat(out.bytes))
       throw new ImageError('undecodable', `the image could not be scaled down: the image service returned ${out.type}`);
-    return out.bytes;
+    // Our own service's answer: no deflate-bomb pass, but never more pixels than asked for.
+    const side = 'width' in target ? target.width : target.height;
+    return decodeImage(out.bytes, { maxPixels: (side + 1) * (side + 1), minSide: 1, trusted: true });
   };
+  if (decodesWhole) shrink.decodesWhole = decodesWhole;
+  return shrink;
 }

@@ -8,6 +8,7 @@
 import { DEFAULT_LIMITS, type ImageLimits } from '../engine/verify.js';
 import { photoWork } from './admission.js';
 import { type ShrinkAttempt, imagesShrinker, shrinkOnce } from './image-service.js';
+import { decodesInWasm } from '../image/jpeg-wasm.js';
 import { photoModelsService } from './photo-models.js';
 import { intVar } from './vars.js';
 
@@ -16,15 +17,16 @@ export function imageLimits(env: Env): ImageLimits {
     maxImageBytes: intVar(env.MAX_IMAGE_BYTES, DEFAULT_LIMITS.maxImageBytes),
     maxPixels: intVar(env.MAX_IMAGE_PIXELS, DEFAULT_LIMITS.maxPixels),
     maxDecodePixels: intVar(env.MAX_DECODE_PIXELS, DEFAULT_LIMITS.maxDecodePixels),
-    shrink: imagesShrinker(shrinkAttempt(env)),
+    // The photo-models Worker decodes small JPEGs whole in wasm (image/jpeg-wasm).
+    shrink: imagesShrinker(shrinkAttempt(env), photoModelsService(env) ? decodesInWasm : undefined),
     photoWork: photoWork(env),
   };
 }
 
-/** Where photos are scaled down: the photo-models Worker's Images binding, else this Worker's. */
+/** Where photos are scaled down: the photo-models Worker (wasm JPEG decoder or its Images binding), else this Worker's Images binding. */
 function shrinkAttempt(env: Env): ShrinkAttempt | undefined {
   const remote = photoModelsService(env);
-  if (remote) return (image, target) => remote.shrink(image, target);
+  if (remote) return (image, target, header) => remote.shrink(image, target, header);
   const images = env.IMAGES;
   return images ? (image, target) => shrinkOnce(images, image, target) : undefined;
 }

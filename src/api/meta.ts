@@ -93,7 +93,7 @@ export function registerMeta(app: OpenAPIHono<AppEnv>, heapBytes: () => number |
                     .openapi({ description: "Size of this isolate's onnxruntime wasm heap (it only grows)" }),
                   photoModelsWasmHeapBytes: z.number().nullable().openapi({
                     description:
-                      "Size of the photo-models Worker's onnxruntime wasm heap (the face detector and landmark net run there); null when it has not run yet, is not bound, or does not answer",
+                      "Size of the photo-models Worker's wasm heaps: onnxruntime's (the face detector and landmark net run there) and the JPEG decoder's (photos of a few MP are decoded there); null when neither has run yet, it is not bound, or it does not answer",
                   }),
                   admission: z.object({ images: GateLoad, photos: GateLoad, gradient: GateLoad }).openapi({
                     description: "This isolate's admission gates now (README, API): requests holding a slot and waiting for one",

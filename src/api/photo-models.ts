@@ -1,15 +1,16 @@
 /**
  * @module api/photo-models
  * The PHOTO_MODELS service binding (the photo-models Worker, src/photo-models.ts): the
- * engine's photo nets and the image service's shrink run there; unbound, the engine runs
+ * engine's photo nets and the shrink of large photos (wasm JPEG decoder, image service) run there; unbound, the engine runs
  * the photo models in this isolate and the shrink uses this Worker's Images binding.
  */
 import type { PhotoNets } from '../engine/photo.js';
+import type { ImageHeader } from '../image/index.js';
 import type { ShrinkOutcome, ShrinkTarget } from './image-service.js';
 
 /** What the photo-models Worker answers over RPC (src/photo-models.ts). */
 export interface PhotoModelsService extends PhotoNets {
-  shrink(image: ReadableStream<Uint8Array>, target: ShrinkTarget): Promise<ShrinkOutcome>;
+  shrink(image: ReadableStream<Uint8Array>, target: ShrinkTarget, header: ImageHeader): Promise<ShrinkOutcome>;
   heapBytes(): Promise<number | null>;
 }
 
@@ -17,7 +18,7 @@ export interface PhotoModelsService extends PhotoNets {
 export const photoModelsService = (env: Pick<Env, 'PHOTO_MODELS'>) =>
   (env.PHOTO_MODELS as unknown as PhotoModelsService | undefined) ?? undefined;
 
-/** The photo-models Worker's wasm heap in bytes; null when unbound, not started or not answering (within 2 s). */
+/** The photo-models Worker's wasm heaps (ORT's and the JPEG decoder's) in bytes; null when unbound, not started or not answering (within 2 s). */
 export async function photoModelsHeapBytes(env: Pick<Env, 'PHOTO_MODELS'>): Promise<number | null> {
   const photoModels = photoModelsService(env);
   if (!photoModels) return null;

@@ -7,7 +7,8 @@
  * and resized, as face-api.js feeds the net). Errors are ImageErrors naming the input.
  */
 import { type Point, type Similarity, chipTemplate, fitSimilarity, similarityScale } from '../face/align.js';
-import { ImageError, type RgbImage, decodeImage, readHeader, toModelInput } from '../image/index.js';
+import { type ImageHeader, ImageError, type RgbImage, decodeImage, readHeader, toModelInput } from '../image/index.js';
+import type { ShrinkTarget } from '../image/jpeg-wasm.js';
 import { exifOrientation, orientUpright } from '../image/orientation.js';
 import type { ModelManifest } from '../xfv/manifest.js';
 import { inputSpec } from '../xfv/manifest.js';
@@ -26,11 +27,19 @@ export type FaceChoice = { index: number } | { point: Point };
 
 /**
  * Scales an encoded image down to the given width or height (the other side keeps the
- * aspect ratio) without decoding it in this isolate (the Worker: the Images binding), and
- * returns it encoded as PNG or JPEG. The pixels keep their stored orientation (EXIF is
- * applied afterwards).
+ * aspect ratio) without decoding it whole in this isolate (the Worker: in the photo-models
+ * Worker, a JPEG of up to a few MP by a wasm decoder, anything larger by the Images binding), and
+ * returns its pixels. They keep their stored orientation (EXIF is applied afterwards).
+ * `header` is what the upload's head declared (already checked against the limits).
  */
-export type ImageShrinker = (image: ImageSource, target: { width: number } | { height: number }) => Promise<Uint8Array>;
+export type ImageShrinker = ((image: ImageSource, target: ShrinkTarget, header: ImageHeader) => Promise<RgbImage>) & {
+  /**
+   * Whether this image is decoded whole on the way (the wasm decoder) whatever the target:
+   * it is then asked for as sharp as any chip may need (SHRUNK_SIDE) at once, not decoded
+   * a second time for a small face.
+   */
+  decodesWhole?: (header: ImageHeader) => boolean;
+};
 
 /**
  * An encoded image: bytes, or a Blob (an uploaded File) that is read only as far as needed:
@@ -147,7 +156,8 @@ const swapsSides = (orientation: number) => orientation >= 5 && orientation <= 8
  * are refused before anything else. An image is decoded whole when it is within
  * `maxDecodePixels` and not much larger than `wantSide` (its longer side); otherwise, with
  * a `shrink`, it is scaled down to `wantSide` (at most SHRUNK_SIDE and the decode limit)
- * before decoding, never whole.
+ * before it reaches this isolate, never decoded whole here; to SHRUNK_SIDE at once if the
+ * shrinker decodes it whole anyway (`decodesWhole`).
  */
 async function decode(field: string, source: ImageSource, limits: ImageLimits, upright: boolean, wantSide = Infinity): Promise<Decoded> {
   const size = source instanceof Blob ? source.size : source.length;
@@ -158,7 +168,7 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
     const orientation = upright ? exifOrientation(head) : 1;
     const [width, height] = swapsSides(orientation) ? [header.height, header.width] : [header.width, header.height];
     const pixels = header.width * header.height;
-    const [long, short] = [Math.max(header.width, header.height), Math.min(header.width, header.height)];
+    const long = Math.max(header.width, header.height);
     const worthShrinking = limits.shrink !== undefined && long > wantSide * SHRINK_MARGIN;
     if (pixels <= limits.maxDecodePixels && !worthShrinking) {
       const bytes = source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : source;
@@ -173,10 +183,12 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
         `image is ${header.width}×${header.height} (${pixels} pixels); images over ${limits.maxDecodePixels} pixels need an image service to scale them down, and none is configured`,
       );
     }
-    const side = Math.round(Math.min(wantSide, SHRUNK_SIDE, Math.floor(Math.sqrt((limits.maxDecodePixels * long) / short))));
+    const side = shrinkSide(header, limits.shrink.decodesWhole?.(header) ? SHRUNK_SIDE : wantSide, limits);
     const target = header.width >= header.height ? { width: side } : { height: side };
+    const small = await limits.shrink(source, target, header);
     // (+ side: the service may round the short side up by a row.)
-    const small = decodeImage(await limits.shrink(source, target), { maxPixels: limits.maxDecodePixels + side, minSide: 1, trusted: true });
+    if (small.width * small.height > limits.maxDecodePixels + side || Math.max(small.width, small.height) > side + 1)
+      throw new ImageError('undecodable', `the image service returned ${small.width}×${small.height} for a longer side of ${side}`);
     // A service that already applied the EXIF orientation returns the sides swapped.
     const turned = swapsSides(orientation) && small.width > small.height !== header.width > header.height;
     const image = turned ? small : orientUpright(small, orientation);
@@ -186,6 +198,12 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
     if (e instanceof ImageError) throw new ImageError(e.kind, `image ${field}: ${e.message}`, field, { cause: e });
     throw e;
   }
+}
+
+/** The longer side an image is shrunk to for `wantSide`: at most SHRUNK_SIDE and what the decode limit allows. */
+function shrinkSide({ width, height }: { width: number; height: number }, wantSide: number, limits: ImageLimits): number {
+  const [long, short] = [Math.max(width, height), Math.min(width, height)];
+  return Math.round(Math.min(wantSide, SHRUNK_SIDE, Math.floor(Math.sqrt((limits.maxDecodePixels * long) / short))));
 }
 
 /** The chosen face's index in `faces`, or −1 when the choice names none of them. */
@@ -297,6 +315,8 @@ async function sharperFace(
   const side = Math.max(img.width, img.height);
   const stageOne = { img, scale: found.width / img.width, face };
   if (enlarge <= SHRINK_MARGIN || Math.max(found.width, found.height) <= side * SHRINK_MARGIN) return stageOne;
+  // Already as sharp as a second decode would be (SHRUNK_SIDE, the decode limit).
+  if (shrinkSide(found, Math.ceil(side * enlarge), limits) <= side * SHRINK_MARGIN) return stageOne;
   const finer = await decode(field, source, limits, true, Math.ceil(side * enlarge));
   const k = img.width / finer.image.width;
   if (k >= 1 / SHRINK_MARGIN) return stageOne;

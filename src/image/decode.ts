@@ -53,8 +53,16 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
-/** Width and height declared by the header, without decoding pixels. */
-export function readDimensions(bytes: Uint8Array, format: ImageFormat): { width: number; height: number } {
+/** What a JPEG's frame header says of its coding: the decoder's working memory depends on it. */
+export interface JpegFrame {
+  /** Progressive (SOF2 and the like): the decoder holds every DCT coefficient at once. */
+  progressive: boolean;
+  /** Component samples per pixel (3 for 4:4:4 colour, 1.5 for 4:2:0, 1 for grey). */
+  samplesPerPixel: number;
+}
+
+/** Width and height declared by the header (and a JPEG's frame), without decoding pixels. */
+export function readDimensions(bytes: Uint8Array, format: ImageFormat): { width: number; height: number; jpeg?: JpegFrame } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (format === 'png') {
     // Signature (8) + IHDR length (4) + "IHDR" (4) + width (4) + height (4).
@@ -75,13 +83,29 @@ export function readDimensions(bytes: Uint8Array, format: ImageFormat): { width:
     const length = view.getUint16(i + 2);
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
     if (isSof) {
-      if (i + 9 > bytes.length) break;
-      return { height: view.getUint16(i + 5), width: view.getUint16(i + 7) };
+      if (i + 10 > bytes.length) break;
+      return { height: view.getUint16(i + 5), width: view.getUint16(i + 7), jpeg: jpegFrame(bytes, i, marker) };
     }
     if (marker === 0xd9 || marker === 0xda) break;
     i += 2 + length;
   }
   throw new ImageError('undecodable', 'JPEG is truncated or has no frame header');
+}
+
+/** The frame at `at` (marker SOFn): progressive or not, and its samples per pixel from the components' sampling factors. */
+function jpegFrame(bytes: Uint8Array, at: number, marker: number): JpegFrame {
+  // SOF2, 6, 10, 14 are the progressive frames.
+  const progressive = (marker & 0x03) === 0x02;
+  const count = bytes[at + 9]!;
+  const factors: [number, number][] = [];
+  for (let c = 0; c < count && at + 12 + 3 * c <= bytes.length; c++) {
+    const hv = bytes[at + 11 + 3 * c]!;
+    factors.push([Math.max(1, hv >> 4), Math.max(1, hv & 0x0f)]);
+  }
+  const hMax = Math.max(1, ...factors.map(([h]) => h));
+  const vMax = Math.max(1, ...factors.map(([, v]) => v));
+  const samplesPerPixel = factors.length ? factors.reduce((sum, [h, v]) => sum + (h * v) / (hMax * vMax), 0) : 3;
+  return { progressive, samplesPerPixel };
 }
 
 function toRgb8(data: ArrayLike<number>, channels: number, depth: number, pixels: number): Uint8Array {
@@ -101,6 +125,8 @@ export interface ImageHeader {
   format: ImageFormat;
   width: number;
   height: number;
+  /** JPEG only: its frame's coding. */
+  jpeg?: JpegFrame;
 }
 
 /** Format and declared size, checked against the limits, without decoding a pixel. */
@@ -108,14 +134,14 @@ export function readHeader(bytes: Uint8Array, options: DecodeOptions = {}): Imag
   const { maxPixels = DEFAULT_MAX_PIXELS, minSide = DEFAULT_MIN_SIDE } = options;
   const format = sniffFormat(bytes);
   if (!format) throw new ImageError('unsupported', 'not a PNG or JPEG image (unknown signature)');
-  const { width, height } = readDimensions(bytes, format);
+  const { width, height, jpeg } = readDimensions(bytes, format);
   if (width * height > maxPixels) {
     throw new ImageError('too-large', `image is ${width}×${height} (${width * height} pixels); the limit is ${maxPixels} pixels`);
   }
   if (width < minSide || height < minSide) {
     throw new ImageError('too-small', `image is ${width}×${height}; each side must be at least ${minSide} pixels`);
   }
-  return { format, width, height };
+  return jpeg ? { format, width, height, jpeg } : { format, width, height };
 }
 
 /** Decode PNG or JPEG bytes to RGB8, refusing oversized or malformed input with an ImageError. */

@@ -10,6 +10,8 @@ import { ProblemError } from '../../src/api/problem.js';
 import { ImageError } from '../../src/image/index.js';
 
 const png = encodePng({ width: 2, height: 2, data: new Uint8Array(12), channels: 3 });
+/** What the upload's head declared (the Images binding ignores it). */
+const HEADER = { format: 'png', width: 4, height: 4 } as const;
 
 /** A stand-in Images binding whose transforms fail with `failures` in turn, then answer `png`. */
 function binding(failures: Error[]) {
@@ -39,13 +41,17 @@ const rejected = Object.assign(new Error('IMAGES_TRANSFORM_ERROR 9412: bad input
 describe('imagesShrinker', () => {
   it('retries once when the service fails, and answers', async () => {
     const b = binding([new Error('Network connection lost.')]);
-    expect(await imagesShrinker(b.images)!(new Uint8Array([1, 2, 3]), { width: 2 })).toEqual(png);
+    expect(await imagesShrinker(b.images)!(new Uint8Array([1, 2, 3]), { width: 2 }, HEADER)).toEqual({
+      width: 2,
+      height: 2,
+      data: new Uint8Array(12),
+    });
     expect(b.calls()).toBe(2);
   });
 
   it('fails twice: 503 image-service-unavailable with Retry-After', async () => {
     const b = binding([new Error('Network connection lost.'), new Error('Network connection lost.')]);
-    const e = await imagesShrinker(b.images)!(new Uint8Array([1, 2, 3]), { width: 2 }).catch((x: unknown) => x);
+    const e = await imagesShrinker(b.images)!(new Uint8Array([1, 2, 3]), { width: 2 }, HEADER).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ProblemError);
     expect((e as ProblemError).kind).toBe('image-service-unavailable');
     expect((e as ProblemError).headers['Retry-After']).toBe('2');
@@ -53,7 +59,7 @@ describe('imagesShrinker', () => {
 
   it('an input the service rejects (ImagesError code) or an empty answer is the client’s 422, not retried', async () => {
     const b = binding([rejected]);
-    const e = await imagesShrinker(b.images)!(new Uint8Array([1, 2, 3]), { width: 2 }).catch((x: unknown) => x);
+    const e = await imagesShrinker(b.images)!(new Uint8Array([1, 2, 3]), { width: 2 }, HEADER).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ImageError);
     expect(b.calls()).toBe(1);
     // An attempt that cannot be made at all (the photo-models Worker unreachable) is the service failing.
@@ -62,12 +68,14 @@ describe('imagesShrinker', () => {
       tries++;
       return Promise.reject(new Error('service binding: connection refused'));
     };
-    const down = await imagesShrinker(unreachable)!(new Uint8Array([1]), { width: 2 }).catch((x: unknown) => x);
+    const down = await imagesShrinker(unreachable)!(new Uint8Array([1]), { width: 2 }, HEADER).catch((x: unknown) => x);
     expect((down as ProblemError).kind).toBe('image-service-unavailable');
     expect(tries).toBe(2);
     const empty = {
       input: () => ({ transform: () => ({ output: async () => ({ response: () => new Response(''), contentType: () => 'image/png' }) }) }),
     } as unknown as ImagesBinding;
-    expect(await imagesShrinker(attempts(empty))!(new Uint8Array([1]), { width: 2 }).catch((x: unknown) => x)).toBeInstanceOf(ImageError);
+    expect(await imagesShrinker(attempts(empty))!(new Uint8Array([1]), { width: 2 }, HEADER).catch((x: unknown) => x)).toBeInstanceOf(
+      ImageError,
+    );
   });
 });

@@ -12,12 +12,13 @@ import type { Engine } from '../../src/engine/engine.js';
 import type { PhotoNets } from '../../src/engine/photo.js';
 import { ModelUnavailableError } from '../../src/store/models.js';
 import { findFaces } from '../../src/engine/faces.js';
-import { DETECT_SIDE, type ImageShrinker, prepareInput } from '../../src/engine/inputs.js';
+import { DETECT_SIDE, type ImageShrinker, SHRUNK_SIDE, prepareInput } from '../../src/engine/inputs.js';
 import { verifyPair } from '../../src/engine/verify.js';
-import { LOCAL_LIMITS, sharpShrinker } from '../../src/cli/shrink.js';
+import { LOCAL_LIMITS, localShrinker, sharpShrinker } from '../../src/cli/shrink.js';
+import { decodesInWasm } from '../../src/image/jpeg-wasm.js';
 import sharp from 'sharp';
 import { decodeSsd } from '../../src/face/ssd.js';
-import { decodeImage } from '../../src/image/index.js';
+import { decodeImage, readHeader } from '../../src/image/index.js';
 import { exifOrientation, orientUpright } from '../../src/image/orientation.js';
 import { cosine } from '../../src/xfv/verification.js';
 import { FACES_DIR, GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT, STRESS_ORIGINALS } from '../../eval/lib/faces.js';
@@ -127,9 +128,9 @@ describeWithFaces('photo path', () => {
   it('decodes photos over the decode limit scaled down by the image service, reporting photo pixels', async () => {
     const bytes = read('stress/obama_1_20mp.jpg');
     const sides: ({ width: number } | { height: number })[] = [];
-    const counting: ImageShrinker = (b, target) => {
+    const counting: ImageShrinker = (b, target, header) => {
       sides.push(target);
-      return sharpShrinker(b, target);
+      return sharpShrinker(b, target, header);
     };
     const shrunk = await prepareInput(engine, 'a', bytes, { limits: { ...LIMITS, shrink: counting } });
     // 4000×5000: the long side (the height) is fitted to DETECT_SIDE to find the face; this
@@ -158,6 +159,56 @@ describeWithFaces('photo path', () => {
     });
   });
 
+  it('decodes a JPEG of a few MP whole in wasm (as the photo-models Worker does), once, with the image service’s faces and embeddings', async () => {
+    for (const file of ['single/obama_3.jpg', 'single/lennon_1.jpg', 'group/multiface.jpg']) {
+      const bytes = read(file);
+      const calls: { path: string; target: object }[] = [];
+      const wasm: ImageShrinker = Object.assign(
+        (...[b, target, header]: Parameters<ImageShrinker>) => {
+          calls.push({ path: decodesInWasm(header) ? 'wasm' : 'service', target });
+          return localShrinker(b, target, header);
+        },
+        { decodesWhole: localShrinker.decodesWhole },
+      );
+      const faces = async (shrink: ImageShrinker) => {
+        const first = await prepareInput(engine, 'a', bytes, { limits: { ...LIMITS, shrink } });
+        const all = await Promise.all(
+          first.report.faces!.map((_, index) => prepareInput(engine, 'a', bytes, { limits: { ...LIMITS, shrink }, face: { index } })),
+        );
+        return { reports: all.map((p) => p.report), embeddings: await engine.embed(all.map((p) => p.input)) };
+      };
+      const here = await faces(wasm);
+      // One decode per photo, straight to the side a chip may need: no second stage.
+      const { width, height } = readHeader(bytes);
+      const side = Math.min(
+        SHRUNK_SIDE,
+        Math.floor(Math.sqrt((LIMITS.maxDecodePixels * Math.max(width, height)) / Math.min(width, height))),
+      );
+      expect(calls, file).toEqual(
+        Array(1 + here.reports.length).fill({ path: 'wasm', target: width >= height ? { width: side } : { height: side } }),
+      );
+      const service = await faces(sharpShrinker);
+      expect(here.reports.length, file).toBe(service.reports.length);
+      // Faces of near equal size may come in another order: pair each with the nearest.
+      const centre = ({ box }: { box: { x: number; y: number; width: number; height: number } }) =>
+        [box.x + box.width / 2, box.y + box.height / 2] as const;
+      const distance = (f: Parameters<typeof centre>[0], [x, y]: readonly [number, number]) =>
+        Math.hypot(centre(f)[0] - x, centre(f)[1] - y);
+      const serviceFaces = service.reports[0]!.faces!;
+      for (const [i, r] of here.reports.entries()) {
+        const mine = r.faces![i]!;
+        const j = serviceFaces.reduce(
+          (best, f, k) => (distance(f, centre(mine)) < distance(serviceFaces[best]!, centre(mine)) ? k : best),
+          0,
+        );
+        const [a, b] = [mine.box, serviceFaces[j]!.box];
+        for (const k of ['x', 'y', 'width', 'height'] as const)
+          expect(Math.abs(a[k] - b[k]), `${file} ${i} ${k}`).toBeLessThan(0.03 * b.width);
+        expect(cosine(here.embeddings[i]!, service.embeddings[j]!), `${file} ${i}`).toBeGreaterThan(0.99);
+      }
+    }
+  });
+
   it("decodes a small face again as sharp as its chip needs (two stages), and its chip matches the whole photo's", async () => {
     const bytes = read('group/obama_and_biden.jpg');
     const whole = { ...LIMITS, maxDecodePixels: Number.POSITIVE_INFINITY, shrink: undefined };
@@ -165,9 +216,9 @@ describeWithFaces('photo path', () => {
     const faces = full.report.faces!;
     for (const [i, f] of faces.entries()) {
       const sides: ({ width: number } | { height: number })[] = [];
-      const counting: ImageShrinker = (b, target) => {
+      const counting: ImageShrinker = (b, target, header) => {
         sides.push(target);
-        return sharpShrinker(b, target);
+        return sharpShrinker(b, target, header);
       };
       const centre = { x: f.box.x + f.box.width / 2, y: f.box.y + f.box.height / 2 };
       const [two, one] = await Promise.all([
@@ -299,13 +350,12 @@ describeWithFaces('photo path', () => {
     // A service that turns the photo upright itself (sharp's rotate() reads EXIF) before fitting it.
     const autoOriented: ImageShrinker = async (b, target) => {
       const side = 'width' in target ? target.width : target.height;
-      return new Uint8Array(
-        await sharp(b as Uint8Array)
-          .rotate()
-          .resize(side, side, { fit: 'inside' })
-          .png()
-          .toBuffer(),
-      );
+      const { data, info } = await sharp(b as Uint8Array)
+        .rotate()
+        .resize(side, side, { fit: 'inside' })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      return { width: info.width, height: info.height, data: new Uint8Array(data) };
     };
     const [stored, oriented, original] = await Promise.all([
       prepareInput(engine, 'a', bytes, { limits }),

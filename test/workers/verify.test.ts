@@ -6,7 +6,10 @@ import { encode as encodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { decode as decodePng } from 'fast-png';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { env } from 'cloudflare:workers';
+import { photoModelsService } from '../../src/api/photo-models.js';
 import { DETECT_SIDE } from '../../src/engine/inputs.js';
+import { readHeader } from '../../src/image/index.js';
 import { call, cropForm, expectProblem, fixture, fixtureResponse, form, seedModels } from './fixtures.js';
 
 const PAIRS: [string, string, boolean][] = [
@@ -163,6 +166,22 @@ describe('POST /v1/verify', () => {
     }
   });
 
+  it('scales a JPEG of a few MP down in the photo-models Worker’s wasm decoder, and hands a phone-size one to the Images binding', async () => {
+    const photoModels = photoModelsService(env)!;
+    const [mid, big] = await Promise.all([
+      fixture('faces/photos/single/obama_3.jpg'),
+      fixture('phone/4000x6000.jpg/photos/single/obama_1.jpg'),
+    ]);
+    const stream = (bytes: Uint8Array) => new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
+    const here = await photoModels.shrink(stream(mid), { height: DETECT_SIDE }, readHeader(mid));
+    expect(here.ok && 'image' in here && [here.image.width, here.image.height]).toEqual([393, DETECT_SIDE]);
+    const service = await photoModels.shrink(stream(big), { height: DETECT_SIDE }, readHeader(big, { maxPixels: 1e8 }));
+    expect(service.ok && 'bytes' in service && service.type).toBe('image/png');
+    // The decoder's heap (16 MiB) is counted with onnxruntime's.
+    const models = await (await call('/v1/models')).json<{ runtime: { photoModelsWasmHeapBytes: number | null } }>();
+    expect(models.runtime.photoModelsWasmHeapBytes).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+  });
+
   describe('hostile input gets the right problem response', () => {
     it('a phone-size JPEG cut short: the image service cannot read it, 422', async () => {
       const big = await fixture('phone/4000x6000.jpg/photos/single/obama_1.jpg');
@@ -175,6 +194,19 @@ describe('POST /v1/verify', () => {
         'undecodable-image',
       );
       expect(body.field).toBe('b');
+    });
+    it('a JPEG of a few MP cut short: the wasm decoder refuses it, 422', async () => {
+      const mid = await fixture('faces/photos/single/obama_3.jpg');
+      const body = await expectProblem(
+        await call('/v1/verify', {
+          method: 'POST',
+          body: form({ a: mid.slice(0, mid.length >> 1), b: await fixture('faces/photos/single/obama_1.jpg') }),
+        }),
+        422,
+        'undecodable-image',
+      );
+      expect(body.field).toBe('a');
+      expect(body.detail).toMatch(/premature end/i);
     });
     it('empty body', async () => {
       await expectProblem(await call('/v1/verify', { method: 'POST' }), 415, 'unsupported-media-type');
