@@ -146,6 +146,7 @@ async function main() {
     stressCosineToOriginal: stress,
     perImage,
     detectAlignMsPerImage: detectMs / images.length,
+    tinyPassImages: perImage.filter((i) => i.detectorSize === 416).length,
     quickPassImages: perImage.filter((i) => i.detectorSize === 320).length,
     minutes: (performance.now() - t0) / 60000,
   };
@@ -193,7 +194,7 @@ async function main() {
       Object.entries(stress).map(([k, v]) => [k, v.toFixed(4)]),
     ),
     '',
-    `_${pairs.length} pairs (${summary.genuine} genuine) of ${images.length} photos from \`${summary.pairsFile}\`; int8 model, ${summary.runtime}; ${summary.detectAlignMsPerImage.toFixed(0)} ms per image to decode, detect and align; the quick detector pass (320 px) stood for ${summary.quickPassImages} of the ${images.length} photos, the others were detected again at 512. Reproduce: \`npm run eval:photos\`._`,
+    `_${pairs.length} pairs (${summary.genuine} genuine) of ${images.length} photos from \`${summary.pairsFile}\`; int8 model, ${summary.runtime}; ${summary.detectAlignMsPerImage.toFixed(0)} ms per image to decode, detect and align; the tiny detector pass (416 px) stood for ${summary.tinyPassImages} of the ${images.length} photos, the SSD's quick pass (320 px) for ${summary.quickPassImages}, the others were detected again at 512. Reproduce: \`npm run eval:photos\`._`,
   ].join('\n');
   writeFileSync(join(opts.out, 'photos.md'), `${md}\n`);
   console.log(md);

@@ -13,6 +13,7 @@ import type { Calibration, ModelFile, ModelManifest } from '../src/xfv/manifest.
 import { GRAD_INPUTS, GRAD_OUTPUTS, compileGradient } from './compiler/compile.js';
 import { externaliseWeights } from './onnx/external.js';
 import { LANDMARKS_MANIFEST, LANDMARKS_SIZE, buildLandmarks } from './photo/landmarks.js';
+import { TINY_MANIFEST, TINY_SIZE, buildTinyDetector } from './photo/tiny.js';
 import { SSD_MANIFEST, SSD_PRIORS, SSD_QUICK_SIZE, SSD_SIZE, buildSsd, shippedSsdPriors } from './photo/ssd.js';
 import { ssdGrids, ssdPriorCount } from '../src/face/ssd.js';
 import {
@@ -47,7 +48,10 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Sources outside models/ that the build runs: the SSD's prior counts. */
-const SHARED_SOURCES = [fileURLToPath(new URL('../src/face/ssd.ts', import.meta.url))];
+const SHARED_SOURCES = [
+  fileURLToPath(new URL('../src/face/ssd.ts', import.meta.url)),
+  fileURLToPath(new URL('../src/face/tiny.ts', import.meta.url)),
+];
 
 /** Hash of every input of the build: toolchain sources, calibration, weights. */
 export function buildKey(weightsDir = defaultWeightsDir()): string {
@@ -125,6 +129,8 @@ export async function buildModels(
   const detector = buildSsd(ssdWeights, { ranges: detectorRanges });
   // The quick first pass: the same net and ranges on a 320 px input (docs/photos.md).
   const quickDetector = buildSsd(ssdWeights, { ranges: detectorRanges }, SSD_QUICK_SIZE);
+  // The quickest first pass: face-api's Tiny Face Detector at 416 px, fp32 (docs/photos.md).
+  const tinyDetector = buildTinyDetector(loadWeights(weightsDir, TINY_MANIFEST), TINY_SIZE);
   const manifest: ModelManifest = {
     id: MODEL_ID,
     description: MODEL_DOC,
@@ -156,12 +162,14 @@ export async function buildModels(
       grad: fileEntry(dir, `${MODEL_ID}.grad.onnx`, gradSplit.graph),
       gradWeights: fileEntry(dir, gradWeightsPath, gradSplit.data),
       detector: fileEntry(dir, 'face-detector.int8.onnx', detector),
+      tinyDetector: fileEntry(dir, `face-detector-tiny-${TINY_SIZE}.onnx`, tinyDetector),
       quickDetector: fileEntry(dir, `face-detector-${SSD_QUICK_SIZE}.int8.onnx`, quickDetector),
       priors: fileEntry(dir, 'face-detector.priors.f32', new Uint8Array(priors.buffer, priors.byteOffset, priors.byteLength)),
       landmarks: fileEntry(dir, 'face-landmarks.onnx', buildLandmarks(loadWeights(weightsDir, LANDMARKS_MANIFEST))),
     },
     photo: {
       detector: { size: SSD_SIZE, priors: SSD_PRIORS, minScore: 0.5 },
+      tinyDetector: { size: TINY_SIZE, minScore: 0.5, iouThreshold: 0.4, trustScore: 0.7, minFaceRatio: 0.16 },
       quickDetector: {
         size: SSD_QUICK_SIZE,
         priors: ssdPriorCount(ssdGrids(SSD_QUICK_SIZE)),

@@ -16,7 +16,7 @@ import jpegWasm from '../node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
 import { type ShrinkOutcome, type ShrinkTarget, decodeAndShrink, shrinkOnce } from './api/image-service.js';
 import { Gate } from './engine/gate.js';
 import { loadOrt, ortHeapBytes } from './engine/ort-workerd.js';
-import { type DetectPass, type PhotoNets, type PhotoRunner, loadPhotoRunner } from './engine/photo.js';
+import { type DetectPass, type DetectorOutput, type PhotoNets, type PhotoRunner, loadPhotoRunner } from './engine/photo.js';
 import { SharedLoad } from './engine/shared-wait.js';
 import type { ImageHeader } from './image/index.js';
 import { WasmJpegDecoder, decodesInWasm } from './image/jpeg-wasm.js';
@@ -42,7 +42,7 @@ function photoRunner(bucket: R2Bucket): Promise<PhotoRunner> {
 
 /** The RPC surface the API Worker binds to (entrypoint "PhotoModels"). */
 export class PhotoModels extends WorkerEntrypoint<PhotoModelsEnv> implements PhotoNets {
-  async detect(x: Float32Array, pass?: DetectPass): Promise<{ boxes: Float32Array; classes: Float32Array }> {
+  async detect(x: Float32Array, pass?: DetectPass): Promise<DetectorOutput> {
     return (await photoRunner(this.env.MODELS)).detect(x, pass);
   }
 

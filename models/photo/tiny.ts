@@ -6,24 +6,22 @@
  * photo padded bottom/right to a square and resized; the graph subtracts face-api's mean RGB
  * and divides by 255), a 3×3 'valid' conv, five separable convs each followed by a 2×2
  * max-pool ('same'; stride 1 after the last), LeakyReLU(0.1), and a 1×1 conv to 5 anchors × 5
- * values. Output `grid[1,25,S/32,S/32]`, decoded by `decodeTiny`. S is a multiple of 32
- * (face-api uses 416 by default). Not served: `npm run bench:detectors` compares it with the
- * SSD detector the service uses (recall on the development photos, latency, wasm heap).
+ * values. Output `grid[1,25,S/32,S/32]`, decoded by `decodeTiny` (src/face/tiny). S is a
+ * multiple of 32 (face-api uses 416 by default). Served at 416 as the photo path's first,
+ * quickest detector pass (docs/photos.md); `npm run bench:detectors` compares it with the
+ * SSD (recall on the development photos, latency, wasm heap).
  */
 import { GraphBuilder, float } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
 import type { WeightMap } from '../facenet/weights.js';
 import { TfLayers, samePads } from './layers.js';
 
+export { TINY_ANCHORS, decodeTiny } from '../../src/face/tiny.js';
+
 export const TINY_MANIFEST = 'tiny_face_detector_model-weights_manifest.json';
 export const TINY_MEAN_RGB = [117.001, 114.697, 97.404] as const;
-export const TINY_ANCHORS = [
-  [1.603231, 2.094468],
-  [6.041143, 7.080126],
-  [2.882459, 3.518061],
-  [4.266906, 5.178857],
-  [9.041765, 10.66308],
-] as const;
+/** The input size served (face-api's default). */
+export const TINY_SIZE = 416;
 
 export function buildTinyDetector(weights: WeightMap, size: number): Uint8Array {
   if (size % 32 !== 0) throw new Error(`tiny face detector input ${size}: must be a multiple of 32`);
@@ -52,38 +50,4 @@ export function buildTinyDetector(weights: WeightMap, size: number): Uint8Array 
   g.node('Identity', [L.conv(t, n, 'conv8', 'conv8/filters', { bias: bias('conv8/bias'), pads: [0, 0] })], {}, ['grid']);
   g.output('grid', DataType.FLOAT, [1, 25, n, n]);
   return g.serialize({ doc: `face-api.js Tiny Face Detector at ${size}×${size} (raw grid: 5 anchors × (x, y, w, h, score))` });
-}
-
-/**
- * Decoding the grid: per cell and anchor, the box centre ((col + σ(tx)) / cells, (row + σ(ty)) / cells),
- * size (e^tw·anchor_w / cells, e^th·anchor_h / cells) and score σ(t_score), as (ymin, xmin, ymax, xmax)
- * in units of the padded square, the layout of SSD decoding, so the same NMS applies (face-api uses IoU 0.4).
- */
-const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
-
-/** Decoded boxes [n×4] and scores [n] from a [anchors·5, cells, cells] grid (NCHW, batch 1). */
-export function decodeTiny(
-  grid: Float32Array,
-  anchors: readonly (readonly [number, number])[],
-): { boxes: Float32Array; scores: Float32Array } {
-  const a = anchors.length;
-  const cells = Math.round(Math.sqrt(grid.length / (5 * a)));
-  if (cells * cells * 5 * a !== grid.length) throw new Error(`tiny detector grid of ${grid.length} values is not ${5 * a}×cells×cells`);
-  const n = cells * cells * a;
-  const boxes = new Float32Array(4 * n);
-  const scores = new Float32Array(n);
-  const at = (channel: number, row: number, col: number) => grid[(channel * cells + row) * cells + col]!;
-  let i = 0;
-  for (let row = 0; row < cells; row++)
-    for (let col = 0; col < cells; col++)
-      for (let k = 0; k < a; k++, i++) {
-        const [aw, ah] = anchors[k]!;
-        const cx = (col + sigmoid(at(5 * k, row, col))) / cells;
-        const cy = (row + sigmoid(at(5 * k + 1, row, col))) / cells;
-        const w = (Math.exp(at(5 * k + 2, row, col)) * aw) / cells;
-        const h = (Math.exp(at(5 * k + 3, row, col)) * ah) / cells;
-        boxes.set([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], 4 * i);
-        scores[i] = sigmoid(at(5 * k + 4, row, col));
-      }
-  return { boxes, scores };
 }

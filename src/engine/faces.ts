@@ -1,9 +1,9 @@
 /**
  * @module engine/faces
  * From an upright photo to an aligned face chip: the detector on the photo scaled to fit
- * its square input (padded bottom/right, as face-api does) — a quick pass on a small input
- * first, the full one when the quick pass's faces cannot stand — SSD decoding and NMS
- * (src/face/ssd), 68 landmarks per face on its box padded to a square (as face-api crops it),
+ * its square input (padded bottom/right, as face-api does) — quick passes first (the Tiny
+ * Face Detector, the SSD on a small input), the full SSD when their faces cannot stand —
+ * box decoding and NMS (src/face/ssd, src/face/tiny), 68 landmarks per face on its box padded to a square (as face-api crops it),
  * the five template points, and the similarity warp onto dlib's 150×150 chip (src/face/align,
  * anti-aliased when shrinking: src/image/warp). Landmarks can be found again for a face on
  * a sharper copy of the photo (engine/inputs: the two-stage decode of large photos).
@@ -12,7 +12,8 @@ import { type Point, type Similarity, chipTemplate, fitSimilarity, fivePoints, i
 import { type ScoredBox, decodeSsd, nonMaxSuppression } from '../face/ssd.js';
 import type { RgbImage } from '../image/decode.js';
 import { type Affine, warpAffine } from '../image/warp.js';
-import type { DetectPass, PhotoRunner } from './photo.js';
+import type { DetectPass, DetectorOutput, PhotoRunner } from './photo.js';
+import { TINY_ANCHORS, decodeTiny } from '../face/tiny.js';
 import { releaseBuffer } from '../release.js';
 
 export interface FoundFace extends ScoredBox {
@@ -54,41 +55,49 @@ function overlapOfSmaller(a: ScoredBox, b: ScoredBox): number {
 }
 
 /**
- * Faces in `img`. With a quick detector, it runs first and its faces stand when there is at
- * least one, each scores ≥ its trustScore and is at least minFaceRatio of the photo's longer
- * side (no smaller than its smallest anchor), no two of them share more than half of the
- * smaller (two boxes on one face: a face filling the frame), and `enough` (the caller's face
- * choice) is met by them; otherwise the full detector runs. A face smaller than that beside
- * large, confident ones may thus go unlisted: the price of the quick pass (docs/photos.md).
+ * Faces in `img`. The first passes (the tiny detector, then the SSD on a small input: those
+ * the runner has) run in turn, and a pass's faces stand when there is at least one, each
+ * scores ≥ its trustScore and is at least minFaceRatio of the photo's longer side, no two
+ * of them share more than half of the smaller (two boxes on one face: a face filling the
+ * frame), and `enough` (the caller's face choice) is met by them; when none stands, the
+ * full detector runs. A face smaller than that beside large, confident ones may thus go
+ * unlisted: the price of the first passes (docs/photos.md).
  */
 export async function findFaces(
   runner: PhotoRunner,
   img: RgbImage,
   enough: (faces: ScoredBox[]) => boolean = () => true,
 ): Promise<FoundFaces> {
-  const quick = runner.models.quickDetector;
-  if (quick && runner.quickPriors) {
-    const side = Math.max(img.width, img.height);
-    const found = await detectFaces(runner, img, 'quick');
+  const side = Math.max(img.width, img.height);
+  for (const pass of runner.passes) {
+    if (pass === 'full') break;
+    const spec = pass === 'tiny' ? runner.models.tinyDetector : runner.models.quickDetector;
+    if (!spec) continue;
+    const found = await detectFaces(runner, img, pass);
     const trusted =
-      found.every((f) => f.score >= quick.trustScore && Math.max(f.width, f.height) >= quick.minFaceRatio * side) &&
+      found.every((f) => f.score >= spec.trustScore && Math.max(f.width, f.height) >= spec.minFaceRatio * side) &&
       found.every((f, i) => found.slice(i + 1).every((g) => overlapOfSmaller(f, g) <= 0.5));
-    if (found.length > 0 && trusted && enough(found)) return { faces: await faceLandmarks(runner, img, found), detectorSize: quick.size };
+    if (found.length > 0 && trusted && enough(found)) return { faces: await faceLandmarks(runner, img, found), detectorSize: spec.size };
   }
   const found = await detectFaces(runner, img, 'full');
   return { faces: await faceLandmarks(runner, img, found), detectorSize: runner.models.detector.size };
 }
 
-/** One detector pass: boxes in `img` pixels scoring ≥ its minScore, largest first, at most MAX_FACES. */
+/** One pass's decoded boxes and scores for a detector input of side `s`. */
+function decodePass(runner: PhotoRunner, pass: DetectPass, raw: DetectorOutput): { boxes: Float32Array; scores: Float32Array } {
+  if ('grid' in raw) return decodeTiny(raw.grid, TINY_ANCHORS);
+  return decodeSsd(raw.boxes, raw.classes, pass === 'quick' ? runner.quickPriors! : runner.priors);
+}
+
 async function detectFaces(runner: PhotoRunner, img: RgbImage, pass: DetectPass): Promise<ScoredBox[]> {
-  const quick = pass === 'quick' && runner.quickPriors ? runner.models.quickDetector : undefined;
-  const { size: s, minScore } = quick ?? runner.models.detector;
-  const priors = quick ? runner.quickPriors! : runner.priors;
+  const { models } = runner;
+  const spec = (pass === 'tiny' && models.tinyDetector) || (pass === 'quick' && models.quickDetector) || models.detector;
+  const iouThreshold = 'iouThreshold' in spec ? spec.iouThreshold : undefined;
   const side = Math.max(img.width, img.height);
-  const x = detectorInput(img, s);
+  const x = detectorInput(img, spec.size);
   const raw = await runner.detect(x, pass).finally(() => releaseBuffer(x));
-  const { boxes, scores } = decodeSsd(raw.boxes, raw.classes, priors);
-  const kept = nonMaxSuppression(boxes, scores, { minScore });
+  const { boxes, scores } = decodePass(runner, pass, raw);
+  const kept = nonMaxSuppression(boxes, scores, { minScore: spec.minScore, ...(iouThreshold ? { iouThreshold } : {}) });
   const found: ScoredBox[] = kept.map((i) => {
     const [y0, x0, y1, x1] = [boxes[4 * i]!, boxes[4 * i + 1]!, boxes[4 * i + 2]!, boxes[4 * i + 3]!].map(
       (v) => Math.min(Math.max(v, 0), 1) * side,

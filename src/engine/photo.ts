@@ -1,7 +1,7 @@
 /**
  * @module engine/photo
- * The photo models in onnxruntime: the face detector (raw SSD outputs) and the 68-point
- * landmark net, run through the engine's serialised wasm queue, in this isolate
+ * The photo models in onnxruntime: the face detectors (raw outputs of the SSD at two sizes
+ * and of the Tiny Face Detector) and the 68-point landmark net, run through the engine's serialised wasm queue, in this isolate
  * (`loadPhotoRunner`) or in the photo-models Worker behind a service binding
  * (`remotePhotoRunner`, src/photo-models.ts), which keeps their wasm heap out of the isolate
  * that computes gradients. Pure decoding lives in src/face; the photo → aligned chip steps
@@ -14,13 +14,19 @@ import type { ModelManifest, PhotoModels } from '../xfv/manifest.js';
 import type { ModelSource } from './engine.js';
 import { type OrtModule, type OrtSession, SESSION_OPTIONS } from './embed.js';
 
-/** Which detector: the quick pass on a small input, or the full one (PhotoModels). */
-export type DetectPass = 'quick' | 'full';
+/**
+ * Which detector (PhotoModels), in the order they run: Tiny Face Detector, the SSD on a
+ * small input, the SSD on the full one.
+ */
+export type DetectPass = 'tiny' | 'quick' | 'full';
 
-/** Raw outputs of the two photo models: what runs in onnxruntime. */
+/** A detector's raw outputs: the SSD's box encodings and class logits, or the tiny detector's grid. */
+export type DetectorOutput = { boxes: Float32Array; classes: Float32Array } | { grid: Float32Array };
+
+/** Raw outputs of the photo models: what runs in onnxruntime. */
 export interface PhotoNets {
-  /** Raw SSD outputs for one [3,S,S] input of pixel values 0…255 (S: the pass's size). */
-  detect(x: Float32Array, pass?: DetectPass): Promise<{ boxes: Float32Array; classes: Float32Array }>;
+  /** Raw detector outputs for one [3,S,S] input of pixel values 0…255 (S: the pass's size). */
+  detect(x: Float32Array, pass?: DetectPass): Promise<DetectorOutput>;
   /** 136 relative coordinates per [3,S,S] face input (pixel values 0…255). */
   landmarks(inputs: Float32Array[]): Promise<Float32Array[]>;
 }
@@ -31,30 +37,46 @@ export interface PhotoRunner extends PhotoNets {
   priors: Float32Array;
   /** The quick pass's priors, when the manifest has one (generated for its size). */
   quickPriors?: Float32Array | undefined;
+  /** The passes this runner has, in the order they run ('full' last, always). */
+  passes: readonly DetectPass[];
 }
+
+/** The passes a manifest's photo models give, in order. */
+const passesOf = (models: PhotoModels): DetectPass[] => [
+  ...(models.tinyDetector ? (['tiny'] as const) : []),
+  ...(models.quickDetector ? (['quick'] as const) : []),
+  'full',
+];
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export function photoRunner(
   ort: OrtModule,
-  sessions: { detector: OrtSession; quickDetector?: OrtSession | undefined; landmarks: OrtSession },
+  sessions: { detector: OrtSession; quickDetector?: OrtSession | undefined; tinyDetector?: OrtSession | undefined; landmarks: OrtSession },
   priors: Float32Array,
-  models: PhotoModels,
+  manifestModels: PhotoModels,
   serialise: <T>(task: () => Promise<T>) => Promise<T> = (t) => t(),
 ): PhotoRunner {
-  const l = models.landmarks.size;
-  const quick = sessions.quickDetector && models.quickDetector;
+  const l = manifestModels.landmarks.size;
+  // A pass without its session is not there.
+  const models = {
+    ...manifestModels,
+    quickDetector: sessions.quickDetector && manifestModels.quickDetector,
+    tinyDetector: sessions.tinyDetector && manifestModels.tinyDetector,
+  };
+  const passes = passesOf(models);
   return {
     models,
     priors,
-    quickPriors: quick ? ssdPriors(quick.size) : undefined,
+    quickPriors: models.quickDetector && ssdPriors(models.quickDetector.size),
+    passes,
     detect: (x, pass = 'full') =>
       serialise(async () => {
-        const [session, d] =
-          pass === 'quick' && quick && sessions.quickDetector
-            ? [sessions.quickDetector, quick.size]
-            : [sessions.detector, models.detector.size];
+        const use = passes.includes(pass) ? pass : 'full';
+        const session = use === 'tiny' ? sessions.tinyDetector! : use === 'quick' ? sessions.quickDetector! : sessions.detector;
+        const d = (use === 'tiny' ? models.tinyDetector! : use === 'quick' ? models.quickDetector! : models.detector).size;
         const out = await session.run({ x: new ort.Tensor('float32', x, [1, 3, d, d]) });
+        if (use === 'tiny') return { grid: out.grid!.data as Float32Array };
         return { boxes: out.boxes!.data as Float32Array, classes: out.classes!.data as Float32Array };
       }),
     landmarks: (inputs) =>
@@ -71,15 +93,26 @@ export function photoRunner(
 }
 
 function photoFiles(manifest: ModelManifest) {
-  const { detector, quickDetector, priors, landmarks } = manifest.files;
+  const { detector, quickDetector, tinyDetector, priors, landmarks } = manifest.files;
   if (!detector || !priors || !landmarks || !manifest.photo) {
     throw new ModelUnavailableError(
       'the manifest lists no photo models (files.detector, priors, landmarks): rebuild and reseed the models',
     );
   }
-  // A manifest without the quick pass (or its file) runs the full detector only.
-  const models = quickDetector ? manifest.photo : { ...manifest.photo, quickDetector: undefined };
-  return { detector, quickDetector: models.quickDetector && quickDetector, priors, landmarks, models };
+  // A manifest without a first pass (or its file) runs the passes it has.
+  const models = {
+    ...manifest.photo,
+    quickDetector: quickDetector && manifest.photo.quickDetector,
+    tinyDetector: tinyDetector && manifest.photo.tinyDetector,
+  };
+  return {
+    detector,
+    quickDetector: models.quickDetector && quickDetector,
+    tinyDetector: models.tinyDetector && tinyDetector,
+    priors,
+    landmarks,
+    models,
+  };
 }
 
 /** The detector's priors, read and checked against the manifest. */
@@ -95,24 +128,27 @@ export async function loadPhotoRunner(
   source: ModelSource,
   serialise: <T>(task: () => Promise<T>) => Promise<T>,
 ): Promise<PhotoRunner> {
-  const { detector, quickDetector, landmarks, models } = photoFiles(manifest);
-  const [detectorBytes, quickBytes, priors, landmarkBytes] = await Promise.all([
+  const { detector, quickDetector, tinyDetector, landmarks, models } = photoFiles(manifest);
+  const [detectorBytes, quickBytes, tinyBytes, priors, landmarkBytes] = await Promise.all([
     source.file(detector),
     quickDetector ? source.file(quickDetector) : undefined,
+    tinyDetector ? source.file(tinyDetector) : undefined,
     loadPriors(manifest, source),
     source.file(landmarks),
   ]);
   try {
+    const session = (bytes: Uint8Array) => ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS });
     const sessions = {
-      detector: await ort.InferenceSession.create(detectorBytes, { ...SESSION_OPTIONS }),
-      quickDetector: quickBytes && (await ort.InferenceSession.create(quickBytes, { ...SESSION_OPTIONS })),
-      landmarks: await ort.InferenceSession.create(landmarkBytes, { ...SESSION_OPTIONS }),
+      detector: await session(detectorBytes),
+      quickDetector: quickBytes && (await session(quickBytes)),
+      tinyDetector: tinyBytes && (await session(tinyBytes)),
+      landmarks: await session(landmarkBytes),
     };
     return photoRunner(ort, sessions, priors, models, serialise);
   } catch (e) {
     throw new ModelUnavailableError(`the photo models could not be loaded: ${errorText(e)}`, { cause: e });
   } finally {
-    for (const bytes of [detectorBytes, quickBytes, landmarkBytes]) if (bytes) releaseBuffer(bytes);
+    for (const bytes of [detectorBytes, quickBytes, tinyBytes, landmarkBytes]) if (bytes) releaseBuffer(bytes);
   }
 }
 
@@ -157,6 +193,7 @@ export function remotePhotoRunner(service: PhotoNets, manifest: ModelManifest, p
     models,
     priors,
     quickPriors: models.quickDetector && ssdPriors(models.quickDetector.size),
+    passes: passesOf(models),
     detect: (x, pass) => call('detect', () => service.detect(x, pass)),
     landmarks: (inputs) => call('landmarks', () => service.landmarks(inputs)),
   };

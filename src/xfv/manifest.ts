@@ -38,6 +38,12 @@ export interface PhotoModels {
    * is detected again with `detector`.
    */
   quickDetector?: { size: number; priors: number; minScore: number; trustScore: number; minFaceRatio: number };
+  /**
+   * face-api's Tiny Face Detector (files.tinyDetector; fp32): input x[1,3,S,S] pixels 0…255,
+   * output grid[1,25,S/32,S/32] (src/face/tiny), NMS at iouThreshold. Run before
+   * `quickDetector`, its faces stand by the same rules.
+   */
+  tinyDetector?: { size: number; minScore: number; iouThreshold: number; trustScore: number; minFaceRatio: number };
   /** 68-point landmarks: input x[B,3,S,S] pixels 0…255 (box padded to a square), output landmarks[B,136] in 0…1. */
   landmarks: { size: number; points: number };
   /** The aligned chip: dlib's 5-point template with this padding, at the embedding model's input size. */
@@ -89,6 +95,7 @@ export interface ModelManifest {
     gradWeights?: ModelFile;
     detector?: ModelFile;
     quickDetector?: ModelFile;
+    tinyDetector?: ModelFile;
     priors?: ModelFile;
     landmarks?: ModelFile;
   };

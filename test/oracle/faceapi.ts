@@ -86,22 +86,36 @@ export interface FaceApiPhotoOracle {
   detect(input512: Float32Array): { boxes: Float32Array; scores: Float32Array };
   /** face-api's landmark net on a 112×112 RGB input (HWC): 136 relative coordinates. */
   landmarks(input112: Float32Array): Float32Array;
+  /** face-api's own S×S detector input for an RGB image (as detectorInput), NHWC. */
+  detectorInputAt(rgb: Uint8Array, width: number, height: number, size: number): Float32Array;
+  /** face-api's Tiny Face Detector on an S×S input (NHWC): its raw grid [S/32, S/32, 25], NHWC. */
+  tinyGrid(input: Float32Array, size: number): Float32Array;
 }
 
 let photoOracle: Promise<FaceApiPhotoOracle> | undefined;
 
-/** face-api's SSD MobileNetV1 and FaceLandmark68Net on TFJS (WASM), from the same weight files. */
+/** face-api's SSD MobileNetV1, Tiny Face Detector and FaceLandmark68Net on TFJS (WASM), from the same weight files. */
 export function loadFaceApiPhotoOracle(): Promise<FaceApiPhotoOracle> {
   photoOracle ??= (async () => {
     const { tf, faceapi } = await loadFaceApiOracle();
     await faceapi.nets.ssdMobilenetv1.loadFromDisk(defaultWeightsDir());
     await faceapi.nets.faceLandmark68Net.loadFromDisk(defaultWeightsDir());
+    await faceapi.nets.tinyFaceDetector.loadFromDisk(defaultWeightsDir());
+    const detectorInputAt = (rgb: Uint8Array, width: number, height: number, size: number) => {
+      const image = tf.tensor3d(Float32Array.from(rgb), [height, width, 3], 'float32');
+      const batch = new faceapi.NetInput([image]).toBatchTensor(size, false);
+      const data = Float32Array.from(batch.dataSync() as Float32Array);
+      [image, batch].forEach((t: Any) => t.dispose());
+      return data;
+    };
     return {
-      detectorInput(rgb, width, height) {
-        const image = tf.tensor3d(Float32Array.from(rgb), [height, width, 3], 'float32');
-        const batch = new faceapi.NetInput([image]).toBatchTensor(512, false);
-        const data = Float32Array.from(batch.dataSync() as Float32Array);
-        [image, batch].forEach((t: Any) => t.dispose());
+      detectorInput: (rgb, width, height) => detectorInputAt(rgb, width, height, 512),
+      detectorInputAt,
+      tinyGrid(input, size) {
+        const image = tf.tensor3d(input, [size, size, 3], 'float32');
+        const out = faceapi.nets.tinyFaceDetector.forwardInput(new faceapi.NetInput([image]), size);
+        const data = Float32Array.from(out.dataSync() as Float32Array);
+        [image, out].forEach((t: Any) => t.dispose());
         return data;
       },
       detect(input512) {
