@@ -138,7 +138,7 @@ async function main() {
         ? `SSD MobileNetV1 int8 (${r.config.slice(9)})${r.config === 'ssd-int8:512' ? ' **served: full pass**' : r.config === 'ssd-int8:320' ? ' **served: quick pass**' : ''}`
         : r.config.startsWith('ssd')
           ? `SSD MobileNetV1 fp32 (${r.config.slice(4)})`
-          : `Tiny Face Detector (${r.config.slice(5)})`,
+          : `Tiny Face Detector (${r.config.slice(5)})${r.config === 'tiny:416' ? ' **served: first pass**' : ''}`,
       `${r.exact} / ${r.photos}`,
       r.missed,
       r.extra,
