@@ -2,23 +2,26 @@
  * @module photo-models
  * The photo-models Worker (wrangler.photo-models.toml): the face detector and the landmark
  * net in their own isolate, called over RPC by the API Worker's service binding
- * PHOTO_MODELS (engine/photo `remotePhotoRunner`), and the shrink of large uploads: a
- * JPEG of up to a few MP by a wasm decoder here (api/image-service `decodeAndShrink`), anything
- * larger by the Images binding (`shrinkOnce`). Keeping them out of the API isolate keeps
+ * PHOTO_MODELS (engine/photo `remotePhotoRunner`), and the decoding of uploads: a JPEG by
+ * libjpeg-turbo in wasm at a DCT scale (api/image-service `decodeJpeg`; MozJPEG whole when
+ * that one warned), anything else by the Images binding (`shrinkOnce`). Keeping them out of the API isolate keeps
  * their wasm heaps (57.6 MB of onnxruntime's here once both detector passes have run, up
- * to 30 MiB of the decoder's while it decodes) and the binding's copy of each upload away from the gradient graph's, so a phone-size photo pair explains
+ * to 24 MiB of each JPEG decoder's while it decodes) and the binding's copy of each upload away from the gradient graph's, so a phone-size photo pair explains
  * within 128 MB there (docs/photos.md). Models load from the same MODELS
  * bucket on the first call and stay for the isolate's life; runs are serialised.
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
 // wrangler's module collector resolves .wasm imports by path, not through package exports.
+import turboWasm from '../node_modules/@cwasm/jpeg-turbo/jpeg-turbo.wasm';
 import jpegWasm from '../node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
-import { type ShrinkOutcome, type ShrinkTarget, decodeAndShrink, shrinkOnce } from './api/image-service.js';
+import { type JpegDecoders, type ShrinkOutcome, type ShrinkTarget, decodeAndShrink, decodeJpeg, shrinkOnce } from './api/image-service.js';
 import { Gate } from './engine/gate.js';
 import { loadOrt, ortHeapBytes } from './engine/ort-workerd.js';
 import { type DetectPass, type DetectorOutput, type PhotoNets, type PhotoRunner, loadPhotoRunner } from './engine/photo.js';
 import { SharedLoad } from './engine/shared-wait.js';
+import type { ShrinkOptions } from './engine/inputs.js';
 import type { ImageHeader } from './image/index.js';
+import { ScaledJpegDecoder, scalesJpeg } from './image/jpeg-scaled.js';
 import { WasmJpegDecoder, decodesInWasm } from './image/jpeg-wasm.js';
 import { r2ModelSource } from './store/models.js';
 
@@ -29,7 +32,7 @@ export interface PhotoModelsEnv {
 
 const queue = new Gate('wasm', 1, Infinity, { maxHoldMs: 30_000 });
 let runner: SharedLoad<PhotoRunner> | undefined;
-const jpeg = new WasmJpegDecoder(jpegWasm);
+const jpeg: JpegDecoders = { scaled: new ScaledJpegDecoder(turboWasm), whole: new WasmJpegDecoder(jpegWasm) };
 
 function photoRunner(bucket: R2Bucket): Promise<PhotoRunner> {
   runner ??= new SharedLoad(async () => {
@@ -51,19 +54,31 @@ export class PhotoModels extends WorkerEntrypoint<PhotoModelsEnv> implements Pho
   }
 
   /**
-   * One attempt at scaling an upload down: a JPEG the wasm decoder can hold (by its header:
-   * image/jpeg-wasm `decodesInWasm`) is decoded and shrunk here in wasm, anything else goes to this Worker's Images
-   * binding. The upload streams here from the API Worker, and the binding's copy of it
-   * chunk by chunk is garbage in this isolate rather than in the one that computes gradients.
+   * One attempt at scaling an upload down: a JPEG is decoded here in wasm at the nearest
+   * DCT scale at or above the target (up to `options.atMost`; image/jpeg-scaled), or, when
+   * that decoder warned, as before it: whole by MozJPEG if it can hold it (image/jpeg-wasm
+   * `decodesInWasm`), else by this Worker's Images binding, which takes everything else too.
+   * The upload streams here from the API Worker, and the binding's copy of it chunk by chunk
+   * is garbage in this isolate rather than in the one that computes gradients.
    */
-  async shrink(image: ReadableStream<Uint8Array>, target: ShrinkTarget, header?: ImageHeader): Promise<ShrinkOutcome> {
-    if (header && decodesInWasm(header)) return decodeAndShrink(jpeg, image, target);
-    return shrinkOnce(this.env.IMAGES, image, target);
+  async shrink(
+    image: ReadableStream<Uint8Array>,
+    target: ShrinkTarget,
+    header?: ImageHeader,
+    options?: ShrinkOptions,
+  ): Promise<ShrinkOutcome> {
+    const service = (upload: ReadableStream<Uint8Array>) => shrinkOnce(this.env.IMAGES, upload, target);
+    if (header && scalesJpeg(header, options?.bytes ?? Number.POSITIVE_INFINITY)) {
+      const atMost = Math.max(options?.atMost ?? 0, 'width' in target ? target.width : target.height);
+      return decodeJpeg(jpeg, image, header, target, atMost, service);
+    }
+    if (header && decodesInWasm(header)) return decodeAndShrink(jpeg.whole, image, target);
+    return service(image);
   }
 
-  /** Bytes of this isolate's wasm heaps, onnxruntime's and the JPEG decoder's (null before either ran). */
+  /** Bytes of this isolate's wasm heaps, onnxruntime's and the JPEG decoders' (null before any ran). */
   heapBytes(): number | null {
-    const bytes = (ortHeapBytes() ?? 0) + jpeg.heapBytes();
+    const bytes = (ortHeapBytes() ?? 0) + jpeg.scaled.heapBytes() + jpeg.whole.heapBytes();
     return bytes > 0 ? bytes : null;
   }
 }

@@ -8,7 +8,7 @@
 import { DEFAULT_LIMITS, type ImageLimits } from '../engine/verify.js';
 import { photoWork } from './admission.js';
 import { type ShrinkAttempt, imagesShrinker, shrinkOnce } from './image-service.js';
-import { decodesInWasm } from '../image/jpeg-wasm.js';
+import { scalesJpeg } from '../image/jpeg-scaled.js';
 import { photoModelsService } from './photo-models.js';
 import { intVar } from './vars.js';
 
@@ -17,8 +17,8 @@ export function imageLimits(env: Env): ImageLimits {
     maxImageBytes: intVar(env.MAX_IMAGE_BYTES, DEFAULT_LIMITS.maxImageBytes),
     maxPixels: intVar(env.MAX_IMAGE_PIXELS, DEFAULT_LIMITS.maxPixels),
     maxDecodePixels: intVar(env.MAX_DECODE_PIXELS, DEFAULT_LIMITS.maxDecodePixels),
-    // The photo-models Worker decodes small JPEGs whole in wasm (image/jpeg-wasm).
-    shrink: imagesShrinker(shrinkAttempt(env), photoModelsService(env) ? decodesInWasm : undefined),
+    // The photo-models Worker decodes JPEGs at a DCT scale in wasm (image/jpeg-scaled).
+    shrink: imagesShrinker(shrinkAttempt(env), photoModelsService(env) ? scalesJpeg : undefined),
     photoWork: photoWork(env),
   };
 }
@@ -26,7 +26,7 @@ export function imageLimits(env: Env): ImageLimits {
 /** Where photos are scaled down: the photo-models Worker (wasm JPEG decoder or its Images binding), else this Worker's Images binding. */
 function shrinkAttempt(env: Env): ShrinkAttempt | undefined {
   const remote = photoModelsService(env);
-  if (remote) return (image, target, header) => remote.shrink(image, target, header);
+  if (remote) return (image, target, header, options) => remote.shrink(image, target, header, options);
   const images = env.IMAGES;
   return images ? (image, target) => shrinkOnce(images, image, target) : undefined;
 }

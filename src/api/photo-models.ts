@@ -1,16 +1,17 @@
 /**
  * @module api/photo-models
  * The PHOTO_MODELS service binding (the photo-models Worker, src/photo-models.ts): the
- * engine's photo nets and the shrink of large photos (wasm JPEG decoder, image service) run there; unbound, the engine runs
+ * engine's photo nets and the shrink of photos (wasm JPEG decoders, image service) run there; unbound, the engine runs
  * the photo models in this isolate and the shrink uses this Worker's Images binding.
  */
 import type { PhotoNets } from '../engine/photo.js';
 import type { ImageHeader } from '../image/index.js';
+import type { ShrinkOptions } from '../engine/inputs.js';
 import type { ShrinkOutcome, ShrinkTarget } from './image-service.js';
 
 /** What the photo-models Worker answers over RPC (src/photo-models.ts). */
 export interface PhotoModelsService extends PhotoNets {
-  shrink(image: ReadableStream<Uint8Array>, target: ShrinkTarget, header: ImageHeader): Promise<ShrinkOutcome>;
+  shrink(image: ReadableStream<Uint8Array>, target: ShrinkTarget, header: ImageHeader, options?: ShrinkOptions): Promise<ShrinkOutcome>;
   heapBytes(): Promise<number | null>;
 }
 

@@ -1,21 +1,28 @@
 /**
  * @module cli/shrink
  * The engine's ImageShrinker for Node tools (CLI, evaluation, tests), taking the Worker's
- * path: a JPEG that image/jpeg-wasm `decodesInWasm` takes is decoded and shrunk by the same wasm decoder as
- * in the photo-models Worker; anything larger gets the sharp resize that miniflare's local
+ * path: a JPEG is decoded at a DCT scale by the same libjpeg-turbo wasm as in the
+ * photo-models Worker (image/jpeg-scaled), or, when that one warned, whole by the same
+ * MozJPEG wasm if it can hold it; anything else gets the sharp resize that miniflare's local
  * Images binding performs (one side given, aspect kept, lossless, stored orientation).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import sharp from 'sharp';
+import { decodeScaled } from '../api/image-service.js';
 import type { ImageLimits, ImageShrinker } from '../engine/inputs.js';
 import { DEFAULT_LIMITS } from '../engine/verify.js';
+import { ScaledJpegDecoder, scalesJpeg } from '../image/jpeg-scaled.js';
 import { WasmJpegDecoder, decodesInWasm, shrinkTo } from '../image/jpeg-wasm.js';
 
-const wasmPath = createRequire(import.meta.url).resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm');
+const resolve = createRequire(import.meta.url).resolve;
+const compile = (pkgPath: string) => new WebAssembly.Module(readFileSync(resolve(pkgPath)));
 let decoder: WasmJpegDecoder | undefined;
-/** The wasm JPEG decoder, compiled on first use. */
-export const wasmJpegDecoder = () => (decoder ??= new WasmJpegDecoder(new WebAssembly.Module(readFileSync(wasmPath))));
+let scaled: ScaledJpegDecoder | undefined;
+/** The wasm JPEG decoder that decodes whole (MozJPEG), compiled on first use. */
+export const wasmJpegDecoder = () => (decoder ??= new WasmJpegDecoder(compile('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm')));
+/** The wasm JPEG decoder that decodes at a DCT scale (libjpeg-turbo), compiled on first use. */
+export const scaledJpegDecoder = () => (scaled ??= new ScaledJpegDecoder(compile('@cwasm/jpeg-turbo/jpeg-turbo.wasm')));
 
 const bytesOf = async (image: Uint8Array | Blob) => (image instanceof Blob ? new Uint8Array(await image.arrayBuffer()) : image);
 
@@ -31,11 +38,18 @@ export const sharpShrinker: ImageShrinker = async (image, target) => {
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 };
 
-/** The photo-models Worker's choice: wasm for a JPEG of up to a few MP, the image service for the rest. */
+/** The photo-models Worker's choice: libjpeg-turbo at a DCT scale for a JPEG, then MozJPEG whole for a few MP, the image service for the rest. */
 export const localShrinker: ImageShrinker = Object.assign(
-  async (...[image, target, header]: Parameters<ImageShrinker>) =>
-    decodesInWasm(header) ? shrinkTo(await wasmJpegDecoder().decode(await bytesOf(image)), target) : sharpShrinker(image, target, header),
-  { decodesWhole: decodesInWasm },
+  async (...[image, target, header, options]: Parameters<ImageShrinker>) => {
+    const bytes = await bytesOf(image);
+    if (scalesJpeg(header, bytes.length)) {
+      const atMost = Math.max(options?.atMost ?? 0, 'width' in target ? target.width : target.height);
+      const img = decodeScaled(scaledJpegDecoder(), bytes, header, target, atMost);
+      if (img) return img;
+    }
+    return decodesInWasm(header) ? shrinkTo(await wasmJpegDecoder().decode(bytes), target) : sharpShrinker(bytes, target, header);
+  },
+  { scales: scalesJpeg },
 );
 
 /** The Worker's limits for local files: no byte cap, the same header cap, decode limit and shrink. */

@@ -28,18 +28,30 @@ export type FaceChoice = { index: number } | { point: Point };
 /**
  * Scales an encoded image down to the given width or height (the other side keeps the
  * aspect ratio) without decoding it whole in this isolate (the Worker: in the photo-models
- * Worker, a JPEG of up to a few MP by a wasm decoder, anything larger by the Images binding), and
+ * Worker, a JPEG by a wasm decoder at a DCT scale, anything else by the Images binding), and
  * returns its pixels. They keep their stored orientation (EXIF is applied afterwards).
  * `header` is what the upload's head declared (already checked against the limits).
  */
-export type ImageShrinker = ((image: ImageSource, target: ShrinkTarget, header: ImageHeader) => Promise<RgbImage>) & {
+export type ImageShrinker = ((
+  image: ImageSource,
+  target: ShrinkTarget,
+  header: ImageHeader,
+  options?: ShrinkOptions,
+) => Promise<RgbImage>) & {
   /**
-   * Whether this image is decoded whole on the way (the wasm decoder) whatever the target:
-   * it is then asked for as sharp as any chip may need (SHRUNK_SIDE) at once, not decoded
-   * a second time for a small face.
+   * Whether this image is decoded at the nearest DCT scale at or above the side asked for
+   * (the photo-models Worker's libjpeg-turbo, image/jpeg-scaled): a photo is then sent to
+   * it even when it is small enough to decode here (it decodes faster), and it may come
+   * back larger than asked, up to `atMost`.
    */
-  decodesWhole?: (header: ImageHeader) => boolean;
+  scales?: (header: ImageHeader, bytes: number) => boolean;
 };
+
+/** What a shrinker is also told: the longest side the caller accepts (≥ the target), and the upload's size. */
+export interface ShrinkOptions {
+  atMost?: number | undefined;
+  bytes?: number | undefined;
+}
 
 /**
  * An encoded image: bytes, or a Blob (an uploaded File) that is read only as far as needed:
@@ -67,12 +79,13 @@ export interface ImageLimits {
   photoWork?: (<T>(task: () => Promise<T>) => Promise<T>) | undefined;
 }
 
-/** Longer side images over the decode limit are shrunk to: detection runs at 512, the chip is 150. */
+/** The longest side a photo is scaled down to (detection runs at 512, the chip is 150). */
 export const SHRUNK_SIDE = 1600;
 
 /**
- * Photos are first decoded at this longer side at most (scaled down by the image service)
- * to find the faces: the detector's input is 512. A face that the chip would enlarge from
+ * Photos are first decoded at this longer side (scaled down by the image service; the
+ * scaled JPEG decoder gives the nearest DCT scale at or above it) to find the faces: the
+ * detector's input is 512. A face that the chip would enlarge from
  * there by more than SHRINK_MARGIN is decoded again, only as sharp as the chip needs.
  */
 export const DETECT_SIDE = 640;
@@ -153,11 +166,12 @@ const swapsSides = (orientation: number) => orientation >= 5 && orientation <= 8
 
 /**
  * Decode an image upright (photos: by their EXIF orientation). Headers over `maxPixels`
- * are refused before anything else. An image is decoded whole when it is within
+ * are refused before anything else. An image is decoded whole here when it is within
  * `maxDecodePixels` and not much larger than `wantSide` (its longer side); otherwise, with
  * a `shrink`, it is scaled down to `wantSide` (at most SHRUNK_SIDE and the decode limit)
- * before it reaches this isolate, never decoded whole here; to SHRUNK_SIDE at once if the
- * shrinker decodes it whole anyway (`decodesWhole`).
+ * before it reaches this isolate, never decoded whole here. A photo the shrinker decodes
+ * at a DCT scale itself (`scales`) always goes to it, and may come back larger than
+ * `wantSide`, up to what the limits allow.
  */
 async function decode(field: string, source: ImageSource, limits: ImageLimits, upright: boolean, wantSide = Infinity): Promise<Decoded> {
   const size = source instanceof Blob ? source.size : source.length;
@@ -169,7 +183,8 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
     const [width, height] = swapsSides(orientation) ? [header.height, header.width] : [header.width, header.height];
     const pixels = header.width * header.height;
     const long = Math.max(header.width, header.height);
-    const worthShrinking = limits.shrink !== undefined && long > wantSide * SHRINK_MARGIN;
+    const scaled = wantSide < Infinity && limits.shrink?.scales?.(header, size) === true;
+    const worthShrinking = limits.shrink !== undefined && (scaled || long > wantSide * SHRINK_MARGIN);
     if (pixels <= limits.maxDecodePixels && !worthShrinking) {
       const bytes = source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : source;
       const stored = decodeImage(bytes, { maxPixels: limits.maxPixels });
@@ -183,11 +198,12 @@ async function decode(field: string, source: ImageSource, limits: ImageLimits, u
         `image is ${header.width}×${header.height} (${pixels} pixels); images over ${limits.maxDecodePixels} pixels need an image service to scale them down, and none is configured`,
       );
     }
-    const side = shrinkSide(header, limits.shrink.decodesWhole?.(header) ? SHRUNK_SIDE : wantSide, limits);
+    const side = shrinkSide(header, wantSide, limits);
+    const atMost = scaled ? shrinkSide(header, Infinity, limits) : side;
     const target = header.width >= header.height ? { width: side } : { height: side };
-    const small = await limits.shrink(source, target, header);
-    // (+ side: the service may round the short side up by a row.)
-    if (small.width * small.height > limits.maxDecodePixels + side || Math.max(small.width, small.height) > side + 1)
+    const small = await limits.shrink(source, target, header, { atMost });
+    // (+ atMost: the service may round the short side up by a row.)
+    if (small.width * small.height > limits.maxDecodePixels + atMost || Math.max(small.width, small.height) > atMost + 1)
       throw new ImageError('undecodable', `the image service returned ${small.width}×${small.height} for a longer side of ${side}`);
     // A service that already applied the EXIF orientation returns the sides swapped.
     const turned = swapsSides(orientation) && small.width > small.height !== header.width > header.height;

@@ -50,9 +50,13 @@ export function shrunkSize(width: number, height: number, target: ShrinkTarget):
     : { width: Math.max(1, Math.round(width * k)), height: target.height };
 }
 
-/** Area-average `img` down to `target` (unchanged when it is no larger). */
-export function shrinkTo(img: RgbImage, target: ShrinkTarget): RgbImage {
-  const { width, height } = shrunkSize(img.width, img.height, target);
+/**
+ * Area-average `img` down to `target` (unchanged when it is no larger); the other side is
+ * rounded from `of`, the size of the image `img` was decoded from (a DCT-scaled decode
+ * rounds its sides up), so it comes out as the image service would make it.
+ */
+export function shrinkTo(img: RgbImage, target: ShrinkTarget, of: { width: number; height: number } = img): RgbImage {
+  const { width, height } = shrunkSize(of.width, of.height, target);
   if (width === img.width && height === img.height) return img;
   return warpAffine(img, [img.width / width, 0, 0, 0, img.height / height, 0], width, height);
 }

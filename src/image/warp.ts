@@ -64,60 +64,110 @@ export function warpAffine(src: RgbImage, map: Affine, width: number, height: nu
   return { width, height, data: out };
 }
 
-/** Source pixels (index, weight) covering each output pixel along one axis: [o·m + t, (o+1)·m + t), weights summing to 1. */
-function coverage(outSize: number, m: number, t: number, srcSize: number): { index: Int32Array; weight: Float32Array; start: Int32Array } {
-  const index: number[] = [];
-  const weight: number[] = [];
-  const start = new Int32Array(outSize + 1);
-  for (let o = 0; o < outSize; o++) {
-    start[o] = index.length;
-    const [lo, hi] = [o * m + t, (o + 1) * m + t];
-    for (let i = Math.max(0, Math.floor(lo)); i < Math.min(srcSize, Math.ceil(hi)); i++) {
-      const w = (Math.min(hi, i + 1) - Math.max(lo, i)) / m;
-      if (w > 0) {
-        index.push(i);
-        weight.push(w);
-      }
-    }
-  }
-  start[outSize] = index.length;
-  return { index: Int32Array.from(index), weight: Float32Array.from(weight), start };
+/**
+ * The source span of each output pixel along one axis: [o·m + t, (o+1)·m + t) clipped to
+ * the source, as its first and last source pixel and the weights of those two (the ones
+ * between weigh 1/m each; a span within one pixel has first = last).
+ */
+interface Spans {
+  first: Int32Array;
+  last: Int32Array;
+  firstWeight: Float32Array;
+  lastWeight: Float32Array;
+  /** 1/m: the weight of a source pixel wholly inside a span. */
+  inner: number;
 }
 
-/** x = m0·u + m2, y = m4·v + m5 with m0, m4 ≥ 1: each output pixel averages the source area it covers. */
+function spans(outSize: number, m: number, t: number, srcSize: number): Spans {
+  const first = new Int32Array(outSize);
+  const last = new Int32Array(outSize).fill(-1);
+  const firstWeight = new Float32Array(outSize);
+  const lastWeight = new Float32Array(outSize);
+  for (let o = 0; o < outSize; o++) {
+    const lo = Math.max(0, o * m + t);
+    const hi = Math.min(srcSize, (o + 1) * m + t);
+    if (hi <= lo) continue; // wholly outside the source: black
+    const i0 = Math.floor(lo);
+    const i1 = Math.min(srcSize - 1, Math.ceil(hi) - 1);
+    first[o] = i0;
+    last[o] = i1;
+    if (i0 === i1) firstWeight[o] = lastWeight[o] = (hi - lo) / m;
+    else {
+      firstWeight[o] = (i0 + 1 - lo) / m;
+      lastWeight[o] = (hi - i1) / m;
+    }
+  }
+  return { first, last, firstWeight, lastWeight, inner: 1 / m };
+}
+
+/** One source row (RGB8 at `base`) averaged over each output column's span, into `out` (RGB float). */
+function reduceRow(data: Uint8Array, base: number, cols: Spans, out: Float32Array): void {
+  const { first, last, firstWeight, lastWeight, inner } = cols;
+  for (let u = 0; u < first.length; u++) {
+    const i0 = first[u]!;
+    const i1 = last[u]!;
+    const o = 3 * u;
+    if (i1 < i0) {
+      out[o] = out[o + 1] = out[o + 2] = 0;
+      continue;
+    }
+    let p = base + 3 * i0;
+    let w = firstWeight[u]!;
+    let c0 = w * data[p]!;
+    let c1 = w * data[p + 1]!;
+    let c2 = w * data[p + 2]!;
+    if (i1 > i0) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      for (let i = i0 + 1; i < i1; i++) {
+        p += 3;
+        s0 += data[p]!;
+        s1 += data[p + 1]!;
+        s2 += data[p + 2]!;
+      }
+      p = base + 3 * i1;
+      w = lastWeight[u]!;
+      c0 += inner * s0 + w * data[p]!;
+      c1 += inner * s1 + w * data[p + 1]!;
+      c2 += inner * s2 + w * data[p + 2]!;
+    }
+    out[o] = c0;
+    out[o + 1] = c1;
+    out[o + 2] = c2;
+  }
+}
+
+/**
+ * x = m0·u + m2, y = m4·v + m5 with m0, m4 ≥ 1: each output pixel averages the source area
+ * it covers. Each source row is reduced across the columns once, then added into the output
+ * rows whose spans hold it.
+ */
 function shrinkAxisAligned(src: RgbImage, map: Affine, width: number, height: number): RgbImage {
   const [m0, , m2, , m4, m5] = map;
   const { data, width: sw, height: sh } = src;
-  const cols = coverage(width, m0, m2, sw);
-  const rows = coverage(height, m4, m5, sh);
+  const cols = spans(width, m0, m2, sw);
+  const rows = spans(height, m4, m5, sh);
   const out = new Uint8Array(width * height * 3);
-  const row = new Float32Array(width * 3);
-  const acc = new Float32Array(width * 3);
+  const n = width * 3;
+  const row = new Float32Array(n);
+  const acc = new Float32Array(n);
+  let reduced = -1; // the source row held in `row`
   for (let v = 0; v < height; v++) {
+    const r0 = rows.first[v]!;
+    const r1 = rows.last[v]!;
+    if (r1 < r0) continue; // black
     acc.fill(0);
-    for (let r = rows.start[v]!; r < rows.start[v + 1]!; r++) {
-      const base = rows.index[r]! * sw * 3;
-      const wy = rows.weight[r]!;
-      // This source row, averaged across each output column's span.
-      for (let u = 0; u < width; u++) {
-        let c0 = 0;
-        let c1 = 0;
-        let c2 = 0;
-        for (let k = cols.start[u]!; k < cols.start[u + 1]!; k++) {
-          const o = base + cols.index[k]! * 3;
-          const w = cols.weight[k]!;
-          c0 += w * data[o]!;
-          c1 += w * data[o + 1]!;
-          c2 += w * data[o + 2]!;
-        }
-        row[3 * u] = c0;
-        row[3 * u + 1] = c1;
-        row[3 * u + 2] = c2;
+    for (let r = r0; r <= r1; r++) {
+      if (r !== reduced) {
+        reduceRow(data, r * sw * 3, cols, row);
+        reduced = r;
       }
-      for (let i = 0; i < row.length; i++) acc[i]! += wy * row[i]!;
+      const wy = r === r0 ? rows.firstWeight[v]! : r === r1 ? rows.lastWeight[v]! : rows.inner;
+      for (let i = 0; i < n; i++) acc[i]! += wy * row[i]!;
     }
-    const o = v * width * 3;
-    for (let i = 0; i < acc.length; i++) out[o + i] = Math.round(acc[i]!);
+    const o = v * n;
+    for (let i = 0; i < n; i++) out[o + i] = Math.round(acc[i]!);
   }
   return { width, height, data: out };
 }

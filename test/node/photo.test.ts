@@ -13,9 +13,9 @@ import type { DetectPass, PhotoNets } from '../../src/engine/photo.js';
 import { ModelUnavailableError } from '../../src/store/models.js';
 import { alignFace, findFaces } from '../../src/engine/faces.js';
 import { DETECT_SIDE, type ImageShrinker, SHRUNK_SIDE, prepareInput } from '../../src/engine/inputs.js';
+import { eighthsFor, scaledSize } from '../../src/image/jpeg-scaled.js';
 import { verifyPair } from '../../src/engine/verify.js';
 import { LOCAL_LIMITS, localShrinker, sharpShrinker } from '../../src/cli/shrink.js';
-import { decodesInWasm } from '../../src/image/jpeg-wasm.js';
 import sharp from 'sharp';
 import { decodeSsd } from '../../src/face/ssd.js';
 import { TINY_ANCHORS, decodeTiny } from '../../src/face/tiny.js';
@@ -210,16 +210,16 @@ describeWithFaces('photo path', () => {
     });
   });
 
-  it('decodes a JPEG of a few MP whole in wasm (as the photo-models Worker does), once, with the image service’s faces and embeddings', async () => {
+  it('decodes a JPEG at a DCT scale in wasm (as the photo-models Worker does), with the image service’s faces and embeddings', async () => {
     for (const file of ['single/obama_3.jpg', 'single/lennon_1.jpg', 'group/multiface.jpg']) {
       const bytes = read(file);
-      const calls: { path: string; target: object }[] = [];
-      const wasm: ImageShrinker = Object.assign(
-        (...[b, target, header]: Parameters<ImageShrinker>) => {
-          calls.push({ path: decodesInWasm(header) ? 'wasm' : 'service', target });
-          return localShrinker(b, target, header);
+      const calls: { target: object; atMost: number | undefined }[] = [];
+      const scaled: ImageShrinker = Object.assign(
+        (...[b, target, header, options]: Parameters<ImageShrinker>) => {
+          calls.push({ target, atMost: options?.atMost });
+          return localShrinker(b, target, header, options);
         },
-        { decodesWhole: localShrinker.decodesWhole },
+        { scales: localShrinker.scales },
       );
       const faces = async (shrink: ImageShrinker) => {
         const first = await prepareInput(engine, 'a', bytes, { limits: { ...LIMITS, shrink } });
@@ -228,16 +228,15 @@ describeWithFaces('photo path', () => {
         );
         return { reports: all.map((p) => p.report), embeddings: await engine.embed(all.map((p) => p.input)) };
       };
-      const here = await faces(wasm);
-      // One decode per photo, straight to the side a chip may need: no second stage.
+      const here = await faces(scaled);
+      // Found at the nearest eighth at or above DETECT_SIDE, taken as it comes (up to SHRUNK_SIDE).
       const { width, height } = readHeader(bytes);
-      const side = Math.min(
-        SHRUNK_SIDE,
-        Math.floor(Math.sqrt((LIMITS.maxDecodePixels * Math.max(width, height)) / Math.min(width, height))),
-      );
-      expect(calls, file).toEqual(
-        Array(1 + here.reports.length).fill({ path: 'wasm', target: width >= height ? { width: side } : { height: side } }),
-      );
+      const long = Math.max(width, height);
+      expect(calls[0], file).toEqual({ target: width >= height ? { width: DETECT_SIDE } : { height: DETECT_SIDE }, atMost: SHRUNK_SIDE });
+      const stageOne = width / scaledSize(width, height, eighthsFor(long, DETECT_SIDE)).width;
+      // Faces that need a sharper chip are decoded again, finer (multiface's small ones).
+      expect(here.reports[0]!.scale, file).toBeLessThanOrEqual(stageOne + 1e-9);
+      if (file !== 'group/multiface.jpg') expect(here.reports[0]!.scale, file).toBeCloseTo(stageOne, 6);
       const service = await faces(sharpShrinker);
       expect(here.reports.length, file).toBe(service.reports.length);
       // Faces of near equal size may come in another order: pair each with the nearest.

@@ -142,7 +142,7 @@ describe('POST /v1/verify', () => {
     );
   });
 
-  it('accepts phone-size photos (a 24 MP JPEG, a 12 MP PNG): shrunk by the Images binding, verified like the photo they were made from', async () => {
+  it('accepts phone-size photos (a 24 MP JPEG, a 12 MP PNG): decoded at 1/8 in wasm, shrunk by the Images binding, verified like the photo they were made from', async () => {
     const original = await fixture('faces/photos/single/obama_1.jpg');
     const [jpeg24, png12] = await Promise.all([
       fixture('phone/4000x6000.jpg/photos/single/obama_1.jpg'),
@@ -150,9 +150,10 @@ describe('POST /v1/verify', () => {
     ]);
     expect(png12.length).toBeGreaterThan(8 * 1024 * 1024);
     type Body = { similarity: number; decision: string; images: { a: { width: number; height: number; scale: number; faces: unknown[] } } };
-    for (const [big, width, height] of [
-      [jpeg24, 4000, 6000],
-      [png12, 3000, 4000],
+    // The JPEG is decoded at the nearest eighth at or above DETECT_SIDE (1/8: 750 px), the PNG shrunk to it.
+    for (const [big, width, height, side] of [
+      [jpeg24, 4000, 6000, Math.ceil(6000 / 8)],
+      [png12, 3000, 4000, DETECT_SIDE],
     ] as const) {
       const res = await call('/v1/verify', { method: 'POST', body: form({ a: big, b: original }) });
       const body = await res.json<Body>();
@@ -160,24 +161,33 @@ describe('POST /v1/verify', () => {
       expect(body.decision).toBe('accept');
       expect(body.similarity).toBeGreaterThan(0.98);
       expect([body.images.a.width, body.images.a.height]).toEqual([width, height]);
-      // Found at DETECT_SIDE; the face is large, so its chip is cut there too (no second decode).
-      expect(body.images.a.scale).toBeCloseTo(Math.max(width, height) / DETECT_SIDE, 1);
+      // Found there; the face is large, so its chip is cut there too (no second decode).
+      expect(body.images.a.scale).toBeCloseTo(Math.max(width, height) / side, 2);
       expect(body.images.a.faces).toHaveLength(1);
     }
   });
 
-  it('scales a JPEG of a few MP down in the photo-models Worker’s wasm decoder, and hands a phone-size one to the Images binding', async () => {
+  it('decodes JPEGs at a DCT scale in the photo-models Worker’s wasm (MozJPEG whole for an older caller), and hands a PNG to the Images binding', async () => {
     const photoModels = photoModelsService(env)!;
-    const [mid, big] = await Promise.all([
+    const [mid, big, png] = await Promise.all([
       fixture('faces/photos/single/obama_3.jpg'),
       fixture('phone/4000x6000.jpg/photos/single/obama_1.jpg'),
+      fixture('phone/3000x4000.png/photos/single/obama_1.jpg'),
     ]);
     const stream = (bytes: Uint8Array) => new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
-    const here = await photoModels.shrink(stream(mid), { height: DETECT_SIDE }, readHeader(mid));
-    expect(here.ok && 'image' in here && [here.image.width, here.image.height]).toEqual([393, DETECT_SIDE]);
-    const service = await photoModels.shrink(stream(big), { height: DETECT_SIDE }, readHeader(big, { maxPixels: 1e8 }));
+    const pixels = (out: Awaited<ReturnType<typeof photoModels.shrink>>) => out.ok && 'image' in out && [out.image.width, out.image.height];
+    const target = { height: DETECT_SIDE };
+    // 1434×2333 at 3/8; 4000×6000 at 1/8; both as they come, within atMost.
+    expect(pixels(await photoModels.shrink(stream(mid), target, readHeader(mid), { atMost: 1600, bytes: mid.length }))).toEqual([538, 875]);
+    const bigHeader = readHeader(big, { maxPixels: 1e8 });
+    expect(pixels(await photoModels.shrink(stream(big), target, bigHeader, { atMost: 1600, bytes: big.length }))).toEqual([500, 750]);
+    // Past atMost it is shrunk to the target, as the image service rounds it.
+    expect(pixels(await photoModels.shrink(stream(mid), target, readHeader(mid), { atMost: 800, bytes: mid.length }))).toEqual([393, 640]);
+    // A caller that does not say the upload's size (an API Worker deployed before this one) gets what it got before.
+    expect(pixels(await photoModels.shrink(stream(mid), target, readHeader(mid)))).toEqual([393, DETECT_SIDE]);
+    const service = await photoModels.shrink(stream(png), target, readHeader(png, { maxPixels: 1e8 }), { bytes: png.length });
     expect(service.ok && 'bytes' in service && service.type).toBe('image/png');
-    // The decoder's heap (16 MiB) is counted with onnxruntime's.
+    // The decoders' heaps are counted with onnxruntime's (MozJPEG's starts at 16 MiB).
     const models = await (await call('/v1/models')).json<{ runtime: { photoModelsWasmHeapBytes: number | null } }>();
     expect(models.runtime.photoModelsWasmHeapBytes).toBeGreaterThanOrEqual(16 * 1024 * 1024);
   });
@@ -195,7 +205,7 @@ describe('POST /v1/verify', () => {
       );
       expect(body.field).toBe('b');
     });
-    it('a JPEG of a few MP cut short: the wasm decoder refuses it, 422', async () => {
+    it('a JPEG of a few MP cut short: the wasm decoders refuse it, naming why, 422', async () => {
       const mid = await fixture('faces/photos/single/obama_3.jpg');
       const body = await expectProblem(
         await call('/v1/verify', {
