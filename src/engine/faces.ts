@@ -11,7 +11,7 @@
 import { type Point, type Similarity, chipTemplate, fitSimilarity, fivePoints, invertSimilarity } from '../face/align.js';
 import { type ScoredBox, decodeSsd, nonMaxSuppression } from '../face/ssd.js';
 import type { RgbImage } from '../image/decode.js';
-import { type Affine, warpAffine } from '../image/warp.js';
+import { type Affine, scaledPlanar, warpAffine } from '../image/warp.js';
 import type { DetectPass, DetectorOutput, PhotoRunner } from './photo.js';
 import { TINY_ANCHORS, decodeTiny } from '../face/tiny.js';
 import { releaseBuffer } from '../release.js';
@@ -36,8 +36,7 @@ function toPlanar(img: RgbImage): Float32Array {
 
 /** The detector's input: the photo scaled to fit s×s (anti-aliased), padded bottom/right, planar 0…255. */
 export function detectorInput(img: RgbImage, s: number): Float32Array {
-  const k = Math.max(img.width, img.height) / s;
-  return toPlanar(warpAffine(img, [k, 0, 0, 0, k, 0], s, s));
+  return scaledPlanar(img, Math.max(img.width, img.height) / s, s);
 }
 
 export interface FoundFaces {

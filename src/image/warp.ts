@@ -141,14 +141,13 @@ function reduceRow(data: Uint8Array, base: number, cols: Spans, out: Float32Arra
 /**
  * x = m0·u + m2, y = m4·v + m5 with m0, m4 ≥ 1: each output pixel averages the source area
  * it covers. Each source row is reduced across the columns once, then added into the output
- * rows whose spans hold it.
+ * rows whose spans hold it; `put` stores each finished output row (RGB float, unrounded).
  */
-function shrinkAxisAligned(src: RgbImage, map: Affine, width: number, height: number): RgbImage {
+function areaAverage(src: RgbImage, map: Affine, width: number, height: number, put: (v: number, row: Float32Array) => void): void {
   const [m0, , m2, , m4, m5] = map;
   const { data, width: sw, height: sh } = src;
   const cols = spans(width, m0, m2, sw);
   const rows = spans(height, m4, m5, sh);
-  const out = new Uint8Array(width * height * 3);
   const n = width * 3;
   const row = new Float32Array(n);
   const acc = new Float32Array(n);
@@ -166,8 +165,39 @@ function shrinkAxisAligned(src: RgbImage, map: Affine, width: number, height: nu
       const wy = r === r0 ? rows.firstWeight[v]! : r === r1 ? rows.lastWeight[v]! : rows.inner;
       for (let i = 0; i < n; i++) acc[i]! += wy * row[i]!;
     }
-    const o = v * n;
-    for (let i = 0; i < n; i++) out[o + i] = Math.round(acc[i]!);
+    put(v, acc);
   }
+}
+
+function shrinkAxisAligned(src: RgbImage, map: Affine, width: number, height: number): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  const n = width * 3;
+  areaAverage(src, map, width, height, (v, row) => {
+    const o = v * n;
+    for (let i = 0; i < n; i++) out[o + i] = Math.round(row[i]!);
+  });
   return { width, height, data: out };
+}
+
+/**
+ * The image scaled by 1/k (k ≥ 1: area average; below: bilinear) into the top-left of an
+ * s×s square padded black, as planar float32 [3, s, s] of pixel values 0…255 (rounded to
+ * integers, as an RGB8 image would hold them): the face detectors' input, in one pass.
+ */
+export function scaledPlanar(src: RgbImage, k: number, s: number): Float32Array {
+  const n = s * s;
+  const out = new Float32Array(3 * n);
+  if (k > 1) {
+    areaAverage(src, [k, 0, 0, 0, k, 0], s, s, (v, row) => {
+      for (let u = 0, o = v * s; u < s; u++, o++) {
+        out[o] = Math.round(row[3 * u]!);
+        out[n + o] = Math.round(row[3 * u + 1]!);
+        out[2 * n + o] = Math.round(row[3 * u + 2]!);
+      }
+    });
+    return out;
+  }
+  const { data } = warpAffine(src, [k, 0, 0, 0, k, 0], s, s);
+  for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) out[c * n + p] = data[3 * p + c]!;
+  return out;
 }

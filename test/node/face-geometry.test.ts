@@ -18,7 +18,7 @@ import { decodeSsd, nonMaxSuppression, ssdGrids, ssdPriorCount, ssdPriors } from
 import { loadWeights } from '../../models/facenet/weights.js';
 import { SSD_MANIFEST, shippedSsdPriors } from '../../models/photo/ssd.js';
 import { exifOrientation, orientUpright } from '../../src/image/orientation.js';
-import { warpAffine } from '../../src/image/warp.js';
+import { scaledPlanar, warpAffine } from '../../src/image/warp.js';
 
 describe('fitSimilarity', () => {
   it('recovers synthetic similarity transforms exactly from clean points, and closely from noisy ones', () => {
@@ -127,6 +127,17 @@ describe('warpAffine', () => {
     // The right half of the footprint lies outside a 40-wide source: half the value.
     const edge = warpAffine(src, [4, 0, 38, 0, 4, 0], 1, 1);
     expect(edge.data[2]).toBe(50);
+  });
+
+  it('gives the detector input in one pass, equal to the warp to a padded square read out planar', () => {
+    const src = { width: 53, height: 37, data: Uint8Array.from({ length: 53 * 37 * 3 }, (_, i) => (i * 7919) % 256) };
+    for (const s of [16, 20, 64]) {
+      const k = Math.max(src.width, src.height) / s;
+      const { data } = warpAffine(src, [k, 0, 0, 0, k, 0], s, s);
+      const planar = new Float32Array(3 * s * s);
+      for (let p = 0; p < s * s; p++) for (let c = 0; c < 3; c++) planar[c * s * s + p] = data[3 * p + c]!;
+      expect(scaledPlanar(src, k, s), `side ${s}`).toEqual(planar);
+    }
   });
 });
 
