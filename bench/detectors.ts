@@ -7,7 +7,7 @@
  * after loading the detector and running it (each configuration in its own process, after
  * the int8 embedding model, as in the Worker). SSD MobileNetV1 in QDQ int8 at 512 (served,
  * the full pass) and 320 (served, the quick pass; priors generated for its size) and 256, in
- * fp32 at 512 (weights as external data), vs Tiny Face Detector at 416 / 512 / 608. Each row
+ * fp32 at 512 (weights as external data), vs Tiny Face Detector at 352 (served, the first pass) / 416 / 512 / 608. Each row
  * runs alone (no cascade): how the served cascade splits the photos is `npm run eval:photos`.
  * Writes bench/results/detectors.json and its table in docs/benchmarks.md.
  */
@@ -30,7 +30,7 @@ import { probeWasmHeap } from './lib/wasm-heap.js';
 import { machine, markdownTable, median, spliceBenchmarks, writeResults } from './lib/report.js';
 
 const PHOTOS = PHOTOS_DIR;
-const CONFIGS = ['ssd-int8:512', 'ssd-int8:320', 'ssd-int8:256', 'ssd:512', 'tiny:416', 'tiny:512', 'tiny:608'];
+const CONFIGS = ['ssd-int8:512', 'ssd-int8:320', 'ssd-int8:256', 'ssd:512', 'tiny:352', 'tiny:416', 'tiny:512', 'tiny:608'];
 
 interface Measured {
   config: string;
@@ -138,7 +138,7 @@ async function main() {
         ? `SSD MobileNetV1 int8 (${r.config.slice(9)})${r.config === 'ssd-int8:512' ? ' **served: full pass**' : r.config === 'ssd-int8:320' ? ' **served: quick pass**' : ''}`
         : r.config.startsWith('ssd')
           ? `SSD MobileNetV1 fp32 (${r.config.slice(4)})`
-          : `Tiny Face Detector (${r.config.slice(5)})${r.config === 'tiny:416' ? ' **served: first pass**' : ''}`,
+          : `Tiny Face Detector (${r.config.slice(5)})${r.config === 'tiny:352' ? ' **served: first pass**' : ''}`,
       `${r.exact} / ${r.photos}`,
       r.missed,
       r.extra,

@@ -46,6 +46,8 @@ async function main() {
   const runner = await engine.photo();
   const { pairs, images } = loadPairs(opts.pairsFile);
   const θ = manifest.decision.threshold;
+  // Which pass served a photo, by the detector side it reports.
+  const passSizes = { tiny: manifest.photo?.tinyDetector?.size, quick: manifest.photo?.quickDetector?.size };
 
   // Embeddings per image and alignment.
   const emb: Record<'dlib-chip' | 'landmark-box', Map<string, Float32Array>> = { 'dlib-chip': new Map(), 'landmark-box': new Map() };
@@ -146,8 +148,9 @@ async function main() {
     stressCosineToOriginal: stress,
     perImage,
     detectAlignMsPerImage: detectMs / images.length,
-    tinyPassImages: perImage.filter((i) => i.detectorSize === 416).length,
-    quickPassImages: perImage.filter((i) => i.detectorSize === 320).length,
+    tinyPassImages: perImage.filter((i) => i.detectorSize === passSizes.tiny).length,
+    quickPassImages: perImage.filter((i) => i.detectorSize === passSizes.quick).length,
+    passSizes,
     minutes: (performance.now() - t0) / 60000,
   };
   writeFileSync(join(opts.out, 'photos.json'), `${JSON.stringify(summary, null, 1)}\n`);
@@ -194,7 +197,7 @@ async function main() {
       Object.entries(stress).map(([k, v]) => [k, v.toFixed(4)]),
     ),
     '',
-    `_${pairs.length} pairs (${summary.genuine} genuine) of ${images.length} photos from \`${summary.pairsFile}\`; int8 model, ${summary.runtime}; ${summary.detectAlignMsPerImage.toFixed(0)} ms per image to decode, detect and align; the tiny detector pass (416 px) stood for ${summary.tinyPassImages} of the ${images.length} photos, the SSD's quick pass (320 px) for ${summary.quickPassImages}, the others were detected again at 512. Reproduce: \`npm run eval:photos\`._`,
+    `_${pairs.length} pairs (${summary.genuine} genuine) of ${images.length} photos from \`${summary.pairsFile}\`; int8 model, ${summary.runtime}; ${summary.detectAlignMsPerImage.toFixed(0)} ms per image to decode, detect and align; the tiny detector pass (${passSizes.tiny} px) stood for ${summary.tinyPassImages} of the ${images.length} photos, the SSD's quick pass (${passSizes.quick} px) for ${summary.quickPassImages}, the others were detected again at 512. Reproduce: \`npm run eval:photos\`._`,
   ].join('\n');
   writeFileSync(join(opts.out, 'photos.md'), `${md}\n`);
   console.log(md);

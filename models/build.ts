@@ -129,7 +129,7 @@ export async function buildModels(
   const detector = buildSsd(ssdWeights, { ranges: detectorRanges });
   // The quick first pass: the same net and ranges on a 320 px input (docs/photos.md).
   const quickDetector = buildSsd(ssdWeights, { ranges: detectorRanges }, SSD_QUICK_SIZE);
-  // The quickest first pass: face-api's Tiny Face Detector at 416 px, fp32 (docs/photos.md).
+  // The quickest first pass: face-api's Tiny Face Detector at 352 px, fp32 (docs/photos.md).
   const tinyDetector = buildTinyDetector(loadWeights(weightsDir, TINY_MANIFEST), TINY_SIZE);
   const manifest: ModelManifest = {
     id: MODEL_ID,

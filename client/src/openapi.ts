@@ -1626,7 +1626,7 @@ export interface components {
             orientation: number;
             /** @description Photo pixels per decoded pixel: 1, or above 1 when a photo over the decode limit was scaled down by the image service before decoding. Boxes, key points and chipToPhoto are in photo pixels either way. */
             scale: number;
-            /** @description Every face found in the photo, largest first. When a quick detector pass stood (detectorSize 416 or 320), a face under 16 % of the longer side beside them may be missing: ask for it by point or index and the full pass runs. */
+            /** @description Every face found in the photo, largest first. When a quick detector pass stood (detectorSize 352 or 320), a face under 16 % of the longer side beside them may be missing: ask for it by point or index and the full pass runs. */
             faces?: {
                 box: {
                     x: number;
@@ -1641,7 +1641,7 @@ export interface components {
             /** @description Index in faces of the face verified */
             face?: number;
             chipToPhoto?: components["schemas"]["Similarity"];
-            /** @description The detector input side the faces were found at: 416 (the Tiny Face Detector, the first pass) or 320 (the SSD's quick pass), each kept when its faces are confident and at least 16 % of the photo's longer side, or 512 (the SSD's full pass) */
+            /** @description The detector input side the faces were found at: 352 (the Tiny Face Detector, the first pass) or 320 (the SSD's quick pass), each kept when its faces are confident and at least 16 % of the photo's longer side, or 512 (the SSD's full pass) */
             detectorSize?: number;
             /** @description Why this face may verify poorly (small, turned); the request is answered anyway */
             warnings: string[];

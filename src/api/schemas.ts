@@ -106,7 +106,7 @@ export const InputReport = z
       .optional()
       .openapi({
         description:
-          'Every face found in the photo, largest first. When a quick detector pass stood (detectorSize 416 or 320), a face under 16 % of the longer side beside them may be missing: ask for it by point or index and the full pass runs.',
+          'Every face found in the photo, largest first. When a quick detector pass stood (detectorSize 352 or 320), a face under 16 % of the longer side beside them may be missing: ask for it by point or index and the full pass runs.',
       }),
     face: z.number().int().optional().openapi({ description: 'Index in faces of the face verified' }),
     chipToPhoto: Similarity.optional().openapi({
@@ -114,7 +114,7 @@ export const InputReport = z
     }),
     detectorSize: z.number().int().optional().openapi({
       description:
-        "The detector input side the faces were found at: 416 (the Tiny Face Detector, the first pass) or 320 (the SSD's quick pass), each kept when its faces are confident and at least 16 % of the photo's longer side, or 512 (the SSD's full pass)",
+        "The detector input side the faces were found at: 352 (the Tiny Face Detector, the first pass) or 320 (the SSD's quick pass), each kept when its faces are confident and at least 16 % of the photo's longer side, or 512 (the SSD's full pass)",
     }),
     warnings: z
       .array(z.string())

@@ -101,7 +101,7 @@ describe('POST /v1/verify', () => {
     expect(body.images.a.faces).toHaveLength(1);
     expect(body.images.b.faces).toHaveLength(2);
     // The portrait's face stands at the tiny detector pass; the group's small faces take the full one.
-    expect([body.images.a.detectorSize, body.images.b.detectorSize]).toEqual([416, 512]);
+    expect([body.images.a.detectorSize, body.images.b.detectorSize]).toEqual([352, 512]);
     expect(res.headers.get('server-timing')).toMatch(/detect;dur=/);
     // Each face of the group photo, picked by index: one is Obama (accept), the other not.
     const decisions = [];
