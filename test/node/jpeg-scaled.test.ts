@@ -115,6 +115,13 @@ describeWithFaces('scaled wasm JPEG decoder', () => {
     expect(cut).toMatchObject({ ok: false, inputError: true });
     expect(!cut.ok && cut.reason).toMatch(/premature end/i);
     expect(service).toEqual([]);
+    // Stray bytes before the end marker: libjpeg-turbo warns, MozJPEG decodes it (whole, then shrunk).
+    const stray = new Uint8Array(bytes.length + 4);
+    stray.set(bytes.subarray(0, bytes.length - 2));
+    stray.set([0, 0, 0, 0, 0xff, 0xd9], bytes.length - 2);
+    expect(decoder.decode(stray, 3)).toBeNull();
+    const warned = await decodeJpeg(decoders, stream(stray), header, { height: 640 }, 1600, otherwise);
+    expect(warned.ok && 'image' in warned && [warned.image.width, warned.image.height]).toEqual([393, 640]);
     // Cut short and larger than MozJPEG takes: to the image service.
     const big = await sharp(bytes).resize(3000, 4800).jpeg({ quality: 85 }).toBuffer();
     const bigCut = new Uint8Array(big.subarray(0, big.length >> 1));
