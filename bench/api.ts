@@ -163,7 +163,7 @@ async function main() {
           ? [
               [
                 `warm /v1/verify of two photos p50 / p95 (${PHOTO_RUNS} sequential; ${PHOTO_FILES.join(', ')})`,
-                `${fmt(result.photos.p50)} / ${fmt(result.photos.p95)} ms`,
+                `${fmt(result.photos.p50)} / ${fmt(result.photos.p95)} ms (${(result.photos.p50 / w.p50).toFixed(1)}× the crop pair's p50)`,
               ],
               [
                 '… of which decode / detect / landmarks / align / embed (server medians, both photos)',
@@ -172,7 +172,7 @@ async function main() {
               ...(result.photos.photoModelsHeapMB
                 ? [
                     [
-                      `photo-models Worker's wasm heaps (onnxruntime + JPEG decoder): after those photos (quick detector pass only) / after ${GROUP_FILES.join(' + ')} (full pass too)`,
+                      `photo-models Worker's wasm heaps (onnxruntime + JPEG decoders): after those photos (first detector passes only) / after ${GROUP_FILES.join(' + ')} (full pass too)`,
                       `${result.photos.photoModelsHeapMB.afterPair.toFixed(1)} / ${result.photos.photoModelsHeapMB.afterGroups.toFixed(1)} MB`,
                     ],
                   ]

@@ -24,8 +24,7 @@ import { FACES_DIR, loadModelInput, loadRgb, rgbFloats } from '../eval/lib/faces
 import { distGradient, ortWeb, webSession } from '../eval/lib/ort.js';
 import { tfjsBasis, tfjsFggb, tfjsImage } from '../test/oracle/fggb-tfjs.js';
 import { fmt, machine, markdownTable, median, quantile, ratio, spliceBenchmarks, writeResults } from './lib/report.js';
-import { connectInspector } from './lib/inspector.js';
-import { startWranglerDev } from './lib/wrangler-dev.js';
+import { startWithInspector } from './lib/inspector.js';
 
 const face = (p: string) => join(FACES_DIR, 'bbt', p);
 /** A new photo pair for the photo path's memory (1.0 and 3.4 MP). */
@@ -92,8 +91,7 @@ async function main() {
   const vars = Object.fromEntries(
     process.argv.flatMap((a, i) => (process.argv[i - 1] === '--var' ? [a.split(/=(.*)/s).slice(0, 2) as [string, string]] : [])),
   );
-  const server = await startWranglerDev(8798, { inspectorPort, vars });
-  const inspector = await connectInspector(inspectorPort);
+  const { server, inspector } = await startWithInspector(8798, inspectorPort, { vars });
   try {
     const MB = 2 ** 20;
     // The runtime's own figures (/v1/models): this isolate's wasm heap and the photo-models Worker's.
@@ -363,7 +361,7 @@ async function main() {
         ...(memory.phoneSizePair
           ? [
               [
-                `isolate peak while explaining a new phone-size pair (${memory.phoneSizePair.files.join(', ')}, made from the same photos; shrunk by the Images binding, then as above; same reading; ${memory.phoneSizePair.samples} samples)`,
+                `isolate peak while explaining a new phone-size pair (${memory.phoneSizePair.files.join(', ')}, made from the same photos; in the photo-models Worker the JPEG decoded at 1/8 in wasm, the PNG shrunk by the Images binding, then as above; same reading; ${memory.phoneSizePair.samples} samples)`,
                 `${mb(memory.phoneSizePair.peakMB)} ${split(memory.phoneSizePair.atPeak)}, ${fmt(memory.phoneSizePair.ms)} ms`,
               ],
             ]
@@ -371,7 +369,7 @@ async function main() {
         ...(memory.photoModelsWasmHeapMB !== null
           ? [
               [
-                "the photo-models Worker's wasm heaps (onnxruntime + JPEG decoder) after the photo pairs (its own isolate; /v1/models)",
+                "the photo-models Worker's wasm heaps (onnxruntime + JPEG decoders) after the photo pairs (its own isolate; /v1/models)",
                 mb(memory.photoModelsWasmHeapMB),
               ],
             ]

@@ -74,3 +74,24 @@ export function rgbToInput(rgb: Float32Array): Float32Array {
   for (let i = 0; i < p; i++) for (let c = 0; c < 3; c++) x[c * p + i] = (rgb[i * 3 + c]! - FACE_SPEC.mean[c]!) * FACE_SPEC.scale;
   return x;
 }
+
+/** A development photo's bytes (`single/obama_1.jpg`, relative to ../shared/faces/photos). */
+export const readPhoto = (path: string) => new Uint8Array(readFileSync(join(FACES_DIR, 'photos', path)));
+
+/** Mean absolute difference of two equally long arrays (e.g. two decodes' pixels). */
+export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
+/** Bytes as a ReadableStream, as an upload reaches the photo-models Worker. */
+export const streamOf = (bytes: Uint8Array) => new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
+
+/** JPEGs a decoder must refuse: `jpeg` cut in half and after 2000 bytes, an empty file, and noise. */
+export const badJpegs = (jpeg: Uint8Array): Uint8Array[] => [
+  jpeg.subarray(0, jpeg.length >> 1),
+  jpeg.subarray(0, 2000),
+  new Uint8Array(0),
+  Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256),
+];

@@ -5,25 +5,16 @@
  * refuses, and that it decodes again afterwards; and the photo-models Worker's attempt
  * (`decodeJpeg`), which hands such files to the decoders that say why.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import sharp from 'sharp';
 import { expect, it } from 'vitest';
-import { PHOTOS_DIR } from '../../eval/lib/faces.js';
 import { type ShrinkOutcome, decodeJpeg, decodeScaled } from '../../src/api/image-service.js';
 import { scaledJpegDecoder, wasmJpegDecoder } from '../../src/cli/shrink.js';
 import { readHeader } from '../../src/image/index.js';
 import { KEPT_HEAP_BYTES, SCALED_JPEG_MAX_BYTES, eighthsFor, scaledSize, scalesJpeg } from '../../src/image/jpeg-scaled.js';
 import { warpAffine } from '../../src/image/warp.js';
-import { describeWithFaces } from './helpers.js';
+import { badJpegs, describeWithFaces, meanAbsDiff, readPhoto, streamOf } from './helpers.js';
 
-const read = (p: string) => new Uint8Array(readFileSync(join(PHOTOS_DIR, p)));
-const meanAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
-  return sum / a.length;
-};
-const stream = (bytes: Uint8Array) => new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
+const [read, meanAbs, stream] = [readPhoto, meanAbsDiff, streamOf];
 
 it('picks the smallest eighth that keeps the side asked for, and rounds sizes up as TurboJPEG does', () => {
   expect(eighthsFor(2333, 640)).toBe(3); // 875; 2/8 gives 584
@@ -66,13 +57,7 @@ describeWithFaces('scaled wasm JPEG decoder', () => {
 
   it('gives null for a file cut short, garbage, an empty file, and decodes again afterwards', () => {
     const bytes = read('single/obama_1.jpg');
-    for (const bad of [
-      bytes.subarray(0, bytes.length >> 1),
-      bytes.subarray(0, 2000),
-      new Uint8Array(0),
-      Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256),
-    ])
-      expect(decoder.decode(bad, 2)).toBeNull();
+    for (const bad of badJpegs(bytes)) expect(decoder.decode(bad, 2)).toBeNull();
     expect(decoder.decode(bytes, 4)).toMatchObject({ width: 455, height: 569 });
     expect(() => decoder.decode(bytes, 0)).toThrow(RangeError);
   });

@@ -4,25 +4,16 @@
  * keeps working after them; which JPEGs it takes (by the frame header) and that its heap
  * goes back after a large one; and the photo-models Worker's attempt (`decodeAndShrink`).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import sharp from 'sharp';
 import { expect, it } from 'vitest';
-import { PHOTOS_DIR } from '../../eval/lib/faces.js';
 import { decodeAndShrink } from '../../src/api/image-service.js';
 import { wasmJpegDecoder } from '../../src/cli/shrink.js';
 import { ImageError, type RgbImage, readHeader } from '../../src/image/index.js';
 import { WASM_JPEG_MAX_BYTES, decoderBytes, decodesInWasm, shrinkTo, shrunkSize } from '../../src/image/jpeg-wasm.js';
-import { describeWithFaces } from './helpers.js';
+import { badJpegs, describeWithFaces, meanAbsDiff, readPhoto, streamOf } from './helpers.js';
 
-const read = (p: string) => new Uint8Array(readFileSync(join(PHOTOS_DIR, p)));
-const meanAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
-  return sum / a.length;
-};
-const stream = (bytes: Uint8Array) => new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
+const [read, meanAbs, stream] = [readPhoto, meanAbsDiff, streamOf];
 
 describeWithFaces('wasm JPEG decoder', () => {
   const decoder = wasmJpegDecoder();
@@ -54,12 +45,7 @@ describeWithFaces('wasm JPEG decoder', () => {
 
   it('refuses a JPEG cut short, garbage and an empty file, and decodes again afterwards', async () => {
     const bytes = read('single/obama_1.jpg');
-    for (const bad of [
-      bytes.subarray(0, bytes.length >> 1),
-      bytes.subarray(0, 2000),
-      new Uint8Array(0),
-      Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256),
-    ]) {
+    for (const bad of badJpegs(bytes)) {
       const e = await decoder.decode(bad).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(ImageError);
       expect((e as ImageError).kind).toBe('undecodable');
