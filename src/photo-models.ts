@@ -68,10 +68,8 @@ export class PhotoModels extends WorkerEntrypoint<PhotoModelsEnv> implements Pho
     options?: ShrinkOptions,
   ): Promise<ShrinkOutcome> {
     const service = (upload: ReadableStream<Uint8Array>) => shrinkOnce(this.env.IMAGES, upload, target);
-    if (header && scalesJpeg(header, options?.bytes ?? Number.POSITIVE_INFINITY)) {
-      const atMost = Math.max(options?.atMost ?? 0, 'width' in target ? target.width : target.height);
-      return decodeJpeg(jpeg, image, header, target, atMost, service);
-    }
+    if (header && scalesJpeg(header, options?.bytes ?? Number.POSITIVE_INFINITY))
+      return decodeJpeg(jpeg, image, header, target, options?.atMost, service);
     if (header && decodesInWasm(header)) return decodeAndShrink(jpeg.whole, image, target);
     return service(image);
   }

@@ -18,7 +18,7 @@
 import type { ImageShrinker, ShrinkOptions } from '../engine/inputs.js';
 import { ImageError, type ImageHeader, type RgbImage, decodeImage, sniffFormat } from '../image/index.js';
 import { type ScaledJpegDecoder, eighthsFor } from '../image/jpeg-scaled.js';
-import { type ShrinkTarget, type WasmJpegDecoder, decodesInWasm, shrinkTo } from '../image/jpeg-wasm.js';
+import { type ShrinkTarget, type WasmJpegDecoder, decodesInWasm, shrinkTo, sideOf } from '../image/jpeg-wasm.js';
 import { ProblemError } from './problem.js';
 
 export type { ShrinkTarget };
@@ -60,7 +60,8 @@ export async function decodeAndShrink(
 
 /**
  * A JPEG decoded straight to the nearest m/8 of its size at or above `target`, then shrunk
- * to the target only if its longer side would pass `atMost` (the caller's limit); `null`
+ * to the target only if its longer side would pass `atMost` (the caller's limit; never
+ * below the target's side, which is all an older caller that sends none accepts); `null`
  * when libjpeg-turbo warned or failed: another decoder then judges the file.
  */
 export function decodeScaled(
@@ -68,11 +69,11 @@ export function decodeScaled(
   bytes: Uint8Array,
   header: ImageHeader,
   target: ShrinkTarget,
-  atMost: number,
+  atMost: number | undefined,
 ): RgbImage | null {
   const eighths = 'width' in target ? eighthsFor(header.width, target.width) : eighthsFor(header.height, target.height);
   const image = decoder.decode(bytes, eighths);
-  if (!image || Math.max(image.width, image.height) <= atMost) return image;
+  if (!image || Math.max(image.width, image.height) <= Math.max(atMost ?? 0, sideOf(target))) return image;
   return shrinkTo(image, target, header);
 }
 
@@ -93,7 +94,7 @@ export async function decodeJpeg(
   image: ReadableStream<Uint8Array>,
   header: ImageHeader,
   target: ShrinkTarget,
-  atMost: number,
+  atMost: number | undefined,
   otherwise: (image: ReadableStream<Uint8Array>) => Promise<ShrinkOutcome>,
 ): Promise<ShrinkOutcome> {
   let bytes: Uint8Array<ArrayBuffer>;
@@ -150,7 +151,7 @@ export function imagesShrinker(
     if (!sniffFormat(out.bytes))
       throw new ImageError('undecodable', `the image could not be scaled down: the image service returned ${out.type}`);
     // Our own service's answer: no deflate-bomb pass, but never more pixels than asked for.
-    const side = 'width' in target ? target.width : target.height;
+    const side = sideOf(target);
     return decodeImage(out.bytes, { maxPixels: (side + 1) * (side + 1), minSide: 1, trusted: true });
   };
   if (scales) shrink.scales = scales;

@@ -42,11 +42,8 @@ export const sharpShrinker: ImageShrinker = async (image, target) => {
 export const localShrinker: ImageShrinker = Object.assign(
   async (...[image, target, header, options]: Parameters<ImageShrinker>) => {
     const bytes = await bytesOf(image);
-    if (scalesJpeg(header, bytes.length)) {
-      const atMost = Math.max(options?.atMost ?? 0, 'width' in target ? target.width : target.height);
-      const img = decodeScaled(scaledJpegDecoder(), bytes, header, target, atMost);
-      if (img) return img;
-    }
+    const scaled = scalesJpeg(header, bytes.length) ? decodeScaled(scaledJpegDecoder(), bytes, header, target, options?.atMost) : null;
+    if (scaled) return scaled;
     return decodesInWasm(header) ? shrinkTo(await wasmJpegDecoder().decode(bytes), target) : sharpShrinker(bytes, target, header);
   },
   { scales: scalesJpeg },

@@ -41,6 +41,9 @@ const KEPT_HEAP_BYTES = 17 * 1024 * 1024;
 
 export type ShrinkTarget = { width: number } | { height: number };
 
+/** The side a target fixes. */
+export const sideOf = (target: ShrinkTarget) => ('width' in target ? target.width : target.height);
+
 /** The size a `fit: scale-down` to `target` gives (as the Images binding and sharp round it). */
 export function shrunkSize(width: number, height: number, target: ShrinkTarget): { width: number; height: number } {
   const k = 'width' in target ? target.width / width : target.height / height;
