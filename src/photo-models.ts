@@ -17,7 +17,14 @@ import jpegWasm from '../node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
 import { type JpegDecoders, type ShrinkOutcome, type ShrinkTarget, decodeAndShrink, decodeJpeg, shrinkOnce } from './api/image-service.js';
 import { Gate } from './engine/gate.js';
 import { loadOrt, ortHeapBytes } from './engine/ort-workerd.js';
-import { type DetectPass, type DetectorOutput, type PhotoNets, type PhotoRunner, loadPhotoRunner } from './engine/photo.js';
+import {
+  type DetectPass,
+  type DetectShape,
+  type DetectorOutput,
+  type PhotoNets,
+  type PhotoRunner,
+  loadPhotoRunner,
+} from './engine/photo.js';
 import { SharedLoad } from './engine/shared-wait.js';
 import type { ShrinkOptions } from './engine/inputs.js';
 import type { ImageHeader } from './image/index.js';
@@ -45,8 +52,8 @@ function photoRunner(bucket: R2Bucket): Promise<PhotoRunner> {
 
 /** The RPC surface the API Worker binds to (entrypoint "PhotoModels"). */
 export class PhotoModels extends WorkerEntrypoint<PhotoModelsEnv> implements PhotoNets {
-  async detect(x: Float32Array, pass?: DetectPass): Promise<DetectorOutput> {
-    return (await photoRunner(this.env.MODELS)).detect(x, pass);
+  async detect(x: Float32Array, pass?: DetectPass, shape?: DetectShape): Promise<DetectorOutput> {
+    return (await photoRunner(this.env.MODELS)).detect(x, pass, shape);
   }
 
   async landmarks(inputs: Float32Array[]): Promise<Float32Array[]> {

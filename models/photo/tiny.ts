@@ -2,19 +2,21 @@
  * @module models/photo/tiny
  * face-api.js's Tiny Face Detector (Tiny-YOLOv2 style with depthwise-separable convs) as an
  * ONNX graph, following `@vladmandic/face-api/src/tinyYolov2/` (the `runMobilenet` path with
- * a first full conv) op for op: input `x[1,3,S,S]` as pixel values 0…255 (RGB, NCHW, the
- * photo padded bottom/right to a square and resized; the graph subtracts face-api's mean RGB
- * and divides by 255), a 3×3 'valid' conv, five separable convs each followed by a 2×2
- * max-pool ('same'; stride 1 after the last), LeakyReLU(0.1), and a 1×1 conv to 5 anchors × 5
- * values. Output `grid[1,25,S/32,S/32]`, decoded by `decodeTiny` (src/face/tiny). S is a
- * multiple of 32 (face-api uses 416 by default). Served at 416 as the photo path's first,
- * quickest detector pass (docs/photos.md); `npm run bench:detectors` compares it with the
- * SSD (recall on the development photos, latency, wasm heap).
+ * a first full conv) op for op: input `x[1,3,H,W]` as pixel values 0…255 (RGB, NCHW; face-api
+ * pads the photo bottom/right to an S×S square, the service cuts that square to the photo's
+ * aspect ratio: engine/faces `detectorFrame`; the graph subtracts face-api's mean RGB and
+ * divides by 255), a 3×3 'valid' conv, five separable convs each followed by a 2×2 max-pool
+ * ('same' as SAME_UPPER, so any side works; stride 1 after the last), LeakyReLU(0.1), and a
+ * 1×1 conv to 5 anchors × 5 values. Output `grid[1,25,H/32,W/32]`, decoded by `decodeTiny`
+ * (src/face/tiny). Sides are multiples of 32 (face-api uses 416 by default). Served with a
+ * longer side of 352 as the photo path's first, quickest detector pass (docs/photos.md);
+ * `npm run bench:detectors` compares it with the SSD (recall on the development photos,
+ * latency, wasm heap). `size` only names the file's pass: the graph takes any frame.
  */
 import { GraphBuilder, float } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
 import type { WeightMap } from '../facenet/weights.js';
-import { TfLayers, samePads } from './layers.js';
+import { TfLayers } from './layers.js';
 
 export { TINY_ANCHORS, decodeTiny } from '../../src/face/tiny.js';
 
@@ -27,14 +29,13 @@ export function buildTinyDetector(weights: WeightMap, size: number): Uint8Array 
   if (size % 32 !== 0) throw new Error(`tiny face detector input ${size}: must be a multiple of 32`);
   const g = new GraphBuilder('tiny_face_detector');
   const L = new TfLayers(g, weights, TINY_MANIFEST);
-  const x = g.input('x', DataType.FLOAT, [1, 3, size, size]);
+  const x = g.input('x', DataType.FLOAT, [1, 3, 'H', 'W']);
   const mean = g.constant('mean_rgb', Float32Array.from(TINY_MEAN_RGB), [1, 3, 1, 1]);
   let t = g.op('Div', [g.op('Sub', [x, mean]), g.constant('255', new Float32Array([255]), [])]);
   const leaky = (a: string) => g.op('LeakyRelu', [a], { alpha: float(0.10000000149011612) });
-  const pool = (a: string, n: number, stride: number) => {
-    const [p0, p1] = samePads(n, 2, stride);
-    return g.op('MaxPool', [a], { kernel_shape: [2, 2], strides: [stride, stride], pads: [p0, p0, p1, p1] });
-  };
+  // TF 'same' for a 2×2 pool puts the one padding row/column (odd sides, or stride 1) at the end: SAME_UPPER, on any side.
+  const pool = (a: string, _n: number, stride: number) =>
+    g.op('MaxPool', [a], { kernel_shape: [2, 2], strides: [stride, stride], auto_pad: 'SAME_UPPER' });
   const bias = (name: string) => L.weight(name, [L.weights.get(name)?.shape[0] ?? -1]);
 
   t = leaky(L.conv(t, size, 'conv0', 'conv0/filters', { bias: bias('conv0/bias'), pads: [0, 0] }));
@@ -48,6 +49,6 @@ export function buildTinyDetector(weights: WeightMap, size: number): Uint8Array 
   }
   t = pool(t, n, 1);
   g.node('Identity', [L.conv(t, n, 'conv8', 'conv8/filters', { bias: bias('conv8/bias'), pads: [0, 0] })], {}, ['grid']);
-  g.output('grid', DataType.FLOAT, [1, 25, n, n]);
-  return g.serialize({ doc: `face-api.js Tiny Face Detector at ${size}×${size} (raw grid: 5 anchors × (x, y, w, h, score))` });
+  g.output('grid', DataType.FLOAT, [1, 25, 'h', 'w']);
+  return g.serialize({ doc: `face-api.js Tiny Face Detector, any H×W (multiples of 32; served with a longer side of ${size}); raw grid: 5 anchors × (x, y, w, h, score)` });
 }

@@ -20,13 +20,23 @@ import { type OrtModule, type OrtSession, SESSION_OPTIONS } from './embed.js';
  */
 export type DetectPass = 'tiny' | 'quick' | 'full';
 
-/** A detector's raw outputs: the SSD's box encodings and class logits, or the tiny detector's grid. */
-export type DetectorOutput = { boxes: Float32Array; classes: Float32Array } | { grid: Float32Array };
+/** A detector's raw outputs: the SSD's box encodings and class logits, or the tiny detector's grid (its rows and columns: the input's sides / 32). */
+export type DetectorOutput = { boxes: Float32Array; classes: Float32Array } | { grid: Float32Array; rows?: number; cols?: number };
+
+/**
+ * A detector input's sides when it is not the pass's square: the tiny detector (fully
+ * convolutional) takes the photo's aspect ratio, its longer side the pass's size and both
+ * multiples of 32 (engine/faces `detectorFrame`). The SSD passes are always square.
+ */
+export interface DetectShape {
+  height: number;
+  width: number;
+}
 
 /** Raw outputs of the photo models: what runs in onnxruntime. */
 export interface PhotoNets {
-  /** Raw detector outputs for one [3,S,S] input of pixel values 0…255 (S: the pass's size). */
-  detect(x: Float32Array, pass?: DetectPass): Promise<DetectorOutput>;
+  /** Raw detector outputs for one [3,S,S] input of pixel values 0…255 (S: the pass's size), or [3,H,W] with `shape` (the tiny pass). */
+  detect(x: Float32Array, pass?: DetectPass, shape?: DetectShape): Promise<DetectorOutput>;
   /** 136 relative coordinates per [3,S,S] face input (pixel values 0…255). */
   landmarks(inputs: Float32Array[]): Promise<Float32Array[]>;
 }
@@ -70,13 +80,18 @@ export function photoRunner(
     priors,
     quickPriors: models.quickDetector && ssdPriors(models.quickDetector.size),
     passes,
-    detect: (x, pass = 'full') =>
+    detect: (x, pass = 'full', shape) =>
       serialise(async () => {
         const use = passes.includes(pass) ? pass : 'full';
         const session = use === 'tiny' ? sessions.tinyDetector! : use === 'quick' ? sessions.quickDetector! : sessions.detector;
         const d = (use === 'tiny' ? models.tinyDetector! : use === 'quick' ? models.quickDetector! : models.detector).size;
-        const out = await session.run({ x: new ort.Tensor('float32', x, [1, 3, d, d]) });
-        if (use === 'tiny') return { grid: out.grid!.data as Float32Array };
+        const [h, w] = use === 'tiny' && shape ? [shape.height, shape.width] : [d, d];
+        if (x.length !== 3 * h * w) throw new RangeError(`detector input of ${x.length} values is not 3×${h}×${w}`);
+        const out = await session.run({ x: new ort.Tensor('float32', x, [1, 3, h, w]) });
+        if (use === 'tiny') {
+          const grid = out.grid!;
+          return { grid: grid.data as Float32Array, rows: grid.dims[2]!, cols: grid.dims[3]! };
+        }
         return { boxes: out.boxes!.data as Float32Array, classes: out.classes!.data as Float32Array };
       }),
     landmarks: (inputs) =>
@@ -170,7 +185,7 @@ export function timedRunner(runner: PhotoRunner, times: NetTimes): PhotoRunner {
   };
   return {
     ...runner,
-    detect: (x, pass) => timed('detectMs', () => runner.detect(x, pass)),
+    detect: (x, pass, shape) => timed('detectMs', () => runner.detect(x, pass, shape)),
     landmarks: (inputs) => timed('landmarksMs', () => runner.landmarks(inputs)),
   };
 }
@@ -194,7 +209,7 @@ export function remotePhotoRunner(service: PhotoNets, manifest: ModelManifest, p
     priors,
     quickPriors: models.quickDetector && ssdPriors(models.quickDetector.size),
     passes: passesOf(models),
-    detect: (x, pass) => call('detect', () => service.detect(x, pass)),
+    detect: (x, pass, shape) => call('detect', () => (shape ? service.detect(x, pass, shape) : service.detect(x, pass))),
     landmarks: (inputs) => call('landmarks', () => service.landmarks(inputs)),
   };
 }

@@ -180,16 +180,17 @@ function shrinkAxisAligned(src: RgbImage, map: Affine, width: number, height: nu
 }
 
 /**
- * The image scaled by 1/k (k ≥ 1: area average; below: bilinear) into the top-left of an
- * s×s square padded black, as planar float32 [3, s, s] of pixel values 0…255 (rounded to
- * integers, as an RGB8 image would hold them): the face detectors' input, in one pass.
+ * The image scaled by 1/k (k ≥ 1: area average; below: bilinear) into the top-left of a
+ * `width`×`height` frame (default: a `width` square) padded black, as planar float32
+ * [3, height, width] of pixel values 0…255 (rounded to integers, as an RGB8 image would
+ * hold them): the face detectors' input, in one pass.
  */
-export function scaledPlanar(src: RgbImage, k: number, s: number): Float32Array {
-  const n = s * s;
+export function scaledPlanar(src: RgbImage, k: number, width: number, height = width): Float32Array {
+  const n = width * height;
   const out = new Float32Array(3 * n);
   if (k > 1) {
-    areaAverage(src, [k, 0, 0, 0, k, 0], s, s, (v, row) => {
-      for (let u = 0, o = v * s; u < s; u++, o++) {
+    areaAverage(src, [k, 0, 0, 0, k, 0], width, height, (v, row) => {
+      for (let u = 0, o = v * width; u < width; u++, o++) {
         out[o] = Math.round(row[3 * u]!);
         out[n + o] = Math.round(row[3 * u + 1]!);
         out[2 * n + o] = Math.round(row[3 * u + 2]!);
@@ -197,7 +198,7 @@ export function scaledPlanar(src: RgbImage, k: number, s: number): Float32Array 
     });
     return out;
   }
-  const { data } = warpAffine(src, [k, 0, 0, 0, k, 0], s, s);
+  const { data } = warpAffine(src, [k, 0, 0, 0, k, 0], width, height);
   for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) out[c * n + p] = data[3 * p + c]!;
   return out;
 }
