@@ -20,45 +20,69 @@ export function warpAffine(src: RgbImage, map: Affine, width: number, height: nu
   const k = Math.max(1, Math.ceil(scale - 1e-9));
   const out = new Uint8Array(width * height * 3);
   const { data, width: sw, height: sh } = src;
-  const acc = [0, 0, 0];
-  const tap = (x: number, y: number) => {
-    // Pixel centres at +0.5: shift to index space.
-    const fx = x - 0.5;
-    const fy = y - 0.5;
-    const x0 = Math.floor(fx);
-    const y0 = Math.floor(fy);
-    const ax = fx - x0;
-    const ay = fy - y0;
-    for (let dy = 0; dy <= 1; dy++) {
-      const yy = y0 + dy;
-      if (yy < 0 || yy >= sh) continue;
-      const wy = dy ? ay : 1 - ay;
-      for (let dx = 0; dx <= 1; dx++) {
-        const xx = x0 + dx;
-        if (xx < 0 || xx >= sw) continue;
-        const w = wy * (dx ? ax : 1 - ax);
-        const o = (yy * sw + xx) * 3;
-        acc[0]! += w * data[o]!;
-        acc[1]! += w * data[o + 1]!;
-        acc[2]! += w * data[o + 2]!;
-      }
-    }
-  };
+  const stride = sw * 3;
+  // Tap offsets within an output pixel; a tap adds its four pixels in the same order on
+  // either path, so the result does not depend on which one it takes.
+  const offsets = Float64Array.from({ length: k }, (_, i) => (i + 0.5) / k);
   const taps = k * k;
   for (let v = 0; v < height; v++) {
     for (let u = 0; u < width; u++) {
-      acc[0] = acc[1] = acc[2] = 0;
+      let r = 0;
+      let g = 0;
+      let b = 0;
       for (let j = 0; j < k; j++) {
-        const vv = v + (j + 0.5) / k;
+        const vv = v + offsets[j]!;
         for (let i = 0; i < k; i++) {
-          const uu = u + (i + 0.5) / k;
-          tap(m0 * uu + m1 * vv + m2, m3 * uu + m4 * vv + m5);
+          const uu = u + offsets[i]!;
+          // Pixel centres at +0.5: shift to index space.
+          const fx = m0 * uu + m1 * vv + m2 - 0.5;
+          const fy = m3 * uu + m4 * vv + m5 - 0.5;
+          const x0 = Math.floor(fx);
+          const y0 = Math.floor(fy);
+          const ax = fx - x0;
+          const ay = fy - y0;
+          if (x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh) {
+            const o = (y0 * sw + x0) * 3;
+            const p = o + stride;
+            const w00 = (1 - ay) * (1 - ax);
+            const w01 = (1 - ay) * ax;
+            const w10 = ay * (1 - ax);
+            const w11 = ay * ax;
+            r += w00 * data[o]!;
+            g += w00 * data[o + 1]!;
+            b += w00 * data[o + 2]!;
+            r += w01 * data[o + 3]!;
+            g += w01 * data[o + 4]!;
+            b += w01 * data[o + 5]!;
+            r += w10 * data[p]!;
+            g += w10 * data[p + 1]!;
+            b += w10 * data[p + 2]!;
+            r += w11 * data[p + 3]!;
+            g += w11 * data[p + 4]!;
+            b += w11 * data[p + 5]!;
+            continue;
+          }
+          // The 2×2 neighbourhood leaves the source: the pixels outside read black.
+          for (let dy = 0; dy <= 1; dy++) {
+            const yy = y0 + dy;
+            if (yy < 0 || yy >= sh) continue;
+            const wy = dy ? ay : 1 - ay;
+            for (let dx = 0; dx <= 1; dx++) {
+              const xx = x0 + dx;
+              if (xx < 0 || xx >= sw) continue;
+              const w = wy * (dx ? ax : 1 - ax);
+              const o = (yy * sw + xx) * 3;
+              r += w * data[o]!;
+              g += w * data[o + 1]!;
+              b += w * data[o + 2]!;
+            }
+          }
         }
       }
       const o = (v * width + u) * 3;
-      out[o] = Math.round(acc[0]! / taps);
-      out[o + 1] = Math.round(acc[1]! / taps);
-      out[o + 2] = Math.round(acc[2]! / taps);
+      out[o] = Math.round(r / taps);
+      out[o + 1] = Math.round(g / taps);
+      out[o + 2] = Math.round(b / taps);
     }
   }
   return { width, height, data: out };
