@@ -50,5 +50,7 @@ export function buildTinyDetector(weights: WeightMap, size: number): Uint8Array 
   t = pool(t, n, 1);
   g.node('Identity', [L.conv(t, n, 'conv8', 'conv8/filters', { bias: bias('conv8/bias'), pads: [0, 0] })], {}, ['grid']);
   g.output('grid', DataType.FLOAT, [1, 25, 'h', 'w']);
-  return g.serialize({ doc: `face-api.js Tiny Face Detector, any H×W (multiples of 32; served with a longer side of ${size}); raw grid: 5 anchors × (x, y, w, h, score)` });
+  return g.serialize({
+    doc: `face-api.js Tiny Face Detector, any H×W (multiples of 32; served with a longer side of ${size}); raw grid: 5 anchors × (x, y, w, h, score)`,
+  });
 }
