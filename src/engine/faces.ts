@@ -1,9 +1,10 @@
 /**
  * @module engine/faces
  * From an upright photo to an aligned face chip: the detector on the photo scaled to fit
- * its square input (padded bottom/right, as face-api does) — quick passes first (the Tiny
- * Face Detector, the SSD on a small input), the full SSD when their faces cannot stand —
- * box decoding and NMS (src/face/ssd, src/face/tiny), 68 landmarks per face on its box padded to a square (as face-api crops it),
+ * its input — quick passes first (the Tiny Face Detector on a frame of the photo's aspect
+ * ratio, the SSD on a small square), the full SSD when their faces cannot stand; the SSD's
+ * squares padded bottom/right, as face-api does — box decoding and NMS (src/face/ssd,
+ * src/face/tiny), 68 landmarks per face on its box padded to a square (as face-api crops it),
  * the five template points, and the similarity warp onto dlib's 150×150 chip (src/face/align,
  * anti-aliased when shrinking: src/image/warp). Landmarks can be found again for a face on
  * a sharper copy of the photo (engine/inputs: the two-stage decode of large photos).
