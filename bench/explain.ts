@@ -26,6 +26,9 @@ import { tfjsBasis, tfjsFggb, tfjsImage } from '../test/oracle/fggb-tfjs.js';
 import { fmt, machine, markdownTable, median, quantile, ratio, spliceBenchmarks, writeResults } from './lib/report.js';
 import { startWithInspector } from './lib/inspector.js';
 
+/** wrangler dev's own 503 when the runtime restarted under a request (not the Worker's answer). */
+class WorkerRestarted extends Error {}
+
 const face = (p: string) => join(FACES_DIR, 'bbt', p);
 /** A new photo pair for the photo path's memory (1.0 and 3.4 MP). */
 const PHOTO_PAIR = ['obama_1.jpg', 'obama_3.jpg'];
@@ -115,7 +118,9 @@ async function main() {
         headers: server.auth,
         signal: AbortSignal.timeout(120_000),
       });
-      const body = (await res.json()) as {
+      const text = await res.text();
+      if (res.status === 503 && text.startsWith('Your worker restarted')) throw new WorkerRestarted(text.slice(0, 200));
+      const body = JSON.parse(text) as {
         explanation: { basis: { a: string; b: string } };
         maps: Record<string, Record<string, Record<string, string>>>;
         timing: Record<string, number>;
@@ -188,19 +193,6 @@ async function main() {
     const part = (k: string) => median(cached.map((c) => c.timing[k] ?? 0));
     console.log(`wrangler dev cached pair p50 ${fmt(median(lat))} ms (combine ${fmt(part('combineMs'))}, store ${fmt(part('storeMs'))})`);
 
-    // The other modes on two of those images: CorrRISE (2 × 200 int8 forwards, nothing
-    // cached) and the paper's FGGB (plain bases, one gradient run per image, then cached),
-    // beside the default's smoothed bases above (4 runs per image).
-    const corrrise = await post(cachedImages[0]!, cachedImages[1]!, { method: 'corrrise', maps: 'a.similarity' });
-    const paper = { centre: 'false', smooth: 'false', maps: 'a.similarity' };
-    const plainNew = await post(cachedImages[0]!, cachedImages[1]!, paper);
-    const plainCached = await post(cachedImages[1]!, cachedImages[0]!, paper);
-    if (plainCached.basis.a !== 'hit' || plainNew.basis.a !== 'miss') throw new Error('plain bases were not computed once and cached');
-    const modes = { corrriseMs: corrrise.ms, plainNewPairMs: plainNew.ms, plainCachedPairMs: plainCached.ms };
-    console.log(
-      `wrangler dev corrrise pair ${fmt(modes.corrriseMs)} ms; paper's plain bases: new pair ${fmt(modes.plainNewPairMs)} ms, cached ${fmt(modes.plainCachedPairMs)} ms`,
-    );
-
     // Map GETs: an overlay's first fetch renders it, later ones stream it; a raw map.
     const getMs = async (url: string) => {
       const t = performance.now();
@@ -269,6 +261,28 @@ async function main() {
       afterRunLiveMB: await live(),
     };
 
+    // The other modes on two of those images, last: CorrRISE (2 × 200 int8 forwards,
+    // nothing cached) and the paper's FGGB (plain bases, one gradient run per image, then
+    // cached), beside the default's smoothed bases above (4 runs per image). wrangler dev
+    // often restarts the worker mid-request here (docs/operations.md, known limitations):
+    // that is recorded, not retried, and comes after every memory sample.
+    let modes: { corrriseMs: number; plainNewPairMs: number; plainCachedPairMs: number } | { restarted: string };
+    try {
+      const corrrise = await post(cachedImages[0]!, cachedImages[1]!, { method: 'corrrise', maps: 'a.similarity' });
+      const paper = { centre: 'false', smooth: 'false', maps: 'a.similarity' };
+      const plainNew = await post(cachedImages[0]!, cachedImages[1]!, paper);
+      const plainCached = await post(cachedImages[1]!, cachedImages[0]!, paper);
+      if (plainCached.basis.a !== 'hit' || plainNew.basis.a !== 'miss') throw new Error('plain bases were not computed once and cached');
+      modes = { corrriseMs: corrrise.ms, plainNewPairMs: plainNew.ms, plainCachedPairMs: plainCached.ms };
+      console.log(
+        `wrangler dev corrrise pair ${fmt(modes.corrriseMs)} ms; paper's plain bases: new pair ${fmt(modes.plainNewPairMs)} ms, cached ${fmt(modes.plainCachedPairMs)} ms`,
+      );
+    } catch (e) {
+      if (!(e instanceof WorkerRestarted)) throw e;
+      modes = { restarted: e.message };
+      console.log(`wrangler dev restarted the worker mid-request in the corrrise / paper-mode step: ${e.message}`);
+    }
+
     const basisBytes = basisByteLength({ dtype: 'f16', centred: false, n: 128, height: 150, width: 150, modelId: manifest.id });
     const result = {
       machine: machine(),
@@ -322,11 +336,23 @@ async function main() {
           '… server medians: total / decode / preprocess / int8 embeddings (cached) / combine (R2 stream + sum) / store',
           `${fmt(w.cachedPair.serverTotalMs)} / ${fmt(w.cachedPair.decodeMs)} / ${fmt(w.cachedPair.preprocessMs)} / ${fmt(w.cachedPair.inferenceMs)} / ${fmt(w.cachedPair.combineMs)} / ${fmt(w.cachedPair.storeMs)} ms`,
         ],
-        ['wrangler dev, method=corrrise on two of those images (2 × 200 int8 forwards, nothing cached)', `${fmt(modes.corrriseMs)} ms`],
-        [
-          "wrangler dev, the paper's FGGB (centre=false, smooth=false: one gradient run per basis) on the same two: new / cached",
-          `${fmt(modes.plainNewPairMs)} ms (${ratio(tfjsMs / modes.plainNewPairMs)} faster than TFJS) / ${fmt(modes.plainCachedPairMs)} ms`,
-        ],
+        ...('restarted' in modes
+          ? [
+              [
+                "wrangler dev, method=corrrise and the paper's FGGB on two of those images",
+                'not measured in this run: wrangler dev restarted the worker mid-request (known limitation, docs/operations.md)',
+              ],
+            ]
+          : [
+              [
+                'wrangler dev, method=corrrise on two of those images (2 × 200 int8 forwards, nothing cached)',
+                `${fmt(modes.corrriseMs)} ms`,
+              ],
+              [
+                "wrangler dev, the paper's FGGB (centre=false, smooth=false: one gradient run per basis) on the same two: new / cached",
+                `${fmt(modes.plainNewPairMs)} ms (${ratio(tfjsMs / modes.plainNewPairMs)} faster than TFJS) / ${fmt(modes.plainCachedPairMs)} ms`,
+              ],
+            ]),
         [
           'GET overlay.png: first (rendered, then kept) / later (streamed from R2); GET .f32 (ranged read)',
           `${fmt(gets.overlayFirstMs)} / ${fmt(gets.overlayStoredMs)} ms; ${fmt(gets.f32Ms)} ms`,
