@@ -21,8 +21,7 @@ import { externaliseWeights } from '../models/onnx/external.js';
 import { SSD_MANIFEST, buildSsd } from '../models/photo/ssd.js';
 import { TINY_ANCHORS, TINY_MANIFEST, buildTinyDetector, decodeTiny } from '../models/photo/tiny.js';
 import { decodeSsd, nonMaxSuppression, ssdPriors } from '../src/face/ssd.js';
-import { detectorFrame, detectorInput } from '../src/engine/faces.js';
-import { scaledPlanar } from '../src/image/warp.js';
+import { detectorFrameInput, detectorInput } from '../src/engine/faces.js';
 import { externalWeights } from '../src/engine/gradient.js';
 import { decodeImage } from '../src/image/index.js';
 import { exifOrientation, orientUpright } from '../src/image/orientation.js';
@@ -31,7 +30,7 @@ import { probeWasmHeap } from './lib/wasm-heap.js';
 import { machine, markdownTable, median, spliceBenchmarks, writeResults } from './lib/report.js';
 
 const PHOTOS = PHOTOS_DIR;
-/** `tiny-frame`: the tiny detector on the photo's own aspect ratio (engine/faces `detectorFrame`, as served); `tiny`: on face-api's padded square. */
+/** `tiny-frame`: the tiny detector on the photo's own aspect ratio (engine/faces `detectorFrameInput`, as served); `tiny`: on face-api's padded square. */
 const CONFIGS = [
   'ssd-int8:512',
   'ssd-int8:320',
@@ -105,11 +104,8 @@ async function measure(config: string): Promise<Measured> {
   for (const file of files) {
     const bytes = new Uint8Array(readFileSync(join(PHOTOS, file)));
     const img = orientUpright(decodeImage(bytes, { maxPixels: 50_000_000 }), exifOrientation(bytes));
-    const frame = kind === 'tiny-frame' ? detectorFrame(img, size) : { width: size, height: size };
-    const x =
-      kind === 'tiny-frame'
-        ? scaledPlanar(img, Math.max(img.width, img.height) / size, frame.width, frame.height)
-        : detectorInput(img, size);
+    const { x, frame } =
+      kind === 'tiny-frame' ? detectorFrameInput(img, size) : { x: detectorInput(img, size), frame: { width: size, height: size } };
     const t = performance.now();
     const out = await session.run({ x: new ort.Tensor('float32', x, [1, 3, frame.height, frame.width]) });
     times.push(performance.now() - t);

@@ -52,6 +52,12 @@ export function detectorFrame(img: RgbImage, s: number): DetectShape {
   return { height: side(img.height), width: side(img.width) };
 }
 
+/** The tiny detector's input: the photo scaled onto its `detectorFrame`, planar 0…255 (padded bottom/right), and that frame. */
+export function detectorFrameInput(img: RgbImage, s: number): { x: Float32Array; frame: DetectShape } {
+  const frame = detectorFrame(img, s);
+  return { x: scaledPlanar(img, Math.max(img.width, img.height) / s, frame.width, frame.height), frame };
+}
+
 export interface FoundFaces {
   /** Largest first, each with its landmarks. */
   faces: FoundFace[];
@@ -106,8 +112,7 @@ async function detectFaces(runner: PhotoRunner, img: RgbImage, pass: DetectPass)
   const spec = (pass === 'tiny' && models.tinyDetector) || (pass === 'quick' && models.quickDetector) || models.detector;
   const iouThreshold = 'iouThreshold' in spec ? spec.iouThreshold : undefined;
   const side = Math.max(img.width, img.height);
-  const frame = pass === 'tiny' ? detectorFrame(img, spec.size) : undefined;
-  const x = frame ? scaledPlanar(img, side / spec.size, frame.width, frame.height) : detectorInput(img, spec.size);
+  const { x, frame } = pass === 'tiny' ? detectorFrameInput(img, spec.size) : { x: detectorInput(img, spec.size), frame: undefined };
   const raw = await (frame ? runner.detect(x, pass, frame) : runner.detect(x, pass)).finally(() => releaseBuffer(x));
   const { boxes, scores } = decodePass(runner, pass, raw);
   const kept = nonMaxSuppression(boxes, scores, { minScore: spec.minScore, ...(iouThreshold ? { iouThreshold } : {}) });

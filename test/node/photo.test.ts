@@ -11,7 +11,7 @@ import { distEngine } from '../../src/cli/dist-engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import type { DetectPass, DetectShape, PhotoNets } from '../../src/engine/photo.js';
 import { ModelUnavailableError } from '../../src/store/models.js';
-import { alignFace, detectorFrame, detectorInput, findFaces } from '../../src/engine/faces.js';
+import { alignFace, detectorFrameInput, detectorInput, findFaces } from '../../src/engine/faces.js';
 import { DETECT_SIDE, type ImageShrinker, SHRUNK_SIDE, prepareInput } from '../../src/engine/inputs.js';
 import { eighthsFor, scaledSize } from '../../src/image/jpeg-scaled.js';
 import { verifyPair } from '../../src/engine/verify.js';
@@ -25,7 +25,7 @@ import { exifOrientation, orientUpright } from '../../src/image/orientation.js';
 import { cosine } from '../../src/xfv/verification.js';
 import { FACES_DIR, GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT, STRESS_ORIGINALS } from '../../eval/lib/faces.js';
 import { encode as encodePng } from 'fast-png';
-import { scaledPlanar, warpAffine } from '../../src/image/warp.js';
+import { warpAffine } from '../../src/image/warp.js';
 import { loadFaceApiPhotoOracle } from '../oracle/faceapi.js';
 import { loadWeights } from '../../models/facenet/weights.js';
 import { SSD_MANIFEST, buildSsd } from '../../models/photo/ssd.js';
@@ -129,13 +129,11 @@ describeWithFaces('photo path', () => {
     for (const sub of ['single', 'group'])
       for (const file of readdirSync(join(PHOTOS, sub))) {
         const img = upright(`${sub}/${file}`);
-        const frame = detectorFrame(img, s);
+        const { x, frame } = detectorFrameInput(img, s);
         expect(Math.max(frame.width, frame.height), file).toBe(s);
         expect([frame.width % 32, frame.height % 32], file).toEqual([0, 0]);
         const square = faces(await runner.detect(detectorInput(img, s), 'tiny'));
-        const framed = faces(
-          await runner.detect(scaledPlanar(img, Math.max(img.width, img.height) / s, frame.width, frame.height), 'tiny', frame),
-        );
+        const framed = faces(await runner.detect(x, 'tiny', frame));
         // The faces a first pass can stand on (score ≥ trustScore): each is there, in the same place.
         for (const f of square.filter((f) => f.score >= spec.trustScore)) {
           const g = framed.reduce((best, c) => (gap(c.box, f.box) < gap(best.box, f.box) ? c : best), framed[0]!);
