@@ -54,16 +54,22 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A page that records console errors and CSP violations. */
-async function openPage(path: string, width = 1200): Promise<{ page: Page; errors: string[] }> {
+/**
+ * A page that records console errors, CSP violations and the host of every request it makes
+ * (from the first one). The navigation may wait long: the other test files load this 2-core
+ * machine at the same time, and CI once took over Playwright's default 30 s to load /docs/.
+ */
+async function openPage(path: string, width = 1200): Promise<{ page: Page; errors: string[]; hosts: Set<string> }> {
   const page = await browser!.newPage({ viewport: { width, height: 900 } });
   const errors: string[] = [];
+  const hosts = new Set<string>();
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
   });
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${server.url}${path}`);
-  return { page, errors };
+  page.on('request', (r) => hosts.add(new URL(r.url()).host));
+  await page.goto(`${server.url}${path}`, { timeout: 180_000 });
+  return { page, errors, hosts };
 }
 
 /** How many distinct pixel values a canvas holds (a blank canvas has one). */
@@ -169,10 +175,8 @@ describe.skipIf(!hasBrowser)('the demo page in Chromium', () => {
   });
 
   it('serves the API reference (Swagger UI over /openapi.json) with no third-party host', async () => {
-    const { page, errors } = await openPage('/docs/');
-    const hosts = new Set<string>();
-    page.on('request', (r) => hosts.add(new URL(r.url()).host));
-    await expect.poll(() => page.locator('.opblock').count(), { timeout: 30_000 }).toBeGreaterThan(10);
+    const { page, errors, hosts } = await openPage('/docs/');
+    await expect.poll(() => page.locator('.opblock').count(), { timeout: 120_000 }).toBeGreaterThan(10);
     expect(await page.locator('.opblock-summary-path', { hasText: '/v1/explain' }).count()).toBeGreaterThan(0);
     expect(await page.getByRole('button', { name: /Authorize/ }).count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(ARTIFACTS, 'docs.png') });
