@@ -6,6 +6,10 @@ import workers from './test/workers/vitest.config.js';
 
 export default defineConfig({
   test: {
+    // Two node/workers test files at a time (vitest's default on 2 cores is one: cores − 1);
+    // each workers file gets its own miniflare. The e2e files run after them, one at a time:
+    // once, of two wrangler dev sessions started together, one's runtime failed to start.
+    maxWorkers: 2,
     projects: [
       {
         test: {
@@ -22,6 +26,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
+          maxWorkers: 1,
           environment: 'node',
           testTimeout: 900_000,
           hookTimeout: 300_000,
