@@ -28,6 +28,8 @@ const WARM = Number(process.env.BENCH_RUNS ?? 200);
  */
 const PHOTO_RUNS = 40;
 const PHOTO_FILES = ['obama_1.jpg', 'obama_3.jpg'];
+/** The issue's target for that pair's warm p50 under wrangler dev (bench/photo-floor.ts holds it too). */
+const PHOTO_TARGET_MS = 150;
 
 /** Two group photos: their small faces take the full detector pass after the quick one. */
 const GROUP_FILES = ['multiface.jpg', 'obama_and_biden.jpg'];
@@ -186,7 +188,7 @@ async function main() {
               ],
               [
                 'the two photos against the crop pair sent just before each (its p50; the median of the ratios)',
-                `${fmt(result.photos.interleavedCropP50)} ms; ${result.photos.pairedRatio.toFixed(2)}× (the 150 ms target needs a crop pair of ${fmt(150 / result.photos.pairedRatio)} ms)`,
+                `${fmt(result.photos.interleavedCropP50)} ms; ${result.photos.pairedRatio.toFixed(2)}× (the ${PHOTO_TARGET_MS} ms target needs a crop pair of ${fmt(PHOTO_TARGET_MS / result.photos.pairedRatio)} ms)`,
               ],
               ...(result.photos.photoModelsHeapMB
                 ? [
