@@ -51,12 +51,17 @@ describe('admission control', () => {
 
   it('prepares PHOTO_CONCURRENCY photos at a time inside the image slots; all are answered', async () => {
     // 3 MP photos: each goes out to the image service (real I/O), so without the photo gate
-    // the four requests' preparations overlap. Each configuration has gates (and peaks) of
-    // its own, not shared with other tests.
-    const big = await fixture('phone/2000x1500.jpg/photos/single/harington_1.jpg');
+    // the four requests' preparations overlap. Both photos of a pair are that large, so a
+    // request holds its image slot far longer than the spread in when the four pass their
+    // account's admission (one after another, on the thread the photos' work also takes;
+    // with one large photo a loaded machine once let the first request finish before the
+    // fourth arrived). Each configuration has gates (and peaks) of its own, not shared
+    // with other tests.
+    const bigA = await fixture('phone/2000x1500.jpg/photos/single/harington_1.jpg');
+    const bigB = await fixture('phone/2000x1500.jpg/photos/single/harington_2.jpg');
     const run = async (photoConcurrency: string) => {
       const vars = { IMAGE_CONCURRENCY: '4', IMAGE_QUEUE: '3', PHOTO_CONCURRENCY: photoConcurrency };
-      const answers = await Promise.all([0, 1, 2, 3].map(() => send(vars, '/v1/verify', form({ a: big, b: photoB }))));
+      const answers = await Promise.all([0, 1, 2, 3].map(() => send(vars, '/v1/verify', form({ a: bigA, b: bigB }))));
       expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
       return admissionLoad();
     };
