@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST_DIR } from '../models/build.js';
-import { explainOptionsFor, explainPair } from '../src/engine/explanation.js';
+import { explainOptionsFor, explainPair } from '../src/engine/explain-pair.js';
 import type { OrtModule } from '../src/engine/embed.js';
 import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';

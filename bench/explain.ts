@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { DIST_DIR } from '../models/build.js';
-import { explainOptionsFor, explainPair } from '../src/engine/explanation.js';
+import { explainOptionsFor, explainPair } from '../src/engine/explain-pair.js';
 import { BASIS_CHUNK, gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import type { OrtModule } from '../src/engine/embed.js';
 import type { ModelManifest } from '../src/xfv/manifest.js';

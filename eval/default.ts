@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { markdownTable } from '../bench/lib/report.js';
+import { markdownTable } from './lib/markdown.js';
 import { curveAuc } from '../src/xfv/faithfulness.js';
 import type { SummaryRow } from './faithfulness.js';
 import { REPO_ROOT } from './lib/faces.js';

@@ -16,7 +16,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, relative, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { embedBatch, type OrtModule, type OrtSession } from '../src/engine/embed.js';
-import { type BasisCache, type ExplainMethod, explainOptionsFor, explainPair } from '../src/engine/explanation.js';
+import { type BasisCache, type ExplainMethod, explainOptionsFor, explainPair } from '../src/engine/explain-pair.js';
 import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import { bytesBasisCache } from '../src/store/basis.js';
 import { randomMap } from '../src/xfv/baselines.js';

@@ -21,7 +21,7 @@ import { exifOrientation, orientUpright } from '../src/image/orientation.js';
 import { warpAffine } from '../src/image/warp.js';
 import { inputSpec } from '../src/xfv/manifest.js';
 import { accuracyAt, cosine, eerThreshold, rocAuc, type ScoredPair } from '../src/xfv/verification.js';
-import { markdownTable } from '../bench/lib/report.js';
+import { markdownTable } from './lib/markdown.js';
 import { BBT_PAIRS, GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT, STRESS_ORIGINALS, loadPairs } from './lib/faces.js';
 
 const PHOTOS = PHOTOS_DIR;

@@ -16,7 +16,7 @@ import { Resvg } from '@resvg/resvg-js';
 import { encode } from 'fast-png';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import { explainOptionsFor, explainPair } from '../src/engine/explanation.js';
+import { explainOptionsFor, explainPair } from '../src/engine/explain-pair.js';
 import type { OrtModule } from '../src/engine/embed.js';
 import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
 import { inputToRgb } from '../src/image/render.js';

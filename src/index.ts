@@ -5,7 +5,7 @@
  * Durable Object class of tenant accounts and the Workflow class of explanation jobs.
  */
 import { createApp } from './api/app.js';
-import { intVar } from './api/vars.js';
+import { intVar } from './worker/vars.js';
 import { loadOrt, ortHeapBytes } from './engine/ort-workerd.js';
 import { purgeExpired, RETENTION_DEFAULTS } from './store/retention.js';
 

@@ -3,7 +3,7 @@
  * The photo-models Worker (wrangler.photo-models.toml): the face detector and the landmark
  * net in their own isolate, called over RPC by the API Worker's service binding
  * PHOTO_MODELS (engine/photo `remotePhotoRunner`), and the decoding of uploads: a JPEG by
- * libjpeg-turbo in wasm at a DCT scale (api/image-service `decodeJpeg`; MozJPEG whole when
+ * libjpeg-turbo in wasm at a DCT scale (worker/image-service `decodeJpeg`; MozJPEG whole when
  * that one warned), anything else by the Images binding (`shrinkOnce`). Keeping them out of the API isolate keeps
  * their wasm heaps (57.6 MB of onnxruntime's here once both detector passes have run, up
  * to 24 MiB of each JPEG decoder's while it decodes) and the binding's copy of each upload away from the gradient graph's, so a phone-size photo pair explains
@@ -14,7 +14,14 @@ import { WorkerEntrypoint } from 'cloudflare:workers';
 // wrangler's module collector resolves .wasm imports by path, not through package exports.
 import turboWasm from '../node_modules/@cwasm/jpeg-turbo/jpeg-turbo.wasm';
 import jpegWasm from '../node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
-import { type JpegDecoders, type ShrinkOutcome, type ShrinkTarget, decodeAndShrink, decodeJpeg, shrinkOnce } from './api/image-service.js';
+import {
+  type JpegDecoders,
+  type ShrinkOutcome,
+  type ShrinkTarget,
+  decodeAndShrink,
+  decodeJpeg,
+  shrinkOnce,
+} from './worker/image-service.js';
 import { Gate } from './engine/gate.js';
 import { loadOrt, ortHeapBytes } from './engine/ort-workerd.js';
 import {

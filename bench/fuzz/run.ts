@@ -7,7 +7,7 @@
  * (a few bytes at a time, bounded) are sent too: the client gives up at the bound and the
  * server must keep answering others.
  */
-import { PROBLEMS } from '../../src/api/problem.js';
+import { PROBLEMS } from '../../src/problems/problem.js';
 import { type FuzzCase, multipart, RESULT } from './cases.js';
 
 export interface FuzzOutcome {

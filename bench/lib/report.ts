@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../eval/lib/faces.js';
 
+export { markdownTable } from '../../eval/lib/markdown.js';
+
 export function quantile(values: number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
   const pos = (s.length - 1) * q;
@@ -39,11 +41,6 @@ export function writeResults(name: string, data: unknown): string {
   const path = join(dir, `${name}.json`);
   writeFileSync(path, `${JSON.stringify(data, null, 1)}\n`);
   return path;
-}
-
-export function markdownTable(header: string[], rows: (string | number)[][]): string {
-  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
 /** Replace the block between `<!-- bench:name -->` and `<!-- /bench:name -->` in docs/benchmarks.md. */

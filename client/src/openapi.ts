@@ -726,109 +726,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/uploads": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Keep an image for later jobs (multipart field image); its id is its content hash */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    "multipart/form-data": {
-                        /**
-                         * Format: binary
-                         * @description PNG or JPEG
-                         */
-                        image: string;
-                    };
-                    "application/json": {
-                        image: components["schemas"]["ImageJson"];
-                    };
-                };
-            };
-            responses: {
-                /** @description Kept */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Upload"];
-                    };
-                };
-                /** @description Problem (400) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Problem (401) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Problem (403) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Problem (413) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Problem (415) */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Problem (429) */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/jobs/{id}": {
         parameters: {
             query?: never;
@@ -976,6 +873,109 @@ export interface paths {
                 };
                 /** @description Problem (409) */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (429) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Keep an image for later jobs (multipart field image); its id is its content hash */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description PNG or JPEG
+                         */
+                        image: string;
+                    };
+                    "application/json": {
+                        image: components["schemas"]["ImageJson"];
+                    };
+                };
+            };
+            responses: {
+                /** @description Kept */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Upload"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (413) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (415) */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1883,6 +1883,10 @@ export interface components {
          *             }
          *           ]
          *         },
+         *         "images": {
+         *           "a": "8c2ae30d1994435cf970e5cc633d2f4352713a33fd7a8ce2cc7c2c6377ddd33a",
+         *           "b": "92b3d05c69a0c762640dfc94a062319be0a4846e1d40b4cc23b7e47666ec94a7"
+         *         },
          *         "basis": {
          *           "a": "hit",
          *           "b": "miss"
@@ -2192,11 +2196,6 @@ export interface components {
             /** @description The id POST /v1/uploads gave for an image */
             upload: string;
         };
-        Upload: {
-            /** @example upl_9f86d0… */
-            upload: string;
-            bytes: number;
-        };
         Job: {
             /** @example job_3f2a… */
             id: string;
@@ -2221,12 +2220,12 @@ export interface components {
             };
             /** @description Once succeeded: what /v1/explain answers */
             result: components["schemas"]["ExplainResult"] | null;
-            error: {
-                type: string;
-                title: string;
-                status: number;
-                detail: string;
-            } | null;
+            error: components["schemas"]["Problem"] | null;
+        };
+        Upload: {
+            /** @example upl_9f86d0… */
+            upload: string;
+            bytes: number;
         };
         WebhookSecrets: {
             secrets: {
@@ -2244,27 +2243,52 @@ export interface components {
                 a: components["schemas"]["JobImage"];
                 b: components["schemas"]["JobImage"];
                 /**
+                 * @description Decision threshold on the cosine similarity; defaults to the model's calibrated θ (equal-error rate).
+                 * @example 0.9
+                 */
+                threshold?: number;
+                /**
+                 * @description photo (default): faces are found, the chosen one aligned onto the model's face chip (EXIF orientation honoured). aligned-crop: the images already are face crops; they are padded to a square and resized.
+                 * @default photo
+                 * @enum {string}
+                 */
+                input: "photo" | "aligned-crop";
+                faces?: {
+                    a?: components["schemas"]["FaceChoice"];
+                    b?: components["schemas"]["FaceChoice"];
+                };
+                /**
+                 * @description fggb (default: per-image bases, cached), the gradient baselines xssab and gradient, or corrrise (200 seeded random masks per image on the int8 model: pair-specific, nothing cached, seconds; docs/explanations.md)
+                 * @default fggb
+                 * @enum {string}
+                 */
+                method: "fggb" | "xssab" | "gradient" | "corrrise";
+                /**
+                 * @description Centre embeddings on the model's mean μ (its own θ; decisions stay on the plain cosine). Default true: with smooth, the most faithful cached mode measured (docs/evaluation.md); false = the paper's FGGB
+                 * @default true
+                 */
+                centre: boolean;
+                /**
+                 * @description fggb: smoothed bases, each averaged over 4 noisy copies of the image (4× the time of a new basis, then cached like the others). Default true; false = the paper's bases
+                 * @default true
+                 */
+                smooth: boolean;
+                /**
+                 * @description Which maps to produce
+                 * @default [
+                 *       "a.similarity",
+                 *       "a.dissimilarity",
+                 *       "b.similarity",
+                 *       "b.dissimilarity"
+                 *     ]
+                 */
+                maps: ("a.similarity" | "a.dissimilarity" | "b.similarity" | "b.dissimilarity")[];
+                /**
                  * Format: uri
                  * @description https URL that receives a Standard-Webhooks-signed event (explanation.succeeded / explanation.failed) when the job ends
                  * @example https://example.com/hooks/xfv
                  */
                 callbackUrl?: string;
-                /**
-                 * @default fggb
-                 * @enum {string}
-                 */
-                method: "fggb" | "xssab" | "gradient" | "corrrise";
-                /** @default true */
-                centre: boolean;
-                /** @default true */
-                smooth: boolean;
-                threshold?: number;
-                /**
-                 * @default photo
-                 * @enum {string}
-                 */
-                input: "photo" | "aligned-crop";
-                maps?: ("a.similarity" | "a.dissimilarity" | "b.similarity" | "b.dissimilarity")[];
             };
         };
     };

@@ -5,6 +5,8 @@
  * is hashed and compared with the stored hash in constant time. Web Crypto only, so the
  * same code runs in the Worker and in the Node CLI.
  */
+import { sha256Hex } from '../sha256.js';
+
 export const SCOPES = ['verify', 'explain', 'jobs', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -25,15 +27,9 @@ export function parseKey(key: string): ParsedKey | undefined {
   return m ? { env: m[1] as KeyEnv, id: m[2]! } : undefined;
 }
 
-const hex = (bytes: ArrayBuffer | Uint8Array) =>
-  Array.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
 const randomHex = (bytes: number) => hex(crypto.getRandomValues(new Uint8Array(bytes)));
-
-export async function sha256Hex(text: string | Uint8Array): Promise<string> {
-  const data = typeof text === 'string' ? new TextEncoder().encode(text) : text;
-  return hex(await crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
-}
 
 /** What is stored for a key: its hash. */
 export const hashKey = (key: string) => sha256Hex(key);

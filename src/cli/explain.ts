@@ -9,8 +9,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { artifactPath, mapFiles, renderArtifacts } from '../engine/artifacts.js';
-import { affineParts, explainImages, explanationFields } from '../engine/explain.js';
-import { DEFAULT_EXPLANATION, EXPLAIN_METHODS, type ExplainMethod } from '../engine/explanation.js';
+import { affineParts, explainImages, explanationFields } from '../engine/explain-images.js';
+import { DEFAULT_EXPLANATION, EXPLAIN_METHODS, type ExplainMethod } from '../engine/explain-pair.js';
 import { INPUT_KINDS, type InputKind } from '../engine/inputs.js';
 import { LOCAL_LIMITS } from './shrink.js';
 import { MAP_SELECTORS } from '../xfv/maps.js';

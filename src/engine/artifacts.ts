@@ -13,7 +13,7 @@ import type { RgbImage } from '../image/decode.js';
 import { greyPng, overlayPng, photoOverlayPng } from '../image/render.js';
 import { blurFor, displayMap } from '../xfv/display.js';
 import { MAP_SELECTORS, type MapImage, type MapKind, type MapSelector, parseSelector } from '../xfv/maps.js';
-import type { Explanation } from './explanation.js';
+import type { Explanation } from './explain-pair.js';
 import type { PhotoPreview } from './inputs.js';
 
 export const MAP_FORMATS = ['png', 'overlay.png', 'f32', 'json', 'photo-overlay.png'] as const;

@@ -10,7 +10,7 @@
 import { CORRRISE_DEFAULTS, type CorrRiseOptions, corrRiseMasks, correlationMap } from '../xfv/corrrise.js';
 import { type SignedMaps, splitSigned } from '../xfv/fggb.js';
 import { cosine } from '../xfv/verification.js';
-import type { Explanation } from './explanation.js';
+import type { Explanation } from './explain-pair.js';
 
 export interface CorrRiseRequest {
   /** Side of the square model input. */

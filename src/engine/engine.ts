@@ -6,8 +6,8 @@
  * thread); a failed load is not cached, so a later request retries after the bucket is
  * fixed, but a failed ORT initialisation is (it poisons the isolate).
  */
-import type { ModelFile, ModelManifest } from '../xfv/manifest.js';
-import { ModelUnavailableError, r2ModelSource } from '../store/models.js';
+import type { ModelManifest } from '../xfv/manifest.js';
+import { type ModelSource, ModelUnavailableError, r2ModelSource } from '../store/models.js';
 import { type OrtModule, type OrtSession, SESSION_OPTIONS, embedBatch } from './embed.js';
 import { releaseBuffer } from '../release.js';
 import { Gate } from './gate.js';
@@ -23,12 +23,6 @@ export interface Engine {
   gradient(): Promise<GradientRunner>;
   /** The face detector and landmark net (loaded on first use: photo inputs only). */
   photo(): Promise<PhotoRunner>;
-}
-
-/** Where the manifest and the model files come from (each file checked against the manifest). */
-export interface ModelSource {
-  manifest(): Promise<ModelManifest>;
-  file(file: ModelFile): Promise<Uint8Array<ArrayBuffer>>;
 }
 
 export interface EngineSource {

@@ -8,10 +8,9 @@
  * in engine/faces.
  */
 import { ssdPriors } from '../face/ssd.js';
-import { ModelUnavailableError } from '../store/models.js';
+import { type ModelSource, ModelUnavailableError } from '../store/models.js';
 import { releaseBuffer } from '../release.js';
 import type { ModelManifest, PhotoModels } from '../xfv/manifest.js';
-import type { ModelSource } from './engine.js';
 import { type OrtModule, type OrtSession, SESSION_OPTIONS } from './embed.js';
 
 /**

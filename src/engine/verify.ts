@@ -6,7 +6,7 @@
  * Image errors are ImageErrors naming the input (`a` or `b`); the API turns them into problems.
  */
 import type { EmbeddingCache } from '../store/embedding-cache.js';
-import { sha256Hex } from '../store/models.js';
+import { sha256Hex } from '../sha256.js';
 import { modelRef, type ModelRef } from '../xfv/manifest.js';
 import { type Decision, decide } from '../xfv/verification.js';
 import type { Engine } from './engine.js';
@@ -25,16 +25,20 @@ export type { ImageLimits, PreparedImage };
 /** Limits when nothing overrides them: phone-size photos fit (a 12 MP PNG is ~15–25 MB); over 2 MP they are shrunk before decoding. */
 export const DEFAULT_LIMITS: ImageLimits = { maxImageBytes: 25 * 1024 * 1024, maxPixels: 100_000_000, maxDecodePixels: 2_000_000 };
 
-export interface VerifyRequest {
-  /** Encoded PNG or JPEG images (bytes, or uploaded Files read only as far as needed). */
-  a: ImageSource;
-  b: ImageSource;
+/** How a caller asks for a pair to be verified (the API's request fields; api/routes/verify.schemas holds its schema to these). */
+export interface VerifySettings {
   /** Decision threshold on the cosine; default the model's calibrated θ. */
   threshold?: number | undefined;
   /** What the images are: photos (default; faces are found and aligned) or aligned face crops. */
   input?: InputKind | undefined;
   /** Which face of each photo to verify (default: the largest). */
   faces?: { a?: FaceChoice | undefined; b?: FaceChoice | undefined } | undefined;
+}
+
+export interface VerifyRequest extends VerifySettings {
+  /** Encoded PNG or JPEG images (bytes, or uploaded Files read only as far as needed). */
+  a: ImageSource;
+  b: ImageSource;
 }
 
 export interface VerifyOptions {

@@ -4,7 +4,7 @@
  * by the routes and the job Workflow, and the row → API shape.
  */
 import { bind, type Statement } from '../accounts/db.js';
-import type { FaceChoice } from '../engine/inputs.js';
+import type { ExplainSettings } from '../engine/explain-images.js';
 import type { MapSelector } from '../xfv/maps.js';
 
 const q = (sql: string, ...params: (string | number | null)[]): Statement => ({ sql, params });
@@ -12,19 +12,24 @@ const q = (sql: string, ...params: (string | number | null)[]): Statement => ({ 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 export type DeliveryStatus = 'none' | 'pending' | 'delivered' | 'failed' | 'disabled';
 
+/** How a job explains its pair: as /v1/explain is asked (a job always keeps its result), and the maps wanted (default all). */
+export interface JobSettings extends Omit<ExplainSettings, 'store'> {
+  maps?: MapSelector[] | undefined;
+}
+
 /** What a job was asked to do (the images are in R2 beside it). */
-export interface JobRequest {
-  method: string;
-  centre: boolean;
-  smooth: boolean;
-  threshold?: number;
-  maps?: MapSelector[];
-  input: 'photo' | 'aligned-crop';
-  faces: { a?: FaceChoice | undefined; b?: FaceChoice | undefined };
+export interface JobRequest extends JobSettings {
   /** Scheme and host the job's links point at (the API's own origin). */
   origin: string;
   /** Where each image is: kept beside the job, at a URL (fetched by the job), or an upload. */
   images: { a: ImageRef; b: ImageRef };
+}
+
+/** What a finished explanation tells the job's Workflow. */
+export interface JobSummary {
+  decision: string;
+  similarity: number;
+  resultId: string | null;
 }
 
 export type ImageRef = { stored: true } | { url: string } | { upload: string };

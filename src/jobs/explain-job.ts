@@ -27,18 +27,7 @@ export interface JobParams {
 }
 
 /** What the explain step hands on (kept by the Workflow engine). */
-type Computed = { ok: true; units: number; summary: JobSummary } | { ok: false; problem: JobProblem };
-export interface JobSummary {
-  decision: string;
-  similarity: number;
-  resultId: string | null;
-}
-export interface JobProblem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-}
+type Computed = Awaited<ReturnType<typeof runJobExplanation>>;
 
 export class ExplainJob extends WorkflowEntrypoint<Env, JobParams> {
   override async run(event: WorkflowEvent<JobParams>, step: WorkflowStep): Promise<unknown> {

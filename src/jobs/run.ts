@@ -6,33 +6,31 @@
  * else throws, so the Workflow step retries it.
  */
 import { explanationUnits } from '../accounts/prices.js';
-import { gradientWorkOutsideRequests } from '../api/admission.js';
-import { explainBody } from '../api/explain.js';
-import { imageProblem } from '../api/images.js';
-import { imageLimits } from '../api/limits.js';
-import { ProblemError, PROBLEMS } from '../api/problem.js';
-import { getEngine } from '../engine/engine.js';
-import { photoModelsService } from '../api/photo-models.js';
-import { explainImages } from '../engine/explain.js';
+import { explainBody } from '../engine/explain-answer.js';
+import { explainImages } from '../engine/explain-images.js';
 import { loadOrt } from '../engine/ort-workerd.js';
 import { ImageError } from '../image/index.js';
+import { imageProblem } from '../problems/image-problem.js';
+import { PROBLEMS, type ProblemDetails, ProblemError, problemBody } from '../problems/problem.js';
 import { r2TenantStores } from '../store/tenant.js';
+import { gradientWorkOutsideRequests } from '../worker/admission.js';
+import { workerEngine } from '../worker/engine.js';
+import { imageLimits } from '../worker/limits.js';
+import { mapLinkTtlSeconds } from '../worker/vars.js';
 import { modelRef } from '../xfv/manifest.js';
-import type { ExplainMethod } from '../engine/explanation.js';
-import { type ImageRef, jobKeys, type JobRequest } from './db.js';
+import { type ImageRef, type JobSummary, jobKeys, type JobRequest } from './db.js';
 import { fetchImage, ImageFetchError } from './fetch-image.js';
-import type { JobProblem, JobSummary } from './explain-job.js';
 
 export async function runJobExplanation(
   env: Env,
   { jobId, tenantId, request }: { jobId: string; tenantId: string; request: JobRequest },
-): Promise<{ ok: true; units: number; summary: JobSummary } | { ok: false; problem: JobProblem }> {
+): Promise<{ ok: true; units: number; summary: JobSummary } | { ok: false; problem: ProblemDetails }> {
   const limits = imageLimits(env);
   try {
     const [a, b] = await Promise.all(
       (['a', 'b'] as const).map((image) => jobImage(env, tenantId, jobId, image, request.images[image], limits.maxImageBytes)),
     );
-    const engine = await getEngine({ loadOrt, bucket: env.MODELS, photoModels: photoModelsService(env) });
+    const engine = await workerEngine(env, loadOrt);
     const { manifest } = engine;
     const outcome = await explainImages(
       engine,
@@ -40,7 +38,7 @@ export async function runJobExplanation(
         a: a!,
         b: b!,
         threshold: request.threshold,
-        method: request.method as ExplainMethod,
+        method: request.method,
         centre: request.centre,
         smooth: request.smooth,
         store: true,
@@ -59,7 +57,7 @@ export async function runJobExplanation(
       centre: request.centre,
       wanted: request.maps,
       secret: env.URL_SIGNING_SECRET,
-      ttlVar: env.MAP_URL_TTL_SECONDS,
+      linkTtlSeconds: mapLinkTtlSeconds(env),
     });
     outcome.release();
     await env.DATA.put(jobKeys.result(tenantId, jobId), JSON.stringify(body), { httpMetadata: { contentType: 'application/json' } });
@@ -69,8 +67,8 @@ export async function runJobExplanation(
     const problem =
       e instanceof ImageError ? imageProblem(e) : e instanceof ImageFetchError ? new ProblemError('image-unavailable', e.message) : e;
     if (problem instanceof ProblemError && PROBLEMS[problem.kind].status < 500) {
-      const { status, title } = PROBLEMS[problem.kind];
-      return { ok: false, problem: { type: `/problems/${problem.kind}`, title, status, detail: problem.message } };
+      const { type, title, status, detail } = problemBody(problem.kind, problem.message);
+      return { ok: false, problem: { type, title, status, detail } };
     }
     throw e;
   }

@@ -4,6 +4,7 @@
  * the manifest. Failures are ModelUnavailableError with a message naming the object.
  */
 import type { ModelFile, ModelManifest } from '../xfv/manifest.js';
+import { sha256Hex } from '../sha256.js';
 import { MANIFEST_KEY, modelKey } from './keys.js';
 
 export class ModelUnavailableError extends Error {
@@ -11,11 +12,6 @@ export class ModelUnavailableError extends Error {
     super(message, options);
     this.name = 'ModelUnavailableError';
   }
-}
-
-export async function sha256Hex(bytes: ArrayBuffer | Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Checks a model file's bytes against its manifest entry (size and sha256). */
@@ -27,8 +23,14 @@ export async function checkModelFile(name: string, bytes: Uint8Array<ArrayBuffer
   return bytes;
 }
 
+/** Where the manifest and the model files come from (each file checked against the manifest). */
+export interface ModelSource {
+  manifest(): Promise<ModelManifest>;
+  file(file: ModelFile): Promise<Uint8Array<ArrayBuffer>>;
+}
+
 /** The models bucket as the engine's model source. */
-export const r2ModelSource = (bucket: R2Bucket) => ({
+export const r2ModelSource = (bucket: R2Bucket): ModelSource => ({
   manifest: () => readManifest(bucket),
   file: (file: ModelFile) => readModelFile(bucket, file),
 });

@@ -12,7 +12,7 @@ export interface TenantStores {
   tenant: string;
   bases: BasisCache;
   /** The content address of an input's basis in this tenant's cache. */
-  /** Where a basis lives; `variant` names the kind of basis (engine/explanation basisVariant). */
+  /** Where a basis lives; `variant` names the kind of basis (engine/explain-pair basisVariant). */
   basisKey(variant: string, inputSha: string, dtype: BasisDtype): string;
   embeddings: EmbeddingCache;
   results: ResultStore;

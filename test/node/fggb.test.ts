@@ -5,7 +5,7 @@
  * for xssab and gradient. Cached bases give the same maps as fresh ones.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BasisCache, explainOptionsFor, explainPair } from '../../src/engine/explanation.js';
+import { type BasisCache, explainOptionsFor, explainPair } from '../../src/engine/explain-pair.js';
 import { bytesBasisCache } from '../../src/store/basis.js';
 import { gradientRunner, type GradientRunner, gradientShape } from '../../src/engine/gradient.js';
 import type { OrtModule } from '../../src/engine/embed.js';

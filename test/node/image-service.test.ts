@@ -5,8 +5,8 @@
  */
 import { encode as encodePng } from 'fast-png';
 import { describe, expect, it } from 'vitest';
-import { type ShrinkAttempt, imagesShrinker, shrinkOnce } from '../../src/api/image-service.js';
-import { ProblemError } from '../../src/api/problem.js';
+import { type ShrinkAttempt, imagesShrinker, shrinkOnce } from '../../src/worker/image-service.js';
+import { ProblemError } from '../../src/problems/problem.js';
 import { ImageError } from '../../src/image/index.js';
 
 const png = encodePng({ width: 2, height: 2, data: new Uint8Array(12), channels: 3 });

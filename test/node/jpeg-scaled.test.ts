@@ -7,7 +7,7 @@
  */
 import sharp from 'sharp';
 import { expect, it } from 'vitest';
-import { type ShrinkOutcome, decodeJpeg, decodeScaled } from '../../src/api/image-service.js';
+import { type ShrinkOutcome, decodeJpeg, decodeScaled } from '../../src/worker/image-service.js';
 import { scaledJpegDecoder, wasmJpegDecoder } from '../../src/cli/shrink.js';
 import { readHeader } from '../../src/image/index.js';
 import { KEPT_HEAP_BYTES, SCALED_JPEG_MAX_BYTES, eighthsFor, scaledSize, scalesJpeg } from '../../src/image/jpeg-scaled.js';

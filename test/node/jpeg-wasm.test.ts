@@ -7,7 +7,7 @@
 import jpeg from 'jpeg-js';
 import sharp from 'sharp';
 import { expect, it } from 'vitest';
-import { decodeAndShrink } from '../../src/api/image-service.js';
+import { decodeAndShrink } from '../../src/worker/image-service.js';
 import { wasmJpegDecoder } from '../../src/cli/shrink.js';
 import { ImageError, type RgbImage, readHeader } from '../../src/image/index.js';
 import { WASM_JPEG_MAX_BYTES, decoderBytes, decodesInWasm, shrinkTo, shrunkSize } from '../../src/image/jpeg-wasm.js';

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { distEngine } from '../../src/cli/dist-engine.js';
 import { explanationRecord, mapOf, renderArtifacts, sidecar } from '../../src/engine/artifacts.js';
 import type { Engine } from '../../src/engine/engine.js';
-import { BASIS_DTYPE, explainImages } from '../../src/engine/explain.js';
+import { BASIS_DTYPE, explainImages } from '../../src/engine/explain-images.js';
 import { Shared } from '../../src/engine/shared-wait.js';
 import { DEFAULT_LIMITS, verifyPair } from '../../src/engine/verify.js';
 import { bytesBasisCache } from '../../src/store/basis.js';

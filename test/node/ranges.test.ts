@@ -2,8 +2,8 @@
  * HTTP byte ranges and If-None-Match for map downloads (src/api/ranges.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { etagMatches, requestedRange } from '../../src/api/ranges.js';
-import { ProblemError } from '../../src/api/problem.js';
+import { etagMatches, requestedRange } from '../../src/api/routes/ranges.js';
+import { ProblemError } from '../../src/problems/problem.js';
 
 describe('requestedRange', () => {
   it('parses single ranges and clamps their end', () => {

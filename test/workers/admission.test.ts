@@ -7,7 +7,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { admissionLoad } from '../../src/api/admission.js';
+import { admissionLoad } from '../../src/worker/admission.js';
 import worker from '../../src/index.js';
 import { call, fixture, cropForm, form, seedModels, testKey } from './fixtures.js';
 

@@ -7,7 +7,7 @@ import jpeg from 'jpeg-js';
 import { decode as decodePng } from 'fast-png';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import { photoModelsService } from '../../src/api/photo-models.js';
+import { photoModelsService } from '../../src/worker/photo-models.js';
 import { DETECT_SIDE } from '../../src/engine/inputs.js';
 import { readHeader } from '../../src/image/index.js';
 import { call, cropForm, expectProblem, fixture, fixtureResponse, form, seedModels } from './fixtures.js';
