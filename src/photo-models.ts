@@ -33,7 +33,7 @@ import {
   loadPhotoRunner,
 } from './engine/photo.js';
 import { SharedLoad } from './engine/shared-wait.js';
-import type { ShrinkOptions } from './engine/inputs.js';
+import type { ShrinkOptions } from './engine/image-decode.js';
 import type { ImageHeader } from './image/index.js';
 import { ScaledJpegDecoder, scalesJpeg } from './image/jpeg-scaled.js';
 import { WasmJpegDecoder, decodesInWasm } from './image/jpeg-wasm.js';

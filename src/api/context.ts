@@ -5,7 +5,7 @@
  */
 import type { Caller } from '../accounts/caller.js';
 import type { Engine } from '../engine/engine.js';
-import type { ImageLimits } from '../engine/verify.js';
+import type { ImageLimits } from '../engine/image-decode.js';
 
 export interface AppEnv {
   /** The Worker's bindings, generated from wrangler.toml by `npm run types` (src/worker-configuration.d.ts). */

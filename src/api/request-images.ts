@@ -4,7 +4,7 @@
  * ones before reading them. Files are passed on unread: the engine reads a File's head, and
  * the rest only if it decodes it here.
  */
-import type { ImageLimits, ImageSource } from '../engine/inputs.js';
+import type { ImageLimits, ImageSource } from '../engine/image-decode.js';
 import { ProblemError } from '../problems/problem.js';
 
 export type ImageField = File | { base64: string };

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { decodeScaled } from '../worker/image-service.js';
-import type { ImageLimits, ImageShrinker } from '../engine/inputs.js';
+import type { ImageLimits, ImageShrinker } from '../engine/image-decode.js';
 import { DEFAULT_LIMITS } from '../engine/verify.js';
 import { ScaledJpegDecoder, scalesJpeg } from '../image/jpeg-scaled.js';
 import { WasmJpegDecoder, decodesInWasm, shrinkTo } from '../image/jpeg-wasm.js';

@@ -14,7 +14,7 @@ import { greyPng, overlayPng, photoOverlayPng } from '../image/render.js';
 import { blurFor, displayMap } from '../xfv/display.js';
 import { MAP_SELECTORS, type MapImage, type MapKind, type MapSelector, parseSelector } from '../xfv/maps.js';
 import type { Explanation } from './explain-pair.js';
-import type { PhotoPreview } from './inputs.js';
+import type { PhotoPreview } from './photo-preview.js';
 
 export const MAP_FORMATS = ['png', 'overlay.png', 'f32', 'json', 'photo-overlay.png'] as const;
 export type MapFormat = (typeof MAP_FORMATS)[number];

@@ -28,8 +28,9 @@ import {
   run,
 } from './explain-pair.js';
 import { SMOOTH_DEFAULTS } from '../xfv/smooth.js';
-import type { PhotoPreview } from './inputs.js';
-import { type ImageLimits, type Verified, type VerifyRequest, type VerifySettings, verifyPair } from './verify.js';
+import type { PhotoPreview } from './photo-preview.js';
+import type { ImageLimits } from './image-decode.js';
+import { type Verified, type VerifyRequest, type VerifySettings, verifyPair } from './verify.js';
 
 /** Bases are stored and summed as float16 (docs/explanations.md: `npm run bench:basis-dtype`). */
 export const BASIS_DTYPE: BasisDtype = 'f16';

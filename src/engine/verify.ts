@@ -10,17 +10,9 @@ import { sha256Hex } from '../sha256.js';
 import { modelRef, type ModelRef } from '../xfv/manifest.js';
 import { type Decision, decide } from '../xfv/verification.js';
 import type { Engine } from './engine.js';
-import {
-  type FaceChoice,
-  type ImageLimits,
-  type ImageSource,
-  type InputKind,
-  type InputReport,
-  type PreparedImage,
-  prepareInput,
-} from './inputs.js';
-
-export type { ImageLimits, PreparedImage };
+import type { FaceChoice } from './face-choice.js';
+import type { ImageLimits, ImageSource } from './image-decode.js';
+import { type InputKind, type InputReport, type PreparedImage, prepareInput } from './inputs.js';
 
 /** Limits when nothing overrides them: phone-size photos fit (a 12 MP PNG is ~15–25 MB); over 2 MP they are shrunk before decoding. */
 export const DEFAULT_LIMITS: ImageLimits = { maxImageBytes: 25 * 1024 * 1024, maxPixels: 100_000_000, maxDecodePixels: 2_000_000 };

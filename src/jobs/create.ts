@@ -6,7 +6,7 @@
  * started again (POST /v1/jobs/{id}/redeliver).
  */
 import { bind } from '../accounts/db.js';
-import type { ImageSource } from '../engine/inputs.js';
+import type { ImageSource } from '../engine/image-decode.js';
 import { ProblemError } from '../problems/problem.js';
 import { findJob, type ImageRef, jobKeys, type JobRequest, type JobRow, type JobSettings, jobSql } from './db.js';
 import { checkOutboundUrl } from './guarded-url.js';

@@ -15,7 +15,7 @@
  * answer) is tried once more, then a 503 `image-service-unavailable` with Retry-After:
  * the image was not at fault.
  */
-import type { ImageShrinker, ShrinkOptions } from '../engine/inputs.js';
+import type { ImageShrinker, ShrinkOptions } from '../engine/image-decode.js';
 import { ImageError, type ImageHeader, type RgbImage, decodeImage, sniffFormat } from '../image/index.js';
 import { type ScaledJpegDecoder, eighthsFor } from '../image/jpeg-scaled.js';
 import { type ShrinkTarget, type WasmJpegDecoder, decodesInWasm, shrinkTo, sideOf } from '../image/jpeg-wasm.js';

@@ -5,7 +5,8 @@
  * photo-models Worker when it is bound, so the upload streams there), and the isolate's
  * photo gate. Requests and jobs use the same limits.
  */
-import { DEFAULT_LIMITS, type ImageLimits } from '../engine/verify.js';
+import type { ImageLimits } from '../engine/image-decode.js';
+import { DEFAULT_LIMITS } from '../engine/verify.js';
 import { photoWork } from './admission.js';
 import { type ShrinkAttempt, imagesShrinker, shrinkOnce } from './image-service.js';
 import { scalesJpeg } from '../image/jpeg-scaled.js';

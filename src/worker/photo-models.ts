@@ -6,7 +6,7 @@
  * isolate and the shrink uses this Worker's Images binding.
  */
 import type { PhotoNets } from '../engine/photo.js';
-import type { ShrinkOptions } from '../engine/inputs.js';
+import type { ShrinkOptions } from '../engine/image-decode.js';
 import type { ImageHeader } from '../image/index.js';
 import type { ShrinkOutcome, ShrinkTarget } from './image-service.js';
 

@@ -8,7 +8,7 @@ import { decode as decodePng } from 'fast-png';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { photoModelsService } from '../../src/worker/photo-models.js';
-import { DETECT_SIDE } from '../../src/engine/inputs.js';
+import { DETECT_SIDE } from '../../src/engine/image-decode.js';
 import { readHeader } from '../../src/image/index.js';
 import { call, cropForm, expectProblem, fixture, fixtureResponse, form, seedModels } from './fixtures.js';
 

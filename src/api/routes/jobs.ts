@@ -8,7 +8,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { ImageLimits } from '../../engine/inputs.js';
+import type { ImageLimits } from '../../engine/image-decode.js';
 import { createJob, type NewJob, type NewJobImage, redeliverJob, tenantJob } from '../../jobs/create.js';
 import { jobKeys, type JobRow } from '../../jobs/db.js';
 import { type ProblemDetails, ProblemError } from '../../problems/problem.js';
