@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { markdownTable } from './lib/markdown.js';
+import { generatedBy, markdownTable } from './lib/markdown.js';
 import { curveAuc } from '../src/xfv/faithfulness.js';
 import type { SummaryRow } from './faithfulness.js';
 import { REPO_ROOT } from './lib/faces.js';
@@ -87,7 +87,7 @@ function main() {
     ...tables.flatMap((t) => [t, '']),
     `_Reproduce: \`npm run eval:choose\` (that is \`${PHOTO_RUN}\`, \`${BBT_RUN}\`, then \`npm run eval:default\`; runs resume from eval/results/*/runs)._`,
   ].join('\n');
-  writeFileSync(join(results, 'default.md'), `${md}\n`);
+  writeFileSync(join(results, 'default.md'), `${generatedBy('npm run eval:default')}\n\n${md}\n`);
   writeFileSync(join(results, 'default.json'), `${JSON.stringify({ chosen, ranked }, null, 1)}\n`);
   console.log(md);
 }

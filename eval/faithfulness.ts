@@ -11,6 +11,7 @@
  * the accuracy curves. Results per pair are appended to a JSONL file as they come, so an
  * interrupted run continues where it stopped. Bases are cached on disk (float16).
  */
+import { generatedBy } from './lib/markdown.js';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -350,7 +351,7 @@ async function main() {
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(join(opts.out, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
   const md = markdownSummary(summary);
-  writeFileSync(join(opts.out, 'summary.md'), `${md}\n`);
+  writeFileSync(join(opts.out, 'summary.md'), `${generatedBy('npm run eval')}\n\n${md}\n`);
   console.log(
     `\n${md}\n\n${summary.pairs} pairs in ${((performance.now() - t0) / 60000).toFixed(1)} min; wrote ${relative(process.cwd(), join(opts.out, 'summary.json'))} and summary.md`,
   );

@@ -21,7 +21,7 @@ import { exifOrientation, orientUpright } from '../src/image/orientation.js';
 import { warpAffine } from '../src/image/warp.js';
 import { inputSpec } from '../src/xfv/manifest.js';
 import { accuracyAt, cosine, eerThreshold, rocAuc, type ScoredPair } from '../src/xfv/verification.js';
-import { markdownTable } from './lib/markdown.js';
+import { generatedBy, markdownTable } from './lib/markdown.js';
 import { BBT_PAIRS, GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT, STRESS_ORIGINALS, loadPairs } from './lib/faces.js';
 
 const PHOTOS = PHOTOS_DIR;
@@ -199,7 +199,7 @@ async function main() {
     '',
     `_${pairs.length} pairs (${summary.genuine} genuine) of ${images.length} photos from \`${summary.pairsFile}\`; int8 model, ${summary.runtime}; ${summary.detectAlignMsPerImage.toFixed(0)} ms per image to decode, detect and align; the tiny detector pass (${passSizes.tiny} px) stood for ${summary.tinyPassImages} of the ${images.length} photos, the SSD's quick pass (${passSizes.quick} px) for ${summary.quickPassImages}, the others were detected again at 512. Reproduce: \`npm run eval:photos\`._`,
   ].join('\n');
-  writeFileSync(join(opts.out, 'photos.md'), `${md}\n`);
+  writeFileSync(join(opts.out, 'photos.md'), `${generatedBy('npm run eval:photos')}\n\n${md}\n`);
   console.log(md);
 }
 

@@ -1,7 +1,7 @@
 /**
  * @module bench/fuzz/run
  * Sends fuzz cases to a running server and judges each answer: a success, or a documented
- * problem (application/problem+json whose `type` is one of src/api/problem's, with that
+ * problem (application/problem+json whose `type` is one of src/problems/problem's, with that
  * type's status). A 5xx, an undocumented answer, or no answer within the bound is a
  * failure. After each class a valid verify must still answer correctly. Slow-loris bodies
  * (a few bytes at a time, bounded) are sent too: the client gives up at the bound and the

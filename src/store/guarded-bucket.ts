@@ -2,7 +2,7 @@
  * @module store/guarded-bucket
  * The data bucket as every request sees it: each R2 call, and each read of an object's
  * bytes through arrayBuffer/text/json/bytes, turns a storage failure into
- * StorageUnavailableError (503 with Retry-After, api/app). Streams (`body`) are handed out
+ * StorageUnavailableError (503 with Retry-After, api/errors). Streams (`body`) are handed out
  * as they are: their readers (store/basis-cache) classify their own failures.
  */
 import { StorageUnavailableError, storageCall } from './storage-errors.js';

@@ -1,5 +1,5 @@
 /**
- * The Images binding adapter (src/api/image-service): an input the service rejects is the
+ * The Images binding adapter (src/worker/image-service): an input the service rejects is the
  * client's 422; the service failing (or the Worker that calls it unreachable) is retried
  * once, then a 503 with Retry-After.
  */

@@ -1,5 +1,5 @@
 /**
- * HTTP byte ranges and If-None-Match for map downloads (src/api/ranges.ts).
+ * HTTP byte ranges and If-None-Match for map downloads (src/api/routes/ranges.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { etagMatches, requestedRange } from '../../src/api/routes/ranges.js';

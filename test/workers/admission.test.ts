@@ -1,5 +1,5 @@
 /**
- * Admission control in workerd (api/admission), through the Worker with small limits
+ * Admission control in workerd (worker/admission, api/middleware/image-slot), through the Worker with small limits
  * passed as vars: image slots and their queue (503 `busy` with Retry-After beyond it,
  * slots freed after errors), and an explanation computing bases hands its image slot back,
  * so a cached pair is answered while it runs and a second new pair is refused when the
