@@ -1,8 +1,8 @@
 /**
- * HTTP byte ranges and If-None-Match for map downloads (src/api/routes/ranges.ts).
+ * HTTP byte ranges and If-None-Match for map downloads (src/api/byte-ranges.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { etagMatches, requestedRange } from '../../src/api/routes/ranges.js';
+import { etagMatches, requestedRange } from '../../src/api/byte-ranges.js';
 import { ProblemError } from '../../src/problems/problem.js';
 
 describe('requestedRange', () => {

@@ -9,9 +9,9 @@ import { createJob } from '../../jobs/create.js';
 import { hookSignature } from '../middleware/hook-signature.js';
 import { meter } from '../middleware/meter.js';
 import { problemResponses } from '../problem-response.js';
+import { jobImage, jobOwner } from '../job-request.js';
 import { newRouter } from '../router.js';
 import { ExplainJson } from './explain.schemas.js';
-import { jobImage, jobOwner } from './jobs.js';
 import { callbackUrl, ImageRef } from './jobs.schemas.js';
 
 /** An event: /v1/explain's JSON request, its images given by URL or upload id, and where to deliver the result. */

@@ -7,18 +7,15 @@
  * webhook again.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import type { ImageLimits } from '../../engine/image-decode.js';
-import { createJob, type NewJob, type NewJobImage, redeliverJob, tenantJob } from '../../jobs/create.js';
+import { createJob, redeliverJob, tenantJob } from '../../jobs/create.js';
 import { jobKeys, type JobRow } from '../../jobs/db.js';
 import { type ProblemDetails, ProblemError } from '../../problems/problem.js';
-import type { AppEnv } from '../context.js';
 import { apiKey, bearerAuth } from '../middleware/api-key.js';
 import { imageSlot } from '../middleware/image-slot.js';
 import { multipartOnce } from '../middleware/multipart-once.js';
 import { problemResponses } from '../problem-response.js';
 import { bodyMediaType } from '../request-body.js';
-import { type ImageField, imageSource } from '../request-images.js';
+import { jobImage, jobOwner } from '../job-request.js';
 import { newRouter } from '../router.js';
 import type { ExplainResult } from './explain.schemas.js';
 import { Accepted, Job, JobForm, JobJson } from './jobs.schemas.js';
@@ -26,14 +23,6 @@ import { faceChoices } from './verify.schemas.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const JobId = z.object({ id: z.string().openapi({ example: 'job_3f2a…' }) });
-
-/** Who a new job belongs to and bills: the request's caller and reservation, and the origin its links point at. */
-export const jobOwner = (c: Context<AppEnv>): Pick<NewJob, 'tenantId' | 'keyId' | 'ledgerId' | 'origin'> => ({
-  tenantId: c.get('caller')!.tenantId,
-  keyId: c.get('caller')!.keyId,
-  ledgerId: c.get('ledgerId')!,
-  origin: new URL(c.req.url).origin,
-});
 
 export const jobsRouter = newRouter()
   .openapi(
@@ -111,25 +100,6 @@ export const jobsRouter = newRouter()
       return c.json({ id: row.id, links: { self } }, 202, { Location: self });
     },
   );
-
-/** What a request gives for one image: bytes (a file or base64, refused when oversized), a URL, or an upload id. */
-export function jobImage(body: Record<string, unknown>, image: 'a' | 'b', limits: ImageLimits): NewJobImage {
-  const value = body[image];
-  const url = (value as { url?: string } | undefined)?.url ?? (body[`${image}Url`] as string | undefined);
-  const upload = (value as { upload?: string } | undefined)?.upload ?? (body[`${image}Upload`] as string | undefined);
-  const bytes = value instanceof File || (value as { base64?: string } | undefined)?.base64 !== undefined;
-  if ([bytes, url, upload].filter(Boolean).length !== 1)
-    throw new ProblemError(
-      'invalid-request',
-      `${image}: give exactly one of a file (or base64), ${image}Url / {"url"}, or ${image}Upload / {"upload"}`,
-      {
-        field: image,
-      },
-    );
-  if (url) return { url };
-  if (upload) return { upload };
-  return { bytes: imageSource(image, value as ImageField, limits) };
-}
 
 function jobBody(row: JobRow, result: z.infer<typeof ExplainResult> | null): z.infer<typeof Job> {
   return {

@@ -28,7 +28,7 @@ import { MAP_IMAGES, MAP_KINDS, type MapImage, type MapKind } from '../../xfv/ma
 import { mapAccess } from '../middleware/map-access.js';
 import { problemResponses } from '../problem-response.js';
 import { newRouter } from '../router.js';
-import { etagMatches, requestedRange } from './ranges.js';
+import { etagMatches, requestedRange } from '../byte-ranges.js';
 
 const AFFINE_FILE = /^(p|q)\.f32$/;
 const FACE_FILE = 'face.png';

@@ -1,12 +1,12 @@
 /**
- * @module api/routes/ranges
+ * @module api/byte-ranges
  * HTTP byte ranges (RFC 9110 §14) for bodies whose length is known before reading: a
  * single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; anything else (several ranges, other
  * units, syntax we do not parse) is ignored and the whole body served, as the RFC allows.
  * An unsatisfiable range is a 416 problem. Also strong-ETag matching for If-None-Match.
  */
-import { ProblemError } from '../../problems/problem.js';
-import type { Slice } from '../../store/results.js';
+import { ProblemError } from '../problems/problem.js';
+import type { Slice } from '../store/results.js';
 
 const unsatisfiable = (detail: string, size: number) =>
   new ProblemError('range-not-satisfiable', detail, { size }, { 'Content-Range': `bytes */${size}` });
