@@ -55,18 +55,20 @@ describe('admission control', () => {
     // request holds its image slot far longer than the spread in when the four pass their
     // account's admission (one after another, on the thread the photos' work also takes;
     // with one large photo a loaded machine once let the first request finish before the
-    // fourth arrived). Each configuration has gates (and peaks) of its own, not shared
-    // with other tests.
+    // fourth arrived). Six requests for four slots: when the first ends early, the fifth
+    // and sixth take its slot while the others still hold theirs (a loaded run once peaked
+    // at 3 of 4 with four requests). Each configuration has gates (and peaks) of its own,
+    // not shared with other tests.
     const bigA = await fixture('phone/2000x1500.jpg/photos/single/harington_1.jpg');
     const bigB = await fixture('phone/2000x1500.jpg/photos/single/harington_2.jpg');
     const run = async (photoConcurrency: string) => {
       const vars = { IMAGE_CONCURRENCY: '4', IMAGE_QUEUE: '3', PHOTO_CONCURRENCY: photoConcurrency };
-      const answers = await Promise.all([0, 1, 2, 3].map(() => send(vars, '/v1/verify', form({ a: bigA, b: bigB }))));
-      expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      const answers = await Promise.all([0, 1, 2, 3, 4, 5].map(() => send(vars, '/v1/verify', form({ a: bigA, b: bigB }))));
+      expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
       return admissionLoad();
     };
     const gated = await run('1');
-    // Four requests held image slots at once, but one photo was prepared at a time.
+    // Four requests held image slots at once (all there are), but one photo was prepared at a time.
     expect(gated.images.peakRunning).toBe(4);
     expect(gated.photos.peakRunning).toBe(1);
     expect(gated.photos.peakWaiting).toBeGreaterThanOrEqual(1);
