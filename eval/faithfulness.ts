@@ -1,6 +1,6 @@
 /**
  * @module eval/faithfulness
- * `npm run eval -- [--pairs file.tsv] [--methods fggb,fggb-raw,fggb-centred,xssab,gradient,random,corrrise]
+ * `npm run eval -- [--pairs file.tsv] [--methods fggb,fggb-centred-smooth,xssab,corrrise,random,centre-prior,…]
  *                  [--out eval/results] [--genuine N] [--impostor N] [--seed S] [--runtime node|web]`
  *
  * Deletion / Insertion faithfulness (DESIGN.md, after Lu et al.) of the explanation
@@ -11,44 +11,28 @@
  * the accuracy curves. Results per pair are appended to a JSONL file as they come, so an
  * interrupted run continues where it stopped. Bases are cached on disk (float16).
  */
-import { generatedBy } from './lib/markdown.js';
-import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { embedBatch, type OrtModule, type OrtSession } from '../src/engine/embed.js';
-import { type BasisCache, type ExplainMethod, explainOptionsFor, explainPair } from '../src/engine/explain-pair.js';
-import { gradientRunner, gradientShape } from '../src/engine/gradient.js';
-import { bytesBasisCache } from '../src/store/basis.js';
-import { randomMap } from '../src/xfv/baselines.js';
-import { CORRRISE_DEFAULTS, corrRiseMasks } from '../src/xfv/corrrise.js';
-import { SMOOTH_DEFAULTS } from '../src/xfv/smooth.js';
-import { corrRiseMaps } from '../src/engine/corrrise.js';
-import { displayMap } from '../src/xfv/display.js';
-import { RATIOS, curveAuc, fillValues, perturb, rankPixels, type PerturbMode } from '../src/xfv/faithfulness.js';
-import { type ModelManifest, modelRef } from '../src/xfv/manifest.js';
-import { cosine } from '../src/xfv/verification.js';
 import { distEngine } from '../src/cli/dist-engine.js';
-import { type InputKind, prepareInput } from '../src/engine/inputs.js';
 import { LOCAL_LIMITS } from '../src/cli/shrink.js';
+import { type InputKind, prepareInput } from '../src/engine/inputs.js';
+import { randomMap } from '../src/xfv/baselines.js';
+import { CORRRISE_DEFAULTS } from '../src/xfv/corrrise.js';
+import { RATIOS, curveAuc, fillValues, perturb, rankPixels, type PerturbMode } from '../src/xfv/faithfulness.js';
+import { modelRef } from '../src/xfv/manifest.js';
+import { meanOfOthers } from '../src/xfv/pointing.js';
+import { SMOOTH_DEFAULTS } from '../src/xfv/smooth.js';
+import { cosine } from '../src/xfv/verification.js';
 import { BBT_PAIRS, REPO_ROOT, loadModelInput, loadPairs, type LabelledPair } from './lib/faces.js';
-import { distGradient, nodeSession, ortNode, ortWeb, webSession } from './lib/ort.js';
+import { ALL_METHODS, type EvalMethod, type KindMaps, loadEvalModels, MAP_KINDS, PAIR_INDEPENDENT, parseMethods } from './lib/maps.js';
+import { generatedBy } from './lib/markdown.js';
 
-export const ALL_METHODS = [
-  'fggb',
-  'fggb-raw',
-  'fggb-centred',
-  'fggb-smooth',
-  'fggb-centred-smooth',
-  'xssab',
-  'gradient',
-  'random',
-  'corrrise',
-] as const;
-export type EvalMethod = (typeof ALL_METHODS)[number];
+export { ALL_METHODS, type EvalMethod };
 const FILLS = ['black', 'gray'] as const;
 const MODES: PerturbMode[] = ['deletion', 'insertion'];
-const KINDS = ['similarity', 'dissimilarity'] as const;
+const KINDS = MAP_KINDS;
 
 export interface EvalOptions {
   pairsFile: string;
@@ -61,7 +45,16 @@ export interface EvalOptions {
   /** What the pair files hold: aligned crops (BBT, the default) or photos (found and aligned by the engine). */
   input?: InputKind;
   progress: boolean;
+  /**
+   * Also judge, per method, two controls that do not explain the pair: the mean of the
+   * method's maps of the other pairs' probes (leave one out), and the probe's map against
+   * another reference (a counterfactual). A map that explains its pair beats both.
+   */
+  controls?: boolean;
 }
+
+/** The controls' names: `<method>~mean-of-others`, `<method>~other-reference`. */
+export const CONTROLS = ['mean-of-others', 'other-reference'] as const;
 
 /** One probe direction of one pair under one method: 11 similarities per fill/mode/kind. */
 interface PairRecord {
@@ -71,7 +64,8 @@ interface PairRecord {
   b: string;
   same: boolean;
   direction: 'ab' | 'ba';
-  method: EvalMethod;
+  /** A method, or a method's control (`fggb~mean-of-others`). */
+  method: string;
   baseline: number;
   mapSeconds: number;
   curves: Record<string, number[]>;
@@ -82,9 +76,7 @@ function parseArgs(argv: string[]): EvalOptions {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const methods = (get('methods') ?? ALL_METHODS.join(',')).split(',').map((m) => m.trim()) as EvalMethod[];
-  const unknown = methods.filter((m) => !ALL_METHODS.includes(m));
-  if (unknown.length) throw new Error(`unknown method(s) ${unknown.join(', ')}; choose from ${ALL_METHODS.join(', ')}`);
+  const methods = parseMethods(get('methods') ?? ALL_METHODS.join(','));
   return {
     pairsFile: resolve(get('pairs') ?? BBT_PAIRS),
     methods,
@@ -95,6 +87,7 @@ function parseArgs(argv: string[]): EvalOptions {
     runtime: (get('runtime') ?? 'node') as 'node' | 'web',
     input: (get('input') ?? 'aligned-crop') as InputKind,
     progress: !argv.includes('--no-progress'),
+    controls: !argv.includes('--no-controls'),
   };
 }
 
@@ -112,32 +105,11 @@ export function samplePairs(
   return [...g, ...i].sort((x, y) => x.index - y.index);
 }
 
-function diskBasisCache(dir: string): BasisCache {
-  mkdirSync(dir, { recursive: true });
-  const path = (key: string) => join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 24)}.basis`);
-  return bytesBasisCache(
-    (key) => (existsSync(path(key)) ? new Uint8Array(readFileSync(path(key))) : undefined),
-    (key, bytes) => writeFileSync(path(key), bytes),
-  );
-}
-
 export async function runEvaluation(opts: EvalOptions) {
-  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'dist', 'manifest.json'), 'utf8')) as ModelManifest;
-  const dist = (f: string) => readFileSync(join(REPO_ROOT, 'models', 'dist', f));
-  const ort = (opts.runtime === 'node' ? ortNode : ortWeb) as unknown as OrtModule;
-  const session = (bytes: Uint8Array, options = {}) =>
-    (opts.runtime === 'node' ? nodeSession(bytes, options) : webSession(bytes, options)) as Promise<OrtSession>;
-  const int8 = await session(dist(manifest.files.int8.path));
-  const gradient = distGradient(join(REPO_ROOT, 'models', 'dist'));
-  const runner = gradientRunner(ort, await session(gradient.graph, gradient.options), gradientShape(manifest));
-  const size = manifest.input.size;
-  const pixels = size * size;
+  const runsDir = join(opts.out, 'runs');
+  const models = await loadEvalModels(opts.runtime, join(runsDir, 'bases'));
+  const { manifest, embed } = models;
   const θ = manifest.decision.threshold;
-  const embed = async (xs: Float32Array[]) => {
-    const out: Float32Array[] = [];
-    for (let i = 0; i < xs.length; i += 11) out.push(...(await embedBatch(ort, int8, xs.slice(i, i + 11), size)));
-    return out;
-  };
 
   const { pairs } = loadPairs(opts.pairsFile);
   const sample = samplePairs(pairs, opts.genuine, opts.impostor, opts.seed);
@@ -151,7 +123,6 @@ export async function runEvaluation(opts: EvalOptions) {
     ...(opts.input === 'photo' ? { input: opts.input } : {}),
   };
   const runId = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12);
-  const runsDir = join(opts.out, 'runs');
   mkdirSync(runsDir, { recursive: true });
   const log = join(runsDir, `${runId}.jsonl`);
   const done = new Map<string, PairRecord>();
@@ -161,7 +132,6 @@ export async function runEvaluation(opts: EvalOptions) {
         const r = JSON.parse(line) as PairRecord;
         done.set(r.key, r);
       }
-  const cache = diskBasisCache(join(runsDir, 'bases'));
   const inputs = new Map<string, Float32Array>();
   if (opts.input === 'photo') {
     // Photos go through the engine's own input stage (detection, landmarks, alignment) once each.
@@ -175,94 +145,144 @@ export async function runEvaluation(opts: EvalOptions) {
     if (!inputs.has(p)) inputs.set(p, loadModelInput(p));
     return inputs.get(p)!;
   };
-  const masks = opts.methods.includes('corrrise') ? corrRiseMasks(size) : [];
-  const gray = fillValues('gray', manifest.input.mean, manifest.input.scale);
+
+  /** Deletion and Insertion curves of `probe` against `otherEmb`, pixels taken in the order of `maps`. */
+  const curvesOf = async (maps: KindMaps, probe: Float32Array, otherEmb: Float32Array) => {
+    const curves: Record<string, number[]> = {};
+    for (const kind of KINDS) {
+      const order = rankPixels(maps[kind], 1);
+      for (const fill of FILLS) {
+        const values = fillValues(fill, manifest.input.mean, manifest.input.scale);
+        for (const mode of MODES) {
+          const perturbed = RATIOS.map((r) => perturb(probe, 3, order, r, values, mode));
+          curves[`${kind}/${fill}/${mode}`] = (await embed(perturbed)).map((e) => cosine(e, otherEmb));
+        }
+      }
+    }
+    return curves;
+  };
+  const embeddings = new Map<string, Float32Array>();
+  const embedding = async (p: string) => {
+    if (!embeddings.has(p)) embeddings.set(p, (await embed([input(p)]))[0]!);
+    return embeddings.get(p)!;
+  };
+  /** A probe's direction: the probe and its reference. */
+  const roles = (pair: LabelledPair, d: 'ab' | 'ba') =>
+    d === 'ab' ? { probe: pair.a, reference: pair.b } : { probe: pair.b, reference: pair.a };
+  const record = async (pair: LabelledPair, index: number, d: 'ab' | 'ba', method: string, maps: KindMaps, mapSeconds: number) => {
+    const key = `${index}:${d}:${method}`;
+    const { probe, reference } = roles(pair, d);
+    const otherEmb = await embedding(reference);
+    const r: PairRecord = {
+      key,
+      pair: index,
+      a: relative(REPO_ROOT, pair.a),
+      b: relative(REPO_ROOT, pair.b),
+      same: pair.same,
+      direction: d,
+      method,
+      baseline: cosine(await embedding(probe), otherEmb),
+      mapSeconds,
+      curves: await curvesOf(maps, input(probe), otherEmb),
+    };
+    appendFileSync(log, `${JSON.stringify(r)}\n`);
+    done.set(key, r);
+  };
+  // Each probe's maps, kept for the controls (recomputed from the cached bases when a resumed run needs them).
+  const probeMaps = new Map<string, KindMaps>();
+  const mapsOf = async (method: EvalMethod, pair: LabelledPair, index: number) => {
+    const [ma, mb] = await models.maps(
+      method,
+      [
+        { x: input(pair.a), key: pair.a, embedding: await embedding(pair.a) },
+        { x: input(pair.b), key: pair.b, embedding: await embedding(pair.b) },
+      ],
+      index,
+    );
+    probeMaps.set(`${index}:ab:${method}`, ma);
+    probeMaps.set(`${index}:ba:${method}`, mb);
+    return { ab: ma, ba: mb };
+  };
 
   const bar = opts.progress
     ? new SingleBar({ format: 'eval [{bar}] {value}/{total} pairs | {eta_formatted} left | {method}', hideCursor: true })
     : undefined;
   bar?.start(sample.length, 0, { method: '' });
   for (const [n, { pair, index }] of sample.entries()) {
-    const xs = { a: input(pair.a), b: input(pair.b) };
-    const [ea, eb] = await embed([xs.a, xs.b]);
     for (const method of opts.methods) {
       const keys = (['ab', 'ba'] as const).map((d) => `${index}:${d}:${method}`);
       if (keys.every((k) => done.has(k))) continue;
       bar?.update(n, { method });
       // Maps for both probes (a for 'ab', b for 'ba'), timed.
       const t0 = performance.now();
-      const maps: Record<'ab' | 'ba', { similarity: Float32Array; dissimilarity: Float32Array }> = {} as never;
-      if (method === 'random') {
-        for (const d of ['ab', 'ba'] as const) {
-          const r = randomMap(pixels, index * 2 + (d === 'ab' ? 0 : 1) + 1);
-          maps[d] = { similarity: r, dissimilarity: r };
-        }
-      } else if (method === 'corrrise') {
-        for (const d of ['ab', 'ba'] as const) {
-          const [probe, otherEmb] = d === 'ab' ? [xs.a, eb!] : [xs.b, ea!];
-          // The API's own CorrRISE (engine/corrrise), on the same int8 embeddings.
-          maps[d] = await corrRiseMaps(embed, probe, otherEmb, masks, { size, fill: gray, batch: 40 });
-        }
-      } else {
-        const base: ExplainMethod = method.startsWith('fggb') ? 'fggb' : (method as ExplainMethod);
-        const centre = method.startsWith('fggb-centred');
-        const smooth = method.endsWith('-smooth') ? SMOOTH_DEFAULTS : undefined;
-        const variant = `${centre}${smooth ? ':smooth' : ''}`;
-        const expl = await explainPair(
-          runner,
-          [
-            { x: xs.a, basisKey: `${pair.a}:${variant}` },
-            { x: xs.b, basisKey: `${pair.b}:${variant}` },
-          ],
-          explainOptionsFor(manifest, { method: base, centre, smooth, dtype: 'f16', cache, store: true }),
-        );
-        const shown = (m: Float32Array) => (method === 'fggb-raw' ? m : displayMap(m, size, size));
-        maps.ab = { similarity: shown(expl.a.maps.similarity), dissimilarity: shown(expl.a.maps.dissimilarity) };
-        maps.ba = { similarity: shown(expl.b.maps.similarity), dissimilarity: shown(expl.b.maps.dissimilarity) };
-      }
+      const maps = await mapsOf(method, pair, index);
       const mapSeconds = (performance.now() - t0) / 1000 / 2;
-      for (const d of ['ab', 'ba'] as const) {
-        const key = `${index}:${d}:${method}`;
-        if (done.has(key)) continue;
-        const [probe, otherEmb] = d === 'ab' ? [xs.a, eb!] : [xs.b, ea!];
-        const curves: Record<string, number[]> = {};
-        for (const kind of KINDS) {
-          const order = rankPixels(maps[d][kind], 1);
-          for (const fill of FILLS) {
-            const values = fillValues(fill, manifest.input.mean, manifest.input.scale);
-            for (const mode of MODES) {
-              const perturbed = RATIOS.map((r) => perturb(probe, 3, order, r, values, mode));
-              curves[`${kind}/${fill}/${mode}`] = (await embed(perturbed)).map((e) => cosine(e, otherEmb));
-            }
-          }
-        }
-        const record: PairRecord = {
-          key,
-          pair: index,
-          a: relative(REPO_ROOT, pair.a),
-          b: relative(REPO_ROOT, pair.b),
-          same: pair.same,
-          direction: d,
-          method,
-          baseline: cosine(d === 'ab' ? ea! : eb!, otherEmb),
-          mapSeconds,
-          curves,
-        };
-        appendFileSync(log, `${JSON.stringify(record)}\n`);
-        done.set(key, record);
-      }
+      for (const d of ['ab', 'ba'] as const)
+        if (!done.has(`${index}:${d}:${method}`)) await record(pair, index, d, method, maps[d], mapSeconds);
     }
     bar?.update(n + 1, { method: '' });
   }
+
+  if (opts.controls) {
+    const judged = opts.methods.filter((m) => !PAIR_INDEPENDENT.includes(m));
+    for (const method of judged)
+      for (const [n, { pair, index }] of sample.entries()) {
+        const missing = (['ab', 'ba'] as const)
+          .flatMap((d) => CONTROLS.map((c) => `${index}:${d}:${method}~${c}`))
+          .filter((k) => !done.has(k));
+        if (!missing.length) continue;
+        bar?.update(n, { method: `${method} controls` });
+        // The mean of the method's maps of the other pairs' probes.
+        const others: KindMaps[] = [];
+        for (const o of sample)
+          if (o.index !== index)
+            for (const d of ['ab', 'ba'] as const)
+              others.push(probeMaps.get(`${o.index}:${d}:${method}`) ?? (await mapsOf(method, o.pair, o.index))[d]);
+        const meanMap: KindMaps = {
+          similarity: meanOfOthers(
+            others.map((m) => m.similarity),
+            -1,
+          ),
+          dissimilarity: meanOfOthers(
+            others.map((m) => m.dissimilarity),
+            -1,
+          ),
+        };
+        // Another reference: the reference of the next pair with the same label, in the same role.
+        const peers = sample.filter((o) => o.pair.same === pair.same && o.index !== index);
+        const peer = peers.find((o) => o.index > index) ?? peers[0];
+        for (const d of ['ab', 'ba'] as const) {
+          if (!done.has(`${index}:${d}:${method}~mean-of-others`)) await record(pair, index, d, `${method}~mean-of-others`, meanMap, 0);
+          if (!peer || done.has(`${index}:${d}:${method}~other-reference`)) continue;
+          const { probe } = roles(pair, d);
+          const other = roles(peer.pair, d).reference;
+          const t0 = performance.now();
+          const [mp] = await models.maps(
+            method,
+            [
+              { x: input(probe), key: probe, embedding: await embedding(probe) },
+              { x: input(other), key: other, embedding: await embedding(other) },
+            ],
+            index,
+          );
+          await record(pair, index, d, `${method}~other-reference`, mp, (performance.now() - t0) / 1000);
+        }
+      }
+  }
   bar?.stop();
+  const judged = [...opts.methods, ...(opts.controls ? controlNames(opts.methods) : [])];
   return summarise(
-    [...done.values()].filter((r) => opts.methods.includes(r.method) && sample.some((s) => s.index === r.pair)),
+    [...done.values()].filter((r) => judged.includes(r.method) && sample.some((s) => s.index === r.pair)),
     θ,
     opts,
     config,
     sample.length,
   );
 }
+
+/** The controls judged beside `methods` (none for the pair-independent ones). */
+const controlNames = (methods: EvalMethod[]) =>
+  methods.filter((m) => !PAIR_INDEPENDENT.includes(m)).flatMap((m) => CONTROLS.map((c) => `${m}~${c}`));
 
 /** One row of summary.json: a method's curves for one map kind, subset, fill and mode. */
 export interface SummaryRow {
@@ -280,7 +300,7 @@ export interface SummaryRow {
 function summarise(records: PairRecord[], θ: number, opts: EvalOptions, config: Record<string, unknown>, pairCount: number) {
   const rows: SummaryRow[] = [];
   const seconds: Record<string, number> = {};
-  for (const method of opts.methods) {
+  for (const method of [...opts.methods, ...(opts.controls ? controlNames(opts.methods) : [])]) {
     const mine = records.filter((r) => r.method === method);
     seconds[method] = mine.reduce((s, r) => s + r.mapSeconds, 0) / Math.max(1, mine.length);
     for (const kind of KINDS) {
