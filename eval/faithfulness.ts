@@ -22,7 +22,7 @@ import { randomMap } from '../src/xfv/baselines.js';
 import { CORRRISE_DEFAULTS } from '../src/xfv/corrrise.js';
 import { RATIOS, curveAuc, fillValues, perturb, rankPixels, type PerturbMode } from '../src/xfv/faithfulness.js';
 import { modelRef } from '../src/xfv/manifest.js';
-import { meanOfOthers } from '../src/xfv/pointing.js';
+import { meanOfOthers, pearson } from '../src/xfv/pointing.js';
 import { SMOOTH_DEFAULTS } from '../src/xfv/smooth.js';
 import { cosine } from '../src/xfv/verification.js';
 import { BBT_PAIRS, REPO_ROOT, loadModelInput, loadPairs, type LabelledPair } from './lib/faces.js';
@@ -69,6 +69,8 @@ interface PairRecord {
   baseline: number;
   mapSeconds: number;
   curves: Record<string, number[]>;
+  /** Controls `~mean-of-others`: Pearson's r of the method's own map of this probe to the mean map, per kind. */
+  pearsonToOwn?: Record<string, number>;
 }
 
 function parseArgs(argv: string[]): EvalOptions {
@@ -169,7 +171,15 @@ export async function runEvaluation(opts: EvalOptions) {
   /** A probe's direction: the probe and its reference. */
   const roles = (pair: LabelledPair, d: 'ab' | 'ba') =>
     d === 'ab' ? { probe: pair.a, reference: pair.b } : { probe: pair.b, reference: pair.a };
-  const record = async (pair: LabelledPair, index: number, d: 'ab' | 'ba', method: string, maps: KindMaps, mapSeconds: number) => {
+  const record = async (
+    pair: LabelledPair,
+    index: number,
+    d: 'ab' | 'ba',
+    method: string,
+    maps: KindMaps,
+    mapSeconds: number,
+    extra: Partial<PairRecord> = {},
+  ) => {
     const key = `${index}:${d}:${method}`;
     const { probe, reference } = roles(pair, d);
     const otherEmb = await embedding(reference);
@@ -184,6 +194,7 @@ export async function runEvaluation(opts: EvalOptions) {
       baseline: cosine(await embedding(probe), otherEmb),
       mapSeconds,
       curves: await curvesOf(maps, input(probe), otherEmb),
+      ...extra,
     };
     appendFileSync(log, `${JSON.stringify(r)}\n`);
     done.set(key, r);
@@ -252,7 +263,11 @@ export async function runEvaluation(opts: EvalOptions) {
         const peers = sample.filter((o) => o.pair.same === pair.same && o.index !== index);
         const peer = peers.find((o) => o.index > index) ?? peers[0];
         for (const d of ['ab', 'ba'] as const) {
-          if (!done.has(`${index}:${d}:${method}~mean-of-others`)) await record(pair, index, d, `${method}~mean-of-others`, meanMap, 0);
+          if (!done.has(`${index}:${d}:${method}~mean-of-others`)) {
+            const own = probeMaps.get(`${index}:${d}:${method}`) ?? (await mapsOf(method, pair, index))[d];
+            const pearsonToOwn = Object.fromEntries(KINDS.map((k) => [k, pearson(own[k], meanMap[k])]));
+            await record(pair, index, d, `${method}~mean-of-others`, meanMap, 0, { pearsonToOwn });
+          }
           if (!peer || done.has(`${index}:${d}:${method}~other-reference`)) continue;
           const { probe } = roles(pair, d);
           const other = roles(peer.pair, d).reference;
@@ -329,12 +344,71 @@ function summarise(records: PairRecord[], θ: number, opts: EvalOptions, config:
     threshold: θ,
     ratios: RATIOS,
     pairs: pairCount,
-    probes: records.length / Math.max(1, opts.methods.length),
+    probes: records.filter((r) => opts.methods.includes(r.method as EvalMethod)).length / Math.max(1, opts.methods.length),
+    pairSpecificity: pairSpecificity(records, opts),
     secondsPerProbe: seconds,
     corrrise: CORRRISE_DEFAULTS,
     smooth: SMOOTH_DEFAULTS,
     rows,
   };
+}
+
+/**
+ * Per method and map kind, the mean over probes of Pearson's r between the probe's map and
+ * the method's mean map over the other pairs: near 1, the map is mostly the same whatever
+ * the pair.
+ */
+function pairSpecificity(records: PairRecord[], opts: EvalOptions) {
+  const out: { method: string; kind: string; n: number; pearsonToMean: number }[] = [];
+  for (const method of opts.controls ? opts.methods.filter((m) => !PAIR_INDEPENDENT.includes(m)) : [])
+    for (const kind of KINDS) {
+      const rs = records
+        .filter((r) => r.method === `${method}~mean-of-others`)
+        .map((r) => r.pearsonToOwn?.[kind])
+        .filter((v): v is number => v !== undefined && !Number.isNaN(v));
+      if (rs.length) out.push({ method, kind, n: rs.length, pearsonToMean: rs.reduce((a, b) => a + b, 0) / rs.length });
+    }
+  return out;
+}
+
+/**
+ * Each method against the pair-independent answers, on the probes a map kind is judged on
+ * (gray fill): similarity maps by accuracy Deletion AUC (↓), dissimilarity maps by the
+ * mean-cosine Deletion AUC (↑, since accuracy barely moves on rejected impostors). The
+ * margin is how far the method's map beats the best pair-independent answer (its own mean
+ * map over the other pairs, the centre prior when it was run); positive is better.
+ */
+export function markdownBaselines(summary: Awaited<ReturnType<typeof runEvaluation>>): string {
+  const row = (m: string, kind: string) =>
+    summary.rows.find((r) => r.method === m && r.kind === kind && r.subset === 'focus' && r.fill === 'gray' && r.mode === 'deletion');
+  const score = (m: string, kind: string) => {
+    const r = row(m, kind);
+    if (!r) return Number.NaN;
+    return kind === 'similarity' ? r.auc : curveAuc(r.meanSimilarity);
+  };
+  const methods = [...new Set(summary.rows.map((r) => r.method))].filter(
+    (m) => !m.includes('~') && !PAIR_INDEPENDENT.includes(m as EvalMethod),
+  );
+  const f = (v: number) => (Number.isNaN(v) ? '—' : v.toFixed(1));
+  const lines = [
+    '| method | map | judged on | its maps | mean of its maps over the other pairs | its map against another reference | centre prior | random | margin over the best pair-independent | r to its mean map |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const kind of KINDS)
+    for (const m of methods) {
+      const own = score(m, kind);
+      const mean = score(`${m}~mean-of-others`, kind);
+      const prior = score('centre-prior', kind);
+      const better = kind === 'similarity' ? (a: number, b: number) => b - a : (a: number, b: number) => a - b;
+      const bestIndependent = [mean, prior].filter((v) => !Number.isNaN(v));
+      const margin = bestIndependent.length ? Math.min(...bestIndependent.map((b) => better(own, b))) : Number.NaN;
+      const r = summary.pairSpecificity.find((p) => p.method === m && p.kind === kind)?.pearsonToMean ?? Number.NaN;
+      const judged = kind === 'similarity' ? 'accepted genuine, accuracy Deletion ↓' : 'rejected impostor, mean-cosine Deletion ↑';
+      lines.push(
+        `| ${m} | ${kind} | ${judged} | ${f(own)} | ${f(mean)} | ${f(score(`${m}~other-reference`, kind))} | ${f(prior)} | ${f(score('random', kind))} | ${f(margin)} | ${Number.isNaN(r) ? '—' : r.toFixed(2)} |`,
+      );
+    }
+  return lines.join('\n');
 }
 
 export function markdownSummary(summary: Awaited<ReturnType<typeof runEvaluation>>): string {
@@ -371,7 +445,8 @@ async function main() {
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(join(opts.out, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
   const md = markdownSummary(summary);
-  writeFileSync(join(opts.out, 'summary.md'), `${generatedBy('npm run eval')}\n\n${md}\n`);
+  const baselines = opts.controls ? `\n\n## Against pair-independent maps\n\n${markdownBaselines(summary)}\n` : '\n';
+  writeFileSync(join(opts.out, 'summary.md'), `${generatedBy('npm run eval')}\n\n${md}${baselines}`);
   console.log(
     `\n${md}\n\n${summary.pairs} pairs in ${((performance.now() - t0) / 60000).toFixed(1)} min; wrote ${relative(process.cwd(), join(opts.out, 'summary.json'))} and summary.md`,
   );

@@ -8,6 +8,8 @@
  * - `centrePrior`: a fixed Gaussian on the chip's centre, the same for every pair;
  * - `meanOfOthers`: the mean of a method's maps over the other pairs (each scaled to unit
  *   mass first), leaving one out;
+ * - `pearson`: how alike two maps are (a map close to its method's mean map is mostly
+ *   pair-independent);
  * - the regions of an aligned chip (eyes, nose, mouth on dlib's template) and the
  *   transplant of a region from one model input into another.
  * Pure: no I/O.
@@ -122,4 +124,28 @@ export function meanOfOthers(maps: readonly ArrayLike<number>[], leaveOut: numbe
   });
   if (count > 0) for (let i = 0; i < n; i++) mean[i]! /= count;
   return mean;
+}
+
+/** Pearson's correlation of two maps (NaN when either is constant). */
+export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i]!;
+    mb += b[i]!;
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i]! - ma;
+    const db = b[i]! - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : Number.NaN;
 }

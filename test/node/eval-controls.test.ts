@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { markdownSummary, runEvaluation } from '../../eval/faithfulness.js';
+import { markdownBaselines, markdownSummary, runEvaluation } from '../../eval/faithfulness.js';
 import { BBT_PAIRS, PHOTOS_DIR } from '../../eval/lib/faces.js';
 import { markdownTransplants, runTransplants } from '../../eval/transplants.js';
 import { describeWithFaces } from './helpers.js';
@@ -44,6 +44,13 @@ describeWithFaces('measures that can tell', () => {
     expect(count('centre-prior~mean-of-others')).toBe(0);
     for (const r of records) expect(r.curves['similarity/gray/deletion']![0]).toBeCloseTo(r.baseline, 6);
     expect(markdownSummary(summary)).toMatch(/\| fggb~mean-of-others \| similarity \| all pairs \| 6 \|/);
+    // How alike each probe's map is to its method's mean map over the other pairs.
+    const r = summary.pairSpecificity.find((p) => p.method === 'fggb' && p.kind === 'similarity')!;
+    expect(r.n).toBe(6);
+    expect(r.pearsonToMean).toBeGreaterThan(-1);
+    expect(r.pearsonToMean).toBeLessThan(1);
+    expect(summary.pairSpecificity.some((p) => p.method === 'centre-prior')).toBe(false);
+    expect(markdownBaselines(summary)).toMatch(/\| fggb \| similarity \| accepted genuine/);
 
     const again = await runEvaluation(opts);
     expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(records.length);
