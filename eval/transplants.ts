@@ -15,10 +15,12 @@
  * two pair-independent answers: the same method's map of the probe before the transplant,
  * and its mean map over the other pairs' probes (leave one out). Every image goes through
  * the engine's photo path (faces found and aligned onto dlib's chip, where the regions
- * are), BBT crops included. Bases are cached on disk under the output's runs/.
+ * are), BBT crops included (with a grey border when the detector needs it). Bases are
+ * cached on disk under the output's runs/.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import sharp from 'sharp';
 import { distEngine } from '../src/cli/dist-engine.js';
 import { LOCAL_LIMITS } from '../src/cli/shrink.js';
 import { prepareInput } from '../src/engine/inputs.js';
@@ -100,15 +102,32 @@ function parseArgs(argv: string[]): TransplantOptions {
   };
 }
 
-/** Aligned chips of every image (the engine's photo path); images with no face are left out. */
+/**
+ * Aligned chips of every image (the engine's photo path). A tight face crop (BBT) in which
+ * the detector finds no face is tried again with a grey border of half its side around
+ * it, which gives the detector the context it was trained with; images still without a
+ * face are left out.
+ */
 async function alignedInputs(paths: string[]): Promise<Map<string, Float32Array>> {
   const engine = await distEngine();
   const out = new Map<string, Float32Array>();
+  const align = async (p: string, bytes: Uint8Array) => (await prepareInput(engine, p, bytes, { limits: LOCAL_LIMITS })).input;
   for (const p of paths) {
+    const bytes = new Uint8Array(readFileSync(p));
     try {
-      out.set(p, (await prepareInput(engine, p, new Uint8Array(readFileSync(p)), { limits: LOCAL_LIMITS })).input);
-    } catch (e) {
-      console.error(`transplants: ${relative(REPO_ROOT, p)} left out: ${e instanceof Error ? e.message : String(e)}`);
+      out.set(p, await align(p, bytes));
+    } catch {
+      try {
+        const { width = 0 } = await sharp(bytes).metadata();
+        const border = Math.round(width / 2);
+        const padded = await sharp(bytes)
+          .extend({ top: border, bottom: border, left: border, right: border, background: { r: 128, g: 128, b: 128 } })
+          .png()
+          .toBuffer();
+        out.set(p, await align(p, new Uint8Array(padded)));
+      } catch (e) {
+        console.error(`transplants: ${relative(REPO_ROOT, p)} left out: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
   }
   return out;
