@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Calibration, ModelFile, ModelManifest } from '../src/xfv/manifest.js';
+import type { Calibration, FaithfulnessEvidence, ModelFile, ModelManifest } from '../src/xfv/manifest.js';
 import { GRAD_INPUTS, GRAD_OUTPUTS, compileGradient } from './compiler/compile.js';
 import { externaliseWeights } from './onnx/external.js';
 import { LANDMARKS_MANIFEST, LANDMARKS_SIZE, buildLandmarks } from './photo/landmarks.js';
@@ -34,6 +34,7 @@ const MODELS_DIR = dirname(fileURLToPath(import.meta.url));
 export const DIST_DIR = join(MODELS_DIR, 'dist');
 export const CALIBRATION_FILE = join(MODELS_DIR, 'calibration.json');
 export const DETECTOR_CALIBRATION_FILE = join(MODELS_DIR, 'detector-calibration.json');
+export const FAITHFULNESS_FILE = join(MODELS_DIR, 'faithfulness.json');
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -75,6 +76,13 @@ export function readDetectorCalibration(path = DETECTOR_CALIBRATION_FILE): Recor
   if (!existsSync(path))
     throw new Error(`${path} is missing: run \`npm run calibrate:detector\` (needs ../shared/faces/photos) or restore it from git`);
   return (JSON.parse(readFileSync(path, 'utf8')) as { activationRanges: Record<string, [number, number]> }).activationRanges;
+}
+
+/** How each explanation method's maps did against pair-independent answers (`npm run eval:margins`), when measured. */
+export function readFaithfulness(path = FAITHFULNESS_FILE): FaithfulnessEvidence | undefined {
+  if (!existsSync(path)) return undefined;
+  const { source, methods } = JSON.parse(readFileSync(path, 'utf8')) as FaithfulnessEvidence;
+  return { source, methods };
 }
 
 export function readCalibration(path = CALIBRATION_FILE): Calibration {
@@ -131,6 +139,7 @@ export async function buildModels(
   const quickDetector = buildSsd(ssdWeights, { ranges: detectorRanges }, SSD_QUICK_SIZE);
   // The quickest first pass: face-api's Tiny Face Detector at 352 px, fp32 (docs/photos.md).
   const tinyDetector = buildTinyDetector(loadWeights(weightsDir, TINY_MANIFEST), TINY_SIZE);
+  const faithfulness = readFaithfulness();
   const manifest: ModelManifest = {
     id: MODEL_ID,
     description: MODEL_DOC,
@@ -187,6 +196,7 @@ export async function buildModels(
       thresholdFp32: calibration.fp32.plain.threshold,
       centredThresholdFp32: calibration.fp32.centred.threshold,
     },
+    ...(faithfulness ? { faithfulness } : {}),
   };
   writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
   return manifest;

@@ -11,10 +11,11 @@ import type { BasisDtype } from '../store/basis.js';
 import { sha256Hex } from '../sha256.js';
 import type { ResultParts } from '../store/results.js';
 import type { TenantStores } from '../store/tenant.js';
-import { inputSpec } from '../xfv/manifest.js';
+import { type FaithfulnessEvidence, inputSpec } from '../xfv/manifest.js';
 import { MAP_SELECTORS } from '../xfv/maps.js';
 import { releaseBuffer } from '../release.js';
 import { type ExplanationRecord, explanationRecord, mapOf } from './artifacts.js';
+import { mapVerdicts } from './map-verdicts.js';
 import { explainCorrRise } from './corrrise.js';
 import { fillValues } from '../xfv/faithfulness.js';
 import type { Engine } from './engine.js';
@@ -74,6 +75,8 @@ export interface ExplainOutcome {
   size: number;
   /** Whether the result was kept in the tenant's result store. */
   stored: boolean;
+  /** The model's measured evidence on its explanation methods (manifest.faithfulness). */
+  evidence: FaithfulnessEvidence | undefined;
   timing: Verified['result']['timing'] & Explanation['timing'] & { storeMs: number };
   /** Hand this explanation's larger buffers (~1 MB) back now instead of at the next GC. */
   release(): void;
@@ -100,6 +103,8 @@ export function explanationFields(outcome: ExplainOutcome, centre: boolean) {
     // The content address of each image as the model saw it: its cached basis and
     // embedding live under it (DELETE /v1/images/{id} forgets them).
     images: { a: outcome.verified.shas[0], b: outcome.verified.shas[1] },
+    // How this method's maps did against answers that cannot explain a pair (engine/map-verdicts).
+    faithfulness: mapVerdicts(outcome.evidence, { method: expl.method, centre, smooth: expl.smooth !== undefined }),
   };
 }
 
@@ -172,6 +177,7 @@ export async function explainImages(
     photos,
     size,
     stored: keep !== undefined,
+    evidence: manifest.faithfulness,
     timing: { ...verified.result.timing, ...explanation.timing, storeMs, totalMs: performance.now() - t0 },
     release() {
       const previews = Object.values(photos).map((p) => p.image.data);

@@ -103,6 +103,33 @@ export interface ModelManifest {
   photo?: PhotoModels;
   /** The gradient graph (x, cot, mean → embedding, grad, basis) and the fp32 θs FGGB uses. */
   gradient?: { inputs: string[]; outputs: string[]; thresholdFp32: number; centredThresholdFp32: number };
+  /** How each explanation method's maps did against pair-independent answers (models/faithfulness.json). */
+  faithfulness?: FaithfulnessEvidence;
+}
+
+/**
+ * One map kind of one method, measured against answers that cannot explain a pair
+ * (`npm run eval` with its controls, `npm run eval:transplants`; docs/evaluation.md).
+ */
+export interface MapEvidence {
+  /**
+   * Deletion AUC (gray) on the probes the kind is judged on: accuracy on accepted genuine
+   * probes for similarity maps (lower is better), the mean cosine on rejected impostors for
+   * dissimilarity maps (higher is better); the margin is how far the method's maps beat the
+   * better of its own mean map over the other pairs and the centre prior (positive: beats them).
+   */
+  deletion: { maps: number; meanOfOthers: number; centrePrior: number; random: number; margin: number };
+  /** A planted region: the maps' pointing AUC, and its margin over the probe's map before and the mean map. */
+  transplant: { pointingAuc: number; before: number; meanOfOthers: number; margin: number };
+  /** Beats both pair-independent answers on Deletion and points at a planted cause (AUC ≥ 0.8, ≥ 0.15 above both). */
+  explainsPair: boolean;
+}
+
+export interface FaithfulnessEvidence {
+  /** What was measured on, and how to reproduce it. */
+  source: string;
+  /** By the evaluation's method names (fggb, fggb-centred-smooth, xssab, corrrise, …). */
+  methods: Record<string, { similarity: MapEvidence; dissimilarity: MapEvidence }>;
 }
 
 /** How responses and storage keys name the model: its id and the first 12 hex of its build key. */

@@ -102,6 +102,9 @@ describe.skipIf(!hasBrowser)('the demo page in Chromium', () => {
     for (const side of ['a', 'b']) expect(await distinctPixels(page, `photo-${side}`)).toBeGreaterThan(100);
     for (const id of ['map-a-similarity', 'map-b-similarity', 'map-a-dissimilarity', 'map-b-dissimilarity'])
       expect(await distinctPixels(page, id)).toBeGreaterThan(50);
+    // The page says what the service says about the maps: the served mode is not shown to explain the pair.
+    expect(await page.locator('#map-verdicts').getAttribute('data-similarity')).toBe('not-shown-to-explain-pair');
+    expect(await page.locator('#map-verdicts').textContent()).toMatch(/similarity maps: not shown to explain the pair/);
     // At the served θ, the page's redraw from P and Q equals the server's own overlay PNG.
     const worst = await page.evaluate(async () => {
       let worst = 0;

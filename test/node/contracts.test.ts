@@ -5,10 +5,17 @@
  */
 import type { z } from '@hono/zod-openapi';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { type ExplainForm, type ExplainJson, ExplainResult, explainExample } from '../../src/api/routes/explain.schemas.js';
+import {
+  type ExplainForm,
+  type ExplainJson,
+  ExplainResult,
+  explainExample,
+  type MapVerdict,
+} from '../../src/api/routes/explain.schemas.js';
 import type { JobJson } from '../../src/api/routes/jobs.schemas.js';
 import { type InputReport, type Timing, type VerifyJson, VerifyResult, verifyExample } from '../../src/api/routes/verify.schemas.js';
 import type { ExplainSettings } from '../../src/engine/explain-images.js';
+import type { MapVerdict as EngineMapVerdict } from '../../src/engine/map-verdicts.js';
 import type { InputReport as EngineInputReport } from '../../src/engine/inputs.js';
 import type { VerifyResult as EngineVerifyResult, VerifySettings } from '../../src/engine/verify.js';
 import type { JobSettings } from '../../src/jobs/db.js';
@@ -36,6 +43,7 @@ describe('one source per contract', () => {
     expectTypeOf<z.output<typeof Timing>>().toEqualTypeOf<EngineVerifyResult['timing']>();
     expectTypeOf<keyof z.input<typeof VerifyResult>>().toEqualTypeOf<keyof EngineVerifyResult>();
     expectTypeOf<ProblemDetails>().toEqualTypeOf<z.output<typeof Problem>>();
+    expectTypeOf<EngineMapVerdict>().toEqualTypeOf<z.output<typeof MapVerdict>>();
   });
 
   it("the OpenAPI document's examples are valid answers", () => {

@@ -21,6 +21,7 @@ interface ExplainBody {
     summary: { positiveShare: number; topChannels: unknown[] } | null;
     threshold: number;
     cosine: number;
+    faithfulness: Record<'similarity' | 'dissimilarity', { verdict: string; evidence: { explainsPair: boolean } | null }>;
   };
   maps: Record<string, Record<string, Record<string, string>>>;
   threshold: number;
@@ -66,6 +67,15 @@ describe('POST /v1/explain', () => {
     expect(first.decision).toBe('reject');
     expect(first.explanation).toMatchObject({ method: 'fggb', centre: true, smooth: true });
     expect(first.explanation.basis).toEqual({ a: 'miss', b: 'miss' });
+    // Each map kind is labelled with how the served mode did against pair-independent maps (models/faithfulness.json).
+    const manifest = JSON.parse(new TextDecoder().decode(await fixture('models/manifest.json'))) as {
+      faithfulness: { methods: Record<string, Record<string, { explainsPair: boolean }>> };
+    };
+    for (const kind of ['similarity', 'dissimilarity'] as const) {
+      const shipped = manifest.faithfulness.methods['fggb-centred-smooth']![kind]!;
+      expect(first.explanation.faithfulness[kind].evidence).toEqual(shipped);
+      expect(first.explanation.faithfulness[kind].verdict).toBe(shipped.explainsPair ? 'explains-pair' : 'not-shown-to-explain-pair');
+    }
     // Each image's id is the address of its cached basis and embedding (DELETE /v1/images/{id}).
     const tenant = (await testKey()).tenant;
     for (const id of [first.explanation.images.a, first.explanation.images.b]) {

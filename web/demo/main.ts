@@ -189,6 +189,7 @@ async function explain(api: XfvClient, a: File, b: File, warnings: string[]): Pr
     state.offset = result.explanation.threshold - result.threshold;
     await loadParts(api, result);
     showPhotoMaps(result);
+    showVerdicts(result);
     redraw();
     status(`Explained in ${Math.round((Date.now() - started) / 1000)} s${note}.`);
   } finally {
@@ -217,6 +218,21 @@ async function loadParts(api: XfvClient, result: ExplainResult): Promise<void> {
   };
   const [a, b] = await Promise.all([load('a'), load('b')]);
   state.parts = { a, b };
+}
+
+/** What the service says about these maps: whether their method was measured to explain a pair. */
+function showVerdicts(result: ExplainResult): void {
+  const text = (kind: Kind) => {
+    const v = result.explanation.faithfulness[kind];
+    if (v.verdict === 'explains-pair') return `${kind} maps: measured to explain the pair`;
+    if (v.verdict === 'not-measured') return `${kind} maps: not measured`;
+    const d = v.evidence?.deletion;
+    return `${kind} maps: not shown to explain the pair: on the development photos they did no better than maps that ignore the pair${d ? ` (Deletion margin ${d.margin})` : ''}; read them as where the model looks on faces in general`;
+  };
+  const out = $('map-verdicts');
+  out.dataset.similarity = result.explanation.faithfulness.similarity.verdict;
+  out.dataset.dissimilarity = result.explanation.faithfulness.dissimilarity.verdict;
+  out.textContent = `${text('similarity')}. ${text('dissimilarity')}.`;
 }
 
 function showPhotoMaps(result: ExplainResult): void {

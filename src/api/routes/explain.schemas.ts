@@ -73,6 +73,35 @@ const AffineLinks = z
   })
   .openapi('AffineMaps');
 
+const MapEvidence = z
+  .object({
+    deletion: z
+      .object({ maps: z.number(), meanOfOthers: z.number(), centrePrior: z.number(), random: z.number(), margin: z.number() })
+      .openapi({
+        description:
+          "Deletion AUC (gray fill) of the method's maps, of its own mean map over the other pairs, of a centre prior and of random: accuracy on accepted genuine probes for similarity maps (lower is better), the mean cosine on rejected impostors for dissimilarity maps (higher is better). margin > 0: the maps beat both pair-independent answers.",
+      }),
+    transplant: z.object({ pointingAuc: z.number(), before: z.number(), meanOfOthers: z.number(), margin: z.number() }).openapi({
+      description:
+        "A region planted as the cause: the chance that a pixel inside it outranks one outside in the method's map (0.5 is chance), the same for the probe's map before the planting and the method's mean map, and the margin over the larger of those two.",
+    }),
+    explainsPair: z.boolean(),
+  })
+  .openapi('MapEvidence');
+
+export const MapVerdict = z
+  .object({
+    verdict: z.enum(['explains-pair', 'not-shown-to-explain-pair', 'not-measured']).openapi({
+      description:
+        "explains-pair: on the development photos this method's maps of this kind beat every pair-independent answer on Deletion and pointed at a planted cause (AUC ≥ 0.8, ≥ 0.15 above the pair-independent answers). not-shown-to-explain-pair: they did not; read them as where the model looks on faces in general. not-measured: this mode was not evaluated.",
+    }),
+    evidence: z.union([MapEvidence, z.null()]),
+    measuredOn: z.string().nullable(),
+  })
+  .openapi('MapVerdict', {
+    description: "How this method's maps of one kind did against maps that cannot explain a pair (docs/evaluation.md)",
+  });
+
 export const ExplainResult = VerifyResult.extend({
   resultId: z.string().openapi({ description: 'Content address of this explanation (same inputs and options → same id)' }),
   explanation: z.object({
@@ -99,6 +128,10 @@ export const ExplainResult = VerifyResult.extend({
         a: '8c2ae30d1994435cf970e5cc633d2f4352713a33fd7a8ce2cc7c2c6377ddd33a',
         b: '92b3d05c69a0c762640dfc94a062319be0a4846e1d40b4cc23b7e47666ec94a7',
       },
+    }),
+    faithfulness: z.object({ similarity: MapVerdict, dissimilarity: MapVerdict }).openapi({
+      description:
+        'Per map kind, whether the method that made these maps was measured to explain the pair it is given, with the figures: a map labelled not-shown-to-explain-pair is not an explanation of this pair.',
     }),
     basis: z
       .object({ a: z.enum(['hit', 'miss', 'none']), b: z.enum(['hit', 'miss', 'none']) })
@@ -139,6 +172,26 @@ export function explainExample() {
       images: {
         a: '8c2ae30d1994435cf970e5cc633d2f4352713a33fd7a8ce2cc7c2c6377ddd33a',
         b: '92b3d05c69a0c762640dfc94a062319be0a4846e1d40b4cc23b7e47666ec94a7',
+      },
+      faithfulness: {
+        similarity: {
+          verdict: 'not-shown-to-explain-pair' as const,
+          evidence: {
+            deletion: { maps: 24.2, meanOfOthers: 21.1, centrePrior: 33.3, random: 66.4, margin: -3.1 },
+            transplant: { pointingAuc: 0.673, before: 0.553, meanOfOthers: 0.654, margin: 0.019 },
+            explainsPair: false,
+          },
+          measuredOn: 'development photos: 32 pairs with controls, 48 region transplants',
+        },
+        dissimilarity: {
+          verdict: 'not-shown-to-explain-pair' as const,
+          evidence: {
+            deletion: { maps: 85.9, meanOfOthers: 85.9, centrePrior: 86.1, random: 85, margin: -0.2 },
+            transplant: { pointingAuc: 0.532, before: 0.5, meanOfOthers: 0.5, margin: 0.032 },
+            explainsPair: false,
+          },
+          measuredOn: 'development photos: 32 pairs with controls, 48 region transplants',
+        },
       },
       basis: { a: 'hit' as const, b: 'miss' as const },
     },
