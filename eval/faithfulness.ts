@@ -27,6 +27,7 @@ import { SMOOTH_DEFAULTS } from '../src/xfv/smooth.js';
 import { cosine } from '../src/xfv/verification.js';
 import { BBT_PAIRS, REPO_ROOT, loadModelInput, loadPairs, type LabelledPair } from './lib/faces.js';
 import { ALL_METHODS, type EvalMethod, type KindMaps, loadEvalModels, MAP_KINDS, PAIR_INDEPENDENT, parseMethods } from './lib/maps.js';
+import { argGetter, type SampleOptions } from './lib/args.js';
 import { generatedBy } from './lib/markdown.js';
 
 export { ALL_METHODS, type EvalMethod };
@@ -34,14 +35,7 @@ const FILLS = ['black', 'gray'] as const;
 const MODES: PerturbMode[] = ['deletion', 'insertion'];
 const KINDS = MAP_KINDS;
 
-export interface EvalOptions {
-  pairsFile: string;
-  methods: EvalMethod[];
-  out: string;
-  genuine: number;
-  impostor: number;
-  seed: number;
-  runtime: 'node' | 'web';
+export interface EvalOptions extends SampleOptions {
   /** What the pair files hold: aligned crops (BBT, the default) or photos (found and aligned by the engine). */
   input?: InputKind;
   progress: boolean;
@@ -74,10 +68,7 @@ interface PairRecord {
 }
 
 function parseArgs(argv: string[]): EvalOptions {
-  const get = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const get = argGetter(argv);
   const methods = parseMethods(get('methods') ?? ALL_METHODS.join(','));
   return {
     pairsFile: resolve(get('pairs') ?? BBT_PAIRS),

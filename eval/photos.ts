@@ -21,6 +21,7 @@ import { exifOrientation, orientUpright } from '../src/image/orientation.js';
 import { warpAffine } from '../src/image/warp.js';
 import { inputSpec } from '../src/xfv/manifest.js';
 import { accuracyAt, cosine, eerThreshold, rocAuc, type ScoredPair } from '../src/xfv/verification.js';
+import { argGetter } from './lib/args.js';
 import { generatedBy, markdownTable } from './lib/markdown.js';
 import { BBT_PAIRS, GROUP_FACE_COUNTS, PHOTOS_DIR, REPO_ROOT, STRESS_ORIGINALS, loadPairs } from './lib/faces.js';
 
@@ -29,10 +30,7 @@ const LIMITS = LOCAL_LIMITS;
 
 function args() {
   const argv = process.argv.slice(2);
-  const get = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const get = argGetter(argv);
   return { pairsFile: get('pairs') ?? join(PHOTOS, 'pairs.tsv'), out: get('out') ?? join(REPO_ROOT, 'eval', 'results') };
 }
 

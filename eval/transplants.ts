@@ -29,18 +29,12 @@ import { cosine } from '../src/xfv/verification.js';
 import { samplePairs } from './faithfulness.js';
 import { REPO_ROOT, loadPairs, PHOTOS_DIR } from './lib/faces.js';
 import { type EvalMethod, type EvalModels, loadEvalModels, PAIR_INDEPENDENT, parseMethods } from './lib/maps.js';
+import { argGetter, type SampleOptions } from './lib/args.js';
 import { generatedBy, markdownTable } from './lib/markdown.js';
 
 export const TRANSPLANT_METHODS: EvalMethod[] = ['fggb', 'fggb-centred-smooth', 'xssab', 'corrrise', 'random', 'centre-prior'];
 
-export interface TransplantOptions {
-  pairsFile: string;
-  methods: EvalMethod[];
-  out: string;
-  genuine: number;
-  impostor: number;
-  seed: number;
-  runtime: 'node' | 'web';
+export interface TransplantOptions extends SampleOptions {
   /** Region names (xfv/pointing chipRegions); default all four. */
   regions?: string[];
 }
@@ -86,10 +80,7 @@ export interface TransplantRow {
 const mean = (v: number[]) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : Number.NaN);
 
 function parseArgs(argv: string[]): TransplantOptions {
-  const get = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const get = argGetter(argv);
   return {
     pairsFile: resolve(get('pairs') ?? join(PHOTOS_DIR, 'pairs.tsv')),
     methods: parseMethods(get('methods') ?? TRANSPLANT_METHODS.join(',')),
