@@ -43,7 +43,7 @@ export function faithfulnessEvidence(rows: SummaryRow[], transplants: Transplant
       ) as [number, number, number, number];
       const beats = (b: number) => (kind === 'similarity' ? b - maps : maps - b);
       const margin = Math.min(beats(meanOfOthers), beats(centrePrior));
-      const t = transplants.find((x) => x.method === method && x.kind === kind)!;
+      const t = transplants.find((x) => x.method === method && x.kind === kind && (x.subset ?? 'all') === 'all')!;
       return {
         deletion: {
           maps: round(maps, 1),

@@ -63,9 +63,13 @@ interface Score {
   meanOfOthers: { auc: number; mass: number };
 }
 
+/** All cases, or those of pairs on even / odd lines of the pairs file (the halves a choice is made and checked on). */
+export const TRANSPLANT_SUBSETS = ['all', 'even', 'odd'] as const;
+
 export interface TransplantRow {
   method: string;
   kind: Kind;
+  subset: (typeof TRANSPLANT_SUBSETS)[number];
   cases: number;
   auc: number;
   mass: number;
@@ -231,27 +235,30 @@ async function probeMaps(
 
 function summarise(cases: Case[], scores: Map<string, Score[]>, opts: TransplantOptions, size: number, regions: Region[]) {
   const rows: TransplantRow[] = [];
-  for (const [method, mine] of scores)
-    for (const kind of ['similarity', 'dissimilarity'] as const) {
-      const idx = cases.map((c, i) => (c.kind === kind ? i : -1)).filter((i) => i >= 0);
-      if (!idx.length) continue;
-      const pick = (f: (s: Score) => number) => mean(idx.map((i) => f(mine[i]!)));
-      const auc = pick((s) => s.map.auc);
-      const aucBefore = pick((s) => s.before.auc);
-      const aucMeanOfOthers = pick((s) => s.meanOfOthers.auc);
-      const independent = PAIR_INDEPENDENT.includes(method as EvalMethod);
-      rows.push({
-        method,
-        kind,
-        cases: idx.length,
-        auc,
-        mass: pick((s) => s.map.mass),
-        aucBefore,
-        aucMeanOfOthers,
-        margin: independent ? Number.NaN : auc - Math.max(aucBefore, aucMeanOfOthers),
-        area: (regions[0]!.side * regions[0]!.side) / (size * size),
-      });
-    }
+  const inSubset = (c: Case, subset: TransplantRow['subset']) => subset === 'all' || c.pair % 2 === (subset === 'even' ? 0 : 1);
+  for (const subset of TRANSPLANT_SUBSETS)
+    for (const [method, mine] of scores)
+      for (const kind of ['similarity', 'dissimilarity'] as const) {
+        const idx = cases.map((c, i) => (c.kind === kind && inSubset(c, subset) ? i : -1)).filter((i) => i >= 0);
+        if (!idx.length) continue;
+        const pick = (f: (s: Score) => number) => mean(idx.map((i) => f(mine[i]!)));
+        const auc = pick((s) => s.map.auc);
+        const aucBefore = pick((s) => s.before.auc);
+        const aucMeanOfOthers = pick((s) => s.meanOfOthers.auc);
+        const independent = PAIR_INDEPENDENT.includes(method as EvalMethod);
+        rows.push({
+          method,
+          kind,
+          subset,
+          cases: idx.length,
+          auc,
+          mass: pick((s) => s.map.mass),
+          aucBefore,
+          aucMeanOfOthers,
+          margin: independent ? Number.NaN : auc - Math.max(aucBefore, aucMeanOfOthers),
+          area: (regions[0]!.side * regions[0]!.side) / (size * size),
+        });
+      }
   const moved = (kind: Kind) => cases.filter((c) => c.kind === kind);
   return {
     config: {
@@ -283,6 +290,7 @@ export function markdownTransplants(summary: Awaited<ReturnType<typeof runTransp
     [
       'method',
       'map',
+      'pairs',
       'cases',
       'pointing AUC',
       'mass inside',
@@ -290,7 +298,17 @@ export function markdownTransplants(summary: Awaited<ReturnType<typeof runTransp
       "AUC of the mean of other pairs' maps",
       'margin',
     ],
-    summary.rows.map((r) => [r.method, r.kind, r.cases, f(r.auc), f(r.mass), f(r.aucBefore), f(r.aucMeanOfOthers), f(r.margin)]),
+    summary.rows.map((r) => [
+      r.method,
+      r.kind,
+      r.subset === 'all' ? 'all' : `${r.subset} lines`,
+      r.cases,
+      f(r.auc),
+      f(r.mass),
+      f(r.aucBefore),
+      f(r.aucMeanOfOthers),
+      f(r.margin),
+    ]),
   );
   const area = summary.rows[0]?.area ?? 0;
   return [

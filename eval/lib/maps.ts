@@ -14,7 +14,7 @@ import { type BasisCache, type ExplainMethod, explainOptionsFor, explainPair } f
 import { gradientRunner, gradientShape } from '../../src/engine/gradient.js';
 import { bytesBasisCache } from '../../src/store/basis.js';
 import { randomMap } from '../../src/xfv/baselines.js';
-import { corrRiseMasks } from '../../src/xfv/corrrise.js';
+import { CORRRISE_DEFAULTS, corrRiseMasks } from '../../src/xfv/corrrise.js';
 import { displayMap } from '../../src/xfv/display.js';
 import { fillValues } from '../../src/xfv/faithfulness.js';
 import type { ModelManifest } from '../../src/xfv/manifest.js';
@@ -33,6 +33,7 @@ export const ALL_METHODS = [
   'gradient',
   'random',
   'corrrise',
+  'corrrise-128',
   'centre-prior',
 ] as const;
 export type EvalMethod = (typeof ALL_METHODS)[number];
@@ -90,7 +91,7 @@ export async function loadEvalModels(runtime: 'node' | 'web', basesDir: string):
   const size = manifest.input.size;
   const cache = diskBasisCache(basesDir);
   const gray = fillValues('gray', manifest.input.mean, manifest.input.scale);
-  let masks: Uint8Array[] | undefined;
+  const masks = new Map<number, Uint8Array[]>();
   const embed = async (xs: Float32Array[]) => {
     const out: Float32Array[] = [];
     for (let i = 0; i < xs.length; i += 11) out.push(...(await embedBatch(ort, int8, xs.slice(i, i + 11), size)));
@@ -113,12 +114,15 @@ export async function loadEvalModels(runtime: 'node' | 'web', basesDir: string):
         { similarity: prior, dissimilarity: prior },
       ];
     }
-    if (method === 'corrrise') {
-      masks ??= corrRiseMasks(size);
+    if (method === 'corrrise' || method === 'corrrise-128') {
+      // corrrise-128: the first 128 of the same seeded masks (a cheaper configuration).
+      const count = method === 'corrrise' ? CORRRISE_DEFAULTS.masks : 128;
+      if (!masks.has(count)) masks.set(count, corrRiseMasks(size, { ...CORRRISE_DEFAULTS, masks: count }));
+      const m = masks.get(count)!;
       // The API's own CorrRISE (engine/corrrise), on the same int8 embeddings.
       return [
-        await corrRiseMaps(embed, a.x, b.embedding, masks, { size, fill: gray, batch: 40 }),
-        await corrRiseMaps(embed, b.x, a.embedding, masks, { size, fill: gray, batch: 40 }),
+        await corrRiseMaps(embed, a.x, b.embedding, m, { size, fill: gray, batch: 40 }),
+        await corrRiseMaps(embed, b.x, a.embedding, m, { size, fill: gray, batch: 40 }),
       ];
     }
     const base: ExplainMethod = method.startsWith('fggb') ? 'fggb' : (method as ExplainMethod);

@@ -16,7 +16,7 @@ import { MAP_SELECTORS } from '../xfv/maps.js';
 import { releaseBuffer } from '../release.js';
 import { type ExplanationRecord, explanationRecord, mapOf } from './artifacts.js';
 import { mapVerdicts } from './map-verdicts.js';
-import { explainCorrRise } from './corrrise.js';
+import { type CorrRiseImage, corrRiseRequestVariant, explainCorrRise } from './corrrise.js';
 import { fillValues } from '../xfv/faithfulness.js';
 import type { Engine } from './engine.js';
 import {
@@ -26,7 +26,6 @@ import {
   basisVariant,
   explainOptionsFor,
   explainPair,
-  run,
 } from './explain-pair.js';
 import { SMOOTH_DEFAULTS } from '../xfv/smooth.js';
 import type { PhotoPreview } from './photo-preview.js';
@@ -134,19 +133,25 @@ export async function explainImages(
   const [a, b] = verified.images;
   const [shaA, shaB] = verified.shas;
   const key = (sha: string) => keep?.basisKey(basisVariant(centre, smooth), sha, BASIS_DTYPE) ?? sha;
+  // CorrRISE: each image's occlusion embeddings from the cache, or computed in the gradient work's turn.
+  async function corrRise(): Promise<Explanation> {
+    const request = { size, fill: fillValues('gray', spec.mean, spec.scale) };
+    const occlusionKey = (sha: string) => keep?.basisKey(corrRiseRequestVariant(request), sha, 'f32');
+    const images = [
+      { x: a.input, embedding: verified.embeddings[0], cacheKey: occlusionKey(shaA) },
+      { x: b.input, embedding: verified.embeddings[1], cacheKey: occlusionKey(shaB) },
+    ] as [CorrRiseImage, CorrRiseImage];
+    return explainCorrRise((xs) => engine.embed(xs), images, request, {
+      cache: keep?.occlusions,
+      store: keep !== undefined,
+      work: gradientWork,
+    });
+  }
   const pair: [ExplainImage, ExplainImage] = [
     { x: a.input, basisKey: key(shaA) },
     { x: b.input, basisKey: key(shaB) },
   ];
-  const explanation =
-    method === 'corrrise'
-      ? await (gradientWork ?? run)(() =>
-          explainCorrRise((xs) => engine.embed(xs), [a.input, b.input], verified.embeddings, {
-            size,
-            fill: fillValues('gray', spec.mean, spec.scale),
-          }),
-        )
-      : await explainPair(await engine.gradient(), pair, options);
+  const explanation = method === 'corrrise' ? await corrRise() : await explainPair(await engine.gradient(), pair, options);
 
   const model = verified.result.model;
   const resultId = (

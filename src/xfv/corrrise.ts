@@ -5,6 +5,11 @@
  * similarity score over the masks. Positive correlation marks pixels whose presence
  * raises the similarity (similarity map), negative ones the opposite (dissimilarity map).
  * Defaults (documented in docs/evaluation.md): 200 masks of 4 patches of 30×30 px at 150×150.
+ *
+ * The scores factor through each image alone: the cosine of a masked copy of x to the
+ * other image is (its unit embedding) · (the other's unit embedding). So an image's unit of
+ * work is its occlusion embeddings, one unit row per mask, computed once and kept
+ * (engine/corrrise); a pair's maps are then a matrix–vector product and the correlation.
  */
 import { randomMap } from './baselines.js';
 
@@ -16,6 +21,10 @@ export interface CorrRiseOptions {
 }
 
 export const CORRRISE_DEFAULTS: CorrRiseOptions = { masks: 200, patches: 4, patchSize: 30, seed: 17 };
+
+/** Names a mask set in cache keys: everything that determines the masks. */
+export const corrRiseVariant = ({ masks, patches, patchSize, seed }: CorrRiseOptions) =>
+  `corrrise-${masks}x${patches}p${patchSize}s${seed}`;
 
 /** Masks as Uint8Array(H·W) with 1 = kept, 0 = occluded. */
 export function corrRiseMasks(size: number, { masks, patches, patchSize, seed }: CorrRiseOptions = CORRRISE_DEFAULTS): Uint8Array[] {
@@ -53,4 +62,31 @@ export function correlationMap(masks: Uint8Array[], scores: number[]): Float32Ar
     out[p] = varK > 0 && varS > 0 ? cov / Math.sqrt(varK * varS) : 0;
   }
   return out;
+}
+
+/**
+ * The scores of a pair from one image's occlusion embeddings: row m of `units` (rows × d,
+ * unit length) dotted with the other image's embedding, normalised: the cosine of masked
+ * copy m to the other image.
+ */
+export function occlusionScores(units: Float32Array, other: ArrayLike<number>): number[] {
+  const d = other.length;
+  let norm = 0;
+  for (let k = 0; k < d; k++) norm += other[k]! * other[k]!;
+  const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  const scores: number[] = [];
+  for (let m = 0; m < units.length / d; m++) {
+    let dot = 0;
+    for (let k = 0; k < d; k++) dot += units[m * d + k]! * other[k]!;
+    scores.push(dot * inv);
+  }
+  return scores;
+}
+
+/** `e` scaled to unit length, written into `out` at `offset`. */
+export function writeUnit(e: ArrayLike<number>, out: Float32Array, offset: number): void {
+  let norm = 0;
+  for (let k = 0; k < e.length; k++) norm += e[k]! * e[k]!;
+  const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  for (let k = 0; k < e.length; k++) out[offset + k] = e[k]! * inv;
 }

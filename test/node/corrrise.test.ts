@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { distEngine } from '../../src/cli/dist-engine.js';
 import type { Engine } from '../../src/engine/engine.js';
-import { corrRiseMaps, explainCorrRise } from '../../src/engine/corrrise.js';
+import { corrRiseMaps, explainCorrRise, occlusionEmbeddings } from '../../src/engine/corrrise.js';
+import type { OcclusionCache } from '../../src/store/occlusion-cache.js';
 import { corrRiseMasks } from '../../src/xfv/corrrise.js';
 import { fillValues } from '../../src/xfv/faithfulness.js';
 import { cosine } from '../../src/xfv/verification.js';
@@ -74,7 +75,7 @@ describeWithFaces('CorrRISE', () => {
     const embeddings = (await engine.embed([x, y])) as [Float32Array, Float32Array];
     const fill = fillValues('gray', engine.manifest.input.mean, engine.manifest.input.scale);
     const run = (seed: number) =>
-      explainCorrRise((xs) => engine.embed(xs), [x, y], embeddings, {
+      explainCorrRise((xs) => engine.embed(xs), [{ x, embedding: embeddings[0] }, { x: y, embedding: embeddings[1] }], {
         size,
         fill,
         options: { masks: 16, patches: 4, patchSize: 30, seed },
@@ -84,5 +85,56 @@ describeWithFaces('CorrRISE', () => {
     expect(Array.from(again.a.maps.raw)).toEqual(Array.from(one.a.maps.raw));
     expect(Array.from(other.a.maps.raw)).not.toEqual(Array.from(one.a.maps.raw));
     expect(one.cosine).toBeCloseTo(cosine(embeddings[0], embeddings[1]), 6);
+  });
+
+  it("computes an image's occlusion embeddings in any shards with the same bytes, caches them, and gives a cached pair the same maps", async () => {
+    const size = 150;
+    const [x, y] = ['amy/amy1.png', 'raj/raj2.png'].map((p) => loadModelInput(join(FACES_DIR, 'bbt', p))) as [Float32Array, Float32Array];
+    const embeddings = (await engine.embed([x, y])) as [Float32Array, Float32Array];
+    const fill = fillValues('gray', engine.manifest.input.mean, engine.manifest.input.scale);
+    const options = { masks: 20, patches: 4, patchSize: 30, seed: 3 };
+    const request = { size, fill, options, batch: 8 };
+    const masks = corrRiseMasks(size, options);
+    const embed = (xs: Float32Array[]) => engine.embed(xs);
+    const whole = await occlusionEmbeddings(embed, x, masks, request);
+    expect(whole.length).toBe(20 * embeddings[0].length);
+    // Shards that start and end inside batches: the rows are the same bytes.
+    const shards = [
+      [0, 5],
+      [5, 13],
+      [13, 20],
+    ] as const;
+    const parts = await Promise.all(shards.map(([from, to]) => occlusionEmbeddings(embed, x, masks, request, from, to)));
+    const joined = new Float32Array(whole.length);
+    let at = 0;
+    for (const part of parts) {
+      joined.set(part, at);
+      at += part.length;
+    }
+    expect(Buffer.from(joined.buffer).equals(Buffer.from(whole.buffer))).toBe(true);
+
+    const store = new Map<string, Float32Array>();
+    let computed = 0;
+    const cache: OcclusionCache = {
+      get: async (key, values) => (store.get(key)?.length === values ? store.get(key) : undefined),
+      put: async (key, units) => void store.set(key, units),
+    };
+    const counting = (xs: Float32Array[]) => {
+      computed += xs.length;
+      return embed(xs);
+    };
+    const images = [
+      { x, embedding: embeddings[0], cacheKey: 'a' },
+      { x: y, embedding: embeddings[1], cacheKey: 'b' },
+    ] as [Parameters<typeof explainCorrRise>[1][0], Parameters<typeof explainCorrRise>[1][1]];
+    const fresh = await explainCorrRise(counting, images, request, { cache, store: true });
+    expect([fresh.a.basis, fresh.b.basis, computed]).toEqual(['miss', 'miss', 40]);
+    const again = await explainCorrRise(counting, images, request, { cache, store: true });
+    expect([again.a.basis, again.b.basis, computed]).toEqual(['hit', 'hit', 40]);
+    expect(Array.from(again.a.maps.raw)).toEqual(Array.from(fresh.a.maps.raw));
+    expect(Array.from(again.b.maps.raw)).toEqual(Array.from(fresh.b.maps.raw));
+    // The same maps as the uncached path (scores by cosine of each masked copy).
+    const direct = await corrRiseMaps(embed, y, embeddings[0], masks, request);
+    expect(Math.max(...direct.raw.map((v, p) => Math.abs(v - fresh.b.maps.raw[p]!)))).toBeLessThan(1e-6);
   });
 });

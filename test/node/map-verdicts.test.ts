@@ -24,6 +24,7 @@ const row = (method: string, kind: string, auc: number, meanCos: number): Summar
 const transplant = (method: string, kind: 'similarity' | 'dissimilarity', auc: number, before: number, mean: number): TransplantRow => ({
   method,
   kind,
+  subset: 'all',
   cases: 4,
   auc,
   mass: 0.1,

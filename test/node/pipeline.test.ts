@@ -52,6 +52,13 @@ function memoryStores(): TenantStores & { objects: Map<string, Uint8Array> } {
     ),
     basisKey: (variant, sha, dtype) => `bases/${variant}/${sha}.${dtype}`,
     embeddings: { get: async (sha) => embeddings.get(sha), put: async (sha, e) => void embeddings.set(sha, e) },
+    occlusions: {
+      get: async (key, values) => {
+        const bytes = objects.get(key);
+        return bytes?.length === 4 * values ? new Float32Array(bytes.slice().buffer) : undefined;
+      },
+      put: async (key, units) => void objects.set(key, new Uint8Array(units.slice().buffer)),
+    },
     results,
   };
 }
@@ -86,6 +93,23 @@ describeWithFaces('explain pipeline', () => {
     expect(new Float32Array(raw.slice().buffer)).toEqual(fresh.explanation.b.maps.dissimilarity);
     const record = JSON.parse(new TextDecoder().decode(await (await stores.results.read(fresh.resultId, layout.record)).bytes()));
     expect(record).toEqual(JSON.parse(JSON.stringify(fresh.record)));
+  });
+
+  it("CorrRISE keeps each image's occlusion embeddings under its mask set, and a cached pair gets the same maps without inference", async () => {
+    const stores = memoryStores();
+    let modelWork = 0;
+    const gradientWork = <T>(task: () => Promise<T>) => {
+      modelWork++;
+      return task();
+    };
+    const request = { ...images, method: 'corrrise' as const, centre: false, store: true };
+    const fresh = await explainImages(engine, request, { limits: DEFAULT_LIMITS, stores, gradientWork });
+    expect([fresh.explanation.a.basis, fresh.explanation.b.basis, modelWork]).toEqual(['miss', 'miss', 1]);
+    const keys = [...stores.objects.keys()].filter((k) => k.startsWith('bases/corrrise-'));
+    expect(keys.sort()).toEqual(fresh.verified.shas.map((sha) => `bases/corrrise-200x4p30s17/${sha}.f32`).sort());
+    const cached = await explainImages(engine, request, { limits: DEFAULT_LIMITS, stores, gradientWork });
+    expect([cached.explanation.a.basis, cached.explanation.b.basis, modelWork]).toEqual(['hit', 'hit', 1]);
+    for (const selector of MAP_SELECTORS) expect(mapOf(cached.explanation, selector)).toEqual(mapOf(fresh.explanation, selector));
   });
 
   it('keeps nothing with store: false, and its maps equal the stored path (the CLI and the API agree)', async () => {
