@@ -19,14 +19,7 @@ import { mapVerdicts } from './map-verdicts.js';
 import { type CorrRiseImage, corrRiseRequestVariant, explainCorrRise } from './corrrise.js';
 import { fillValues } from '../xfv/faithfulness.js';
 import type { Engine } from './engine.js';
-import {
-  type ExplainImage,
-  type ExplainMethod,
-  type Explanation,
-  basisVariant,
-  explainOptionsFor,
-  explainPair,
-} from './explain-pair.js';
+import { type ExplainImage, type ExplainMethod, type Explanation, basisVariant, explainOptionsFor, explainPair } from './explain-pair.js';
 import { SMOOTH_DEFAULTS } from '../xfv/smooth.js';
 import type { PhotoPreview } from './photo-preview.js';
 import type { ImageLimits } from './image-decode.js';

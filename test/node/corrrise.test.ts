@@ -75,11 +75,18 @@ describeWithFaces('CorrRISE', () => {
     const embeddings = (await engine.embed([x, y])) as [Float32Array, Float32Array];
     const fill = fillValues('gray', engine.manifest.input.mean, engine.manifest.input.scale);
     const run = (seed: number) =>
-      explainCorrRise((xs) => engine.embed(xs), [{ x, embedding: embeddings[0] }, { x: y, embedding: embeddings[1] }], {
-        size,
-        fill,
-        options: { masks: 16, patches: 4, patchSize: 30, seed },
-      });
+      explainCorrRise(
+        (xs) => engine.embed(xs),
+        [
+          { x, embedding: embeddings[0] },
+          { x: y, embedding: embeddings[1] },
+        ],
+        {
+          size,
+          fill,
+          options: { masks: 16, patches: 4, patchSize: 30, seed },
+        },
+      );
     const [one, again, other] = [await run(1), await run(1), await run(2)];
     expect(one.method).toBe('corrrise');
     expect(Array.from(again.a.maps.raw)).toEqual(Array.from(one.a.maps.raw));
