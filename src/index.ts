@@ -13,6 +13,7 @@ const app = createApp({ loadOrt, heapBytes: ortHeapBytes });
 
 export { TenantAccount } from './accounts/account-object.js';
 export { ExplainJob } from './jobs/explain-job.js';
+export { OcclusionBuilder } from './worker/occlusion-builder.js';
 
 export default {
   fetch: app.fetch,

@@ -14,7 +14,7 @@ import { type BasisCache, type ExplainMethod, explainOptionsFor, explainPair } f
 import { gradientRunner, gradientShape } from '../../src/engine/gradient.js';
 import { bytesBasisCache } from '../../src/store/basis.js';
 import { randomMap } from '../../src/xfv/baselines.js';
-import { CORRRISE_DEFAULTS, corrRiseMasks } from '../../src/xfv/corrrise.js';
+import { CORRRISE_DEFAULTS, type CorrRiseOptions, corrRiseMasks, corrRiseVariant } from '../../src/xfv/corrrise.js';
 import { displayMap } from '../../src/xfv/display.js';
 import { fillValues } from '../../src/xfv/faithfulness.js';
 import type { ModelManifest } from '../../src/xfv/manifest.js';
@@ -36,7 +36,21 @@ export const ALL_METHODS = [
   'corrrise-128',
   'centre-prior',
 ] as const;
-export type EvalMethod = (typeof ALL_METHODS)[number];
+/**
+ * The named methods, and CorrRISE in any configuration: `corrrise@<masks>x<patches>p<patch side>`
+ * (corrrise is corrrise@200x4p30, corrrise-128 corrrise@128x4p30).
+ */
+export type EvalMethod = (typeof ALL_METHODS)[number] | `corrrise@${number}x${number}p${number}`;
+
+const CORRRISE_CONFIG = /^corrrise@(\d+)x(\d+)p(\d+)$/;
+
+/** A CorrRISE method's mask set, or undefined for other methods. */
+export function corrRiseConfig(method: string): CorrRiseOptions | undefined {
+  if (method === 'corrrise') return CORRRISE_DEFAULTS;
+  if (method === 'corrrise-128') return { ...CORRRISE_DEFAULTS, masks: 128 };
+  const m = CORRRISE_CONFIG.exec(method);
+  return m ? { ...CORRRISE_DEFAULTS, masks: Number(m[1]), patches: Number(m[2]), patchSize: Number(m[3]) } : undefined;
+}
 
 /** Pair-independent methods: the same map whatever the pair (centre-prior) or none of it (random). */
 export const PAIR_INDEPENDENT: readonly EvalMethod[] = ['random', 'centre-prior'];
@@ -47,7 +61,7 @@ export type KindMaps = Record<(typeof MAP_KINDS)[number], Float32Array>;
 /** The methods named in a comma-separated list, refusing unknown ones. */
 export function parseMethods(list: string): EvalMethod[] {
   const methods = list.split(',').map((m) => m.trim()) as EvalMethod[];
-  const unknown = methods.filter((m) => !ALL_METHODS.includes(m));
+  const unknown = methods.filter((m) => !(ALL_METHODS as readonly string[]).includes(m) && !CORRRISE_CONFIG.test(m));
   if (unknown.length) throw new Error(`unknown method(s) ${unknown.join(', ')}; choose from ${ALL_METHODS.join(', ')}`);
   return methods;
 }
@@ -91,7 +105,7 @@ export async function loadEvalModels(runtime: 'node' | 'web', basesDir: string):
   const size = manifest.input.size;
   const cache = diskBasisCache(basesDir);
   const gray = fillValues('gray', manifest.input.mean, manifest.input.scale);
-  const masks = new Map<number, Uint8Array[]>();
+  const masks = new Map<string, Uint8Array[]>();
   const embed = async (xs: Float32Array[]) => {
     const out: Float32Array[] = [];
     for (let i = 0; i < xs.length; i += 11) out.push(...(await embedBatch(ort, int8, xs.slice(i, i + 11), size)));
@@ -114,11 +128,11 @@ export async function loadEvalModels(runtime: 'node' | 'web', basesDir: string):
         { similarity: prior, dissimilarity: prior },
       ];
     }
-    if (method === 'corrrise' || method === 'corrrise-128') {
-      // corrrise-128: the first 128 of the same seeded masks (a cheaper configuration).
-      const count = method === 'corrrise' ? CORRRISE_DEFAULTS.masks : 128;
-      if (!masks.has(count)) masks.set(count, corrRiseMasks(size, { ...CORRRISE_DEFAULTS, masks: count }));
-      const m = masks.get(count)!;
+    const corrRise = corrRiseConfig(method);
+    if (corrRise) {
+      const variant = corrRiseVariant(corrRise);
+      if (!masks.has(variant)) masks.set(variant, corrRiseMasks(size, corrRise));
+      const m = masks.get(variant)!;
       // The API's own CorrRISE (engine/corrrise), on the same int8 embeddings.
       return [
         await corrRiseMaps(embed, a.x, b.embedding, m, { size, fill: gray, batch: 40 }),

@@ -37,6 +37,13 @@ export const CORRRISE_BATCH = 16;
 
 type Embed = (inputs: Float32Array[]) => Promise<Float32Array[]>;
 
+/** Which rows to compute, and a callback told how many more are done after each batch. */
+export interface RowRange {
+  from?: number;
+  to?: number;
+  onRows?: (rows: number) => void;
+}
+
 /**
  * Rows `from` … `to`−1 of x's occlusion embeddings: (to − from) × d unit rows. Batches
  * start at multiples of `batch` from row 0, so a row's bytes are the same whichever range
@@ -47,8 +54,7 @@ export async function occlusionEmbeddings(
   x: Float32Array,
   masks: Uint8Array[],
   { size, fill, batch = CORRRISE_BATCH }: CorrRiseRequest,
-  from = 0,
-  to = masks.length,
+  { from = 0, to = masks.length, onRows }: RowRange = {},
 ): Promise<Float32Array> {
   const pixels = size * size;
   const channels = x.length / pixels;
@@ -68,6 +74,7 @@ export async function occlusionEmbeddings(
       const row = start + i;
       if (row >= from && row < to) writeUnit(e, out!, (row - from) * d);
     });
+    onRows?.(Math.min(start + batch, to) - Math.max(start, from));
   }
   return out ?? new Float32Array(0);
 }
@@ -111,7 +118,17 @@ export async function explainCorrRise(
     cache,
     store = false,
     work = (task) => task(),
-  }: { cache?: OcclusionCache | undefined; store?: boolean; work?: (<T>(task: () => Promise<T>) => Promise<T>) | undefined } = {},
+    build,
+  }: {
+    cache?: OcclusionCache | undefined;
+    store?: boolean;
+    work?: (<T>(task: () => Promise<T>) => Promise<T>) | undefined;
+    /**
+     * Builds an uncached image's occlusion embeddings into the cache elsewhere (the
+     * Worker's builder objects); both images of a pair are built at the same time.
+     */
+    build?: ((image: CorrRiseImage) => Promise<void>) | undefined;
+  } = {},
 ): Promise<Explanation> {
   const options = request.options ?? CORRRISE_DEFAULTS;
   const masks = corrRiseMasks(request.size, options);
@@ -119,20 +136,34 @@ export async function explainCorrRise(
   const lookup = (image: CorrRiseImage) =>
     cache && image.cacheKey ? cache.get(image.cacheKey, options.masks * image.embedding.length) : Promise.resolve(undefined);
   const cached = await Promise.all(images.map(lookup));
-  const units = cached.every((u) => u)
-    ? (cached as Float32Array[])
-    : await work(async () => {
-        const out: Float32Array[] = [];
-        for (const [i, image] of images.entries()) {
-          let u = cached[i];
-          if (!u) {
-            u = await occlusionEmbeddings(embed, image.x, masks, request);
-            if (cache && image.cacheKey && store) await cache.put(image.cacheKey, u);
+  const built =
+    build && cache && store && !cached.every((u) => u)
+      ? await Promise.all(
+          images.map(async (image, i) => {
+            if (cached[i]) return cached[i];
+            await build(image);
+            const units = await lookup(image);
+            if (!units) throw new Error(`the occlusion embeddings of ${image.cacheKey} were built but are not in the cache`);
+            return units;
+          }),
+        )
+      : undefined;
+  const units = built
+    ? built
+    : cached.every((u) => u)
+      ? (cached as Float32Array[])
+      : await work(async () => {
+          const out: Float32Array[] = [];
+          for (const [i, image] of images.entries()) {
+            let u = cached[i];
+            if (!u) {
+              u = await occlusionEmbeddings(embed, image.x, masks, request);
+              if (cache && image.cacheKey && store) await cache.put(image.cacheKey, u);
+            }
+            out.push(u);
           }
-          out.push(u);
-        }
-        return out;
-      });
+          return out;
+        });
   const basis = (i: number) => (cached[i] ? 'hit' : cache && images[i]!.cacheKey ? 'miss' : 'none') as 'hit' | 'miss' | 'none';
   const basisMs = performance.now() - t0;
   const t1 = performance.now();

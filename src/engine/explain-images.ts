@@ -21,6 +21,7 @@ import { fillValues } from '../xfv/faithfulness.js';
 import type { Engine } from './engine.js';
 import { type ExplainImage, type ExplainMethod, type Explanation, basisVariant, explainOptionsFor, explainPair } from './explain-pair.js';
 import { SMOOTH_DEFAULTS } from '../xfv/smooth.js';
+import { CORRRISE_DEFAULTS, type CorrRiseOptions } from '../xfv/corrrise.js';
 import type { PhotoPreview } from './photo-preview.js';
 import type { ImageLimits } from './image-decode.js';
 import { type Verified, type VerifyRequest, type VerifySettings, verifyPair } from './verify.js';
@@ -50,6 +51,21 @@ export interface ExplainDeps {
   stores?: TenantStores | undefined;
   /** Wraps gradient-graph work (engine/explain-pair's `gradientWork`): the Worker's admission. */
   gradientWork?: (<T>(task: () => Promise<T>) => Promise<T>) | undefined;
+  /**
+   * CorrRISE: builds an uncached image's occlusion embeddings into the tenant's store
+   * elsewhere (the Worker's builder objects); without it they are computed here.
+   */
+  buildOcclusions?: ((build: OcclusionBuildRequest) => Promise<void>) | undefined;
+}
+
+/** One image's occlusion embeddings to build, and the key they are stored under. */
+export interface OcclusionBuildRequest {
+  key: string;
+  x: Float32Array;
+  size: number;
+  fill: number[];
+  options: CorrRiseOptions;
+  embeddingSize: number;
 }
 
 export interface ExplainOutcome {
@@ -103,7 +119,7 @@ export function explanationFields(outcome: ExplainOutcome, centre: boolean) {
 export async function explainImages(
   engine: Engine,
   request: ExplainRequest,
-  { limits, stores, gradientWork }: ExplainDeps,
+  { limits, stores, gradientWork, buildOcclusions }: ExplainDeps,
 ): Promise<ExplainOutcome> {
   const t0 = performance.now();
   const { manifest } = engine;
@@ -128,7 +144,7 @@ export async function explainImages(
   const key = (sha: string) => keep?.basisKey(basisVariant(centre, smooth), sha, BASIS_DTYPE) ?? sha;
   // CorrRISE: each image's occlusion embeddings from the cache, or computed in the gradient work's turn.
   async function corrRise(): Promise<Explanation> {
-    const request = { size, fill: fillValues('gray', spec.mean, spec.scale) };
+    const request = { size, fill: fillValues('gray', spec.mean, spec.scale), options: CORRRISE_DEFAULTS };
     const occlusionKey = (sha: string) => keep?.basisKey(corrRiseRequestVariant(request), sha, 'f32');
     const images = [
       { x: a.input, embedding: verified.embeddings[0], cacheKey: occlusionKey(shaA) },
@@ -138,6 +154,17 @@ export async function explainImages(
       cache: keep?.occlusions,
       store: keep !== undefined,
       work: gradientWork,
+      build:
+        buildOcclusions &&
+        ((image) =>
+          buildOcclusions({
+            key: image.cacheKey!,
+            x: image.x,
+            size,
+            fill: Array.from(request.fill),
+            options: request.options,
+            embeddingSize: image.embedding.length,
+          })),
     });
   }
   const pair: [ExplainImage, ExplainImage] = [

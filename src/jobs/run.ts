@@ -14,6 +14,7 @@ import { imageProblem } from '../problems/image-problem.js';
 import { PROBLEMS, type ProblemDetails, ProblemError, problemBody } from '../problems/problem.js';
 import { r2TenantStores } from '../store/tenant.js';
 import { gradientWorkOutsideRequests } from '../worker/admission.js';
+import { occlusionBuilds } from '../worker/occlusion-builds.js';
 import { workerEngine } from '../worker/engine.js';
 import { imageLimits } from '../worker/limits.js';
 import { mapLinkTtlSeconds } from '../worker/vars.js';
@@ -49,6 +50,7 @@ export async function runJobExplanation(
         limits,
         stores: r2TenantStores(env.DATA, tenantId, modelRef(manifest), manifest.output.size),
         gradientWork: gradientWorkOutsideRequests(env),
+        buildOcclusions: occlusionBuilds(env),
       },
     );
     const body = await explainBody(outcome, {

@@ -90,3 +90,18 @@ export function writeUnit(e: ArrayLike<number>, out: Float32Array, offset: numbe
   const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
   for (let k = 0; k < e.length; k++) out[offset + k] = e[k]! * inv;
 }
+
+/**
+ * `rows` split into at most `shards` contiguous ranges whose boundaries fall on multiples
+ * of `batch` (a range starting inside a batch would embed rows it throws away).
+ */
+export function shardRanges(rows: number, shards: number, batch: number): { from: number; to: number }[] {
+  const batches = Math.ceil(rows / batch);
+  const count = Math.max(1, Math.min(Math.floor(shards), batches));
+  const out: { from: number; to: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    const [b0, b1] = [Math.floor((i * batches) / count), Math.floor(((i + 1) * batches) / count)];
+    out.push({ from: b0 * batch, to: Math.min(rows, b1 * batch) });
+  }
+  return out;
+}

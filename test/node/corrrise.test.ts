@@ -111,7 +111,7 @@ describeWithFaces('CorrRISE', () => {
       [5, 13],
       [13, 20],
     ] as const;
-    const parts = await Promise.all(shards.map(([from, to]) => occlusionEmbeddings(embed, x, masks, request, from, to)));
+    const parts = await Promise.all(shards.map(([from, to]) => occlusionEmbeddings(embed, x, masks, request, { from, to })));
     const joined = new Float32Array(whole.length);
     let at = 0;
     for (const part of parts) {

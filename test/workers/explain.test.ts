@@ -238,7 +238,15 @@ describe('POST /v1/explain', () => {
     };
     const body = await corr();
     expect(body.explanation.method).toBe('corrrise');
-    expect(body.explanation.basis).toEqual({ a: 'none', b: 'none' });
+    // Each image's occlusion embeddings were built by its builder object and kept in R2.
+    expect(body.explanation.basis).toEqual({ a: 'miss', b: 'miss' });
+    for (const image of ['a', 'b'] as const) {
+      const key = (await env.DATA.list({ prefix: 't/' })).objects
+        .map((o) => o.key)
+        .find((k) => k.endsWith(`/corrrise-200x4p30s17/${body.explanation.images[image]}.f32`));
+      expect(key, image).toBeDefined();
+      expect((await env.DATA.head(key!))!.size).toBe(4 * 200 * 128);
+    }
     expect(body.explanation.cosine).toBeCloseTo(body.similarity, 5);
     const raw = new Float32Array(await (await call(new URL(body.maps.a!.similarity!.f32!).pathname)).arrayBuffer());
     expect(raw).toHaveLength(150 * 150);
@@ -249,6 +257,7 @@ describe('POST /v1/explain', () => {
     expect(png.headers.get('content-type')).toBe('image/png');
     // Seeded masks: the same pair gives the same result id and the same maps.
     const again = await corr();
+    expect(again.explanation.basis).toEqual({ a: 'hit', b: 'hit' });
     expect(again.resultId).toBe(body.resultId);
     const rawAgain = new Float32Array(await (await call(new URL(again.maps.a!.similarity!.f32!).pathname)).arrayBuffer());
     expect(rawAgain).toEqual(raw);

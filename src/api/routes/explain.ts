@@ -12,6 +12,7 @@ import { explainImages } from '../../engine/explain-images.js';
 import { ProblemError } from '../../problems/problem.js';
 import { r2TenantStores } from '../../store/tenant.js';
 import { gradientWorkFreeingImageSlot } from '../../worker/admission.js';
+import { occlusionBuilds } from '../../worker/occlusion-builds.js';
 import { mapLinkTtlSeconds, urlSigningSecret } from '../../worker/vars.js';
 import { modelRef } from '../../xfv/manifest.js';
 import { apiKey, bearerAuth } from '../middleware/api-key.js';
@@ -63,6 +64,7 @@ export const explainRouter = newRouter().openapi(explainRoute, async (c) => {
       limits,
       stores: r2TenantStores(c.env.DATA, caller.tenantId, modelRef(manifest), manifest.output.size),
       gradientWork: gradientWorkFreeingImageSlot(c.env, c.get('releaseImageSlot')),
+      buildOcclusions: occlusionBuilds(c.env, c.get('releaseImageSlot')),
     },
   );
   const { explanation: expl } = outcome;

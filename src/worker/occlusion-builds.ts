@@ -1,0 +1,19 @@
+/**
+ * @module worker/occlusion-builds
+ * How the Worker's explanations build a new image's CorrRISE occlusion embeddings: in the
+ * builder object named by their key (worker/occlusion-builder), split over OCCLUSION_SHARDS
+ * objects (default 4). A request waiting for a build first hands back its image slot
+ * (worker/admission): it holds no decoded image while it waits.
+ */
+import type { OcclusionBuildRequest } from '../engine/explain-images.js';
+import { occlusionBuilder } from './occlusion-builder.js';
+import { intVar } from './vars.js';
+
+export const OCCLUSION_SHARDS_DEFAULT = 4;
+
+export const occlusionBuilds =
+  (env: Pick<Env, 'OCCLUSION_BUILDER' | 'OCCLUSION_SHARDS'>, releaseImageSlot?: () => void) =>
+  async (build: OcclusionBuildRequest): Promise<void> => {
+    releaseImageSlot?.();
+    await occlusionBuilder(env, build.key).build({ ...build, shards: intVar(env.OCCLUSION_SHARDS, OCCLUSION_SHARDS_DEFAULT) });
+  };
