@@ -27,7 +27,7 @@ import { curveAuc } from '../src/xfv/faithfulness.js';
 import type { SummaryRow } from './faithfulness.js';
 import { REPO_ROOT } from './lib/faces.js';
 import { generatedBy, markdownTable } from './lib/markdown.js';
-import { POINTING_TARGET } from './margins.js';
+import { DISSIMILARITY_OVER_RANDOM, POINTING_TARGET } from './margins.js';
 import type { TransplantRow } from './transplants.js';
 
 /** The configurations the API can serve, by their evaluation names. */
@@ -51,7 +51,6 @@ export const COST_PER_NEW_PAIR: Record<Candidate, number> = {
   'corrrise-128': 2 * 128,
 };
 
-export const DISSIMILARITY_OVER_RANDOM = 3;
 const HALVES = { even: 'focus-even', odd: 'focus-odd' } as const;
 type Half = keyof typeof HALVES;
 

@@ -18,6 +18,9 @@ import type { TransplantRow } from './transplants.js';
 /** The pointing AUC a planted cause needs, and how far above the pair-independent answers. */
 export const POINTING_TARGET = { auc: 0.8, margin: 0.15 };
 
+/** How far above random a dissimilarity map's mean-cosine Deletion must be. */
+export const DISSIMILARITY_OVER_RANDOM = 3;
+
 const CONTROLS = join(REPO_ROOT, 'eval', 'results', 'photos-controls', 'summary.json');
 const TRANSPLANTS = join(REPO_ROOT, 'eval', 'results', 'transplants', 'transplants.json');
 
@@ -58,7 +61,13 @@ export function faithfulnessEvidence(rows: SummaryRow[], transplants: Transplant
           meanOfOthers: round(t.aucMeanOfOthers, 3),
           margin: round(t.margin, 3),
         },
-        explainsPair: margin > 0 && t.auc >= POINTING_TARGET.auc && t.margin >= POINTING_TARGET.margin,
+        // The targets of issue 33: Deletion no worse than both pair-independent maps (and,
+        // for dissimilarity maps, 3 points above random), and a planted cause pointed at.
+        explainsPair:
+          margin >= 0 &&
+          (kind === 'similarity' || maps - random >= DISSIMILARITY_OVER_RANDOM) &&
+          t.auc >= POINTING_TARGET.auc &&
+          t.margin >= POINTING_TARGET.margin,
       };
     };
     out[method] = { similarity: evidence('similarity'), dissimilarity: evidence('dissimilarity') };

@@ -2141,7 +2141,7 @@ export interface components {
              */
             method: "fggb" | "xssab" | "gradient" | "corrrise";
             /**
-             * @description Centre embeddings on the model's mean μ (its own θ; decisions stay on the plain cosine). Default true: with smooth, the most faithful cached mode measured (docs/evaluation.md); false = the paper's FGGB
+             * @description Centre embeddings on the model's mean μ (its own θ; decisions stay on the plain cosine). Default true: with smooth, the served default (docs/evaluation.md, the served default); false = the paper's FGGB
              * @default true
              */
             centre: boolean;
@@ -2339,7 +2339,7 @@ export interface components {
                  */
                 method: "fggb" | "xssab" | "gradient" | "corrrise";
                 /**
-                 * @description Centre embeddings on the model's mean μ (its own θ; decisions stay on the plain cosine). Default true: with smooth, the most faithful cached mode measured (docs/evaluation.md); false = the paper's FGGB
+                 * @description Centre embeddings on the model's mean μ (its own θ; decisions stay on the plain cosine). Default true: with smooth, the served default (docs/evaluation.md, the served default); false = the paper's FGGB
                  * @default true
                  */
                 centre: boolean;

@@ -21,10 +21,10 @@ export const EXPLAIN_METHODS = ['fggb', 'xssab', 'gradient', 'corrrise'] as cons
 export type ExplainMethod = (typeof EXPLAIN_METHODS)[number];
 
 /**
- * The explanation served when a request does not choose: FGGB with centred, smoothed bases,
- * the most faithful of the modes whose bases are cached per image, chosen on half of the
- * development photos by a rule fixed beforehand and confirmed on the other half and on BBT
- * pairs (`npm run eval:default`, eval/results/default.md; docs/evaluation.md).
+ * The explanation served when a request does not choose: FGGB with centred, smoothed bases.
+ * `npm run eval:default` (eval/results/default.md; docs/evaluation.md) keeps it: its rule,
+ * fixed before the numbers, found no method meeting both similarity targets on the
+ * choosing half of the development photos.
  */
 export const DEFAULT_EXPLANATION = { method: 'fggb', centre: true, smooth: true } as const satisfies {
   method: ExplainMethod;

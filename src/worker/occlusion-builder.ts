@@ -165,8 +165,3 @@ export class OcclusionBuilder extends DurableObject<Env> {
     return { computed: true, rows, shards: ranges.length, retries, ms: Date.now() - t0 };
   }
 }
-
-/** Where an image's build runs: the builder object named by its key. */
-export function occlusionBuilder(env: Pick<Env, 'OCCLUSION_BUILDER'>, key: string) {
-  return env.OCCLUSION_BUILDER.get(env.OCCLUSION_BUILDER.idFromName(key));
-}

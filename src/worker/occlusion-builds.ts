@@ -6,10 +6,14 @@
  * (worker/admission): it holds no decoded image while it waits.
  */
 import type { OcclusionBuildRequest } from '../engine/explain-images.js';
-import { occlusionBuilder } from './occlusion-builder.js';
 import { intVar } from './vars.js';
 
 export const OCCLUSION_SHARDS_DEFAULT = 4;
+
+/** Where an image's build runs: the builder object named by its key (no runtime import of the class: Node tools load this module). */
+export function occlusionBuilder(env: Pick<Env, 'OCCLUSION_BUILDER'>, key: string) {
+  return env.OCCLUSION_BUILDER.get(env.OCCLUSION_BUILDER.idFromName(key));
+}
 
 export const occlusionBuilds =
   (env: Pick<Env, 'OCCLUSION_BUILDER' | 'OCCLUSION_SHARDS'>, releaseImageSlot?: () => void) =>

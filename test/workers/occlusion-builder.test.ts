@@ -7,7 +7,8 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type OcclusionBuild, type OcclusionBuilder, occlusionBuilder } from '../../src/worker/occlusion-builder.js';
+import type { OcclusionBuild, OcclusionBuilder } from '../../src/worker/occlusion-builder.js';
+import { occlusionBuilder } from '../../src/worker/occlusion-builds.js';
 import { seedModels } from './fixtures.js';
 
 const size = 150;

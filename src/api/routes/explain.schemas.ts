@@ -15,7 +15,7 @@ export const explainFields = {
   }),
   centre: z.boolean().default(DEFAULT_EXPLANATION.centre).openapi({
     description:
-      "Centre embeddings on the model's mean μ (its own θ; decisions stay on the plain cosine). Default true: with smooth, the most faithful cached mode measured (docs/evaluation.md); false = the paper's FGGB",
+      "Centre embeddings on the model's mean μ (its own θ; decisions stay on the plain cosine). Default true: with smooth, the served default (docs/evaluation.md, the served default); false = the paper's FGGB",
   }),
   smooth: z.boolean().default(DEFAULT_EXPLANATION.smooth).openapi({
     description:
