@@ -60,11 +60,13 @@ export interface ExplainDeps {
 
 /** One image's occlusion embeddings to build, and the key they are stored under. */
 export interface OcclusionBuildRequest {
+  /** The R2 key of the finished object. */
   key: string;
   x: Float32Array;
   size: number;
   fill: number[];
   options: CorrRiseOptions;
+  /** Length of one embedding (the object holds masks × this many floats). */
   embeddingSize: number;
 }
 

@@ -16,21 +16,14 @@ import { CORRRISE_BATCH, occlusionEmbeddings } from '../engine/corrrise.js';
 import { Gate } from '../engine/gate.js';
 import { loadOrt } from '../engine/ort-workerd.js';
 import { Shared } from '../engine/shared-wait.js';
-import { type CorrRiseOptions, corrRiseMasks, shardRanges } from '../xfv/corrrise.js';
+import { corrRiseMasks, shardRanges } from '../xfv/corrrise.js';
+import type { OcclusionBuildRequest } from '../engine/explain-images.js';
 import { workerEngine } from './engine.js';
 
 export const SHARD_ATTEMPTS = 3;
 
-/** What to build: the image's model input and the mask set, and where the result goes. */
-export interface OcclusionBuild {
-  /** The R2 key of the finished object (the builder's name). */
-  key: string;
-  x: Float32Array;
-  size: number;
-  fill: number[];
-  options: CorrRiseOptions;
-  /** Length of one embedding (the object holds masks × this many floats). */
-  embeddingSize: number;
+/** What to build (engine/explain-images OcclusionBuildRequest: the key is the builder's name), over how many shards. */
+export interface OcclusionBuild extends OcclusionBuildRequest {
   shards: number;
 }
 
