@@ -97,9 +97,13 @@ export class OcclusionBuilder extends DurableObject<Env> {
     }
   }
 
-  /** Every shard into its part object, each asked up to SHARD_ATTEMPTS times. */
+  /**
+   * Every shard into its part object, each asked up to SHARD_ATTEMPTS times. All shards
+   * finish (or give up) before this settles, so a failed build's cleanup runs after the
+   * last part is written.
+   */
   private async runShards(request: OcclusionBuild, ranges: { from: number; to: number }[], parts: string[], retried: () => void) {
-    await Promise.all(
+    const settled = await Promise.allSettled(
       ranges.map(async (range, i) => {
         const stub = this.env.OCCLUSION_BUILDER.get(this.env.OCCLUSION_BUILDER.idFromName(shardName(request.key, i, ranges.length)));
         for (let attempt = 1; ; attempt++) {
@@ -115,6 +119,8 @@ export class OcclusionBuilder extends DurableObject<Env> {
         this.progress.rowsDone += range.to - range.from;
       }),
     );
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private async run(request: OcclusionBuild): Promise<BuildReport> {
